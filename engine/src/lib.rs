@@ -1,0 +1,29 @@
+//! cogpack: packages Cog model projects into OCI images.
+//!
+//! The flow is one direction: a project is inspected by a stack ([`manifest`], [`script`]),
+//! whose blocks are ordered ([`dag`]) and composed ([`compose`]) into a [`plan::Plan`];
+//! versions are resolved against the [`compat`] tables ([`resolve`]); the plan is lowered to
+//! BuildKit LLB ([`llb`], [`lower`]) and solved by a real BuildKit ([`buildkit`]).
+//! The library never prints: it returns data and the CLI ([`cli`]) renders it.
+//! See `docs/architecture.md` for the map.
+
+pub mod builtin;
+pub mod cog_yaml;
+pub mod requirements;
+pub mod project;
+pub mod diagnostics;
+pub mod manifest;
+pub mod script;
+pub mod dag;
+pub mod compose;
+pub mod plan;
+pub mod compat;
+pub mod resolve;
+pub mod llb;
+pub mod lower;
+pub mod buildkit;
+pub mod daemon;
+pub mod images;
+pub mod predict;
+pub mod build;
+pub mod cli;

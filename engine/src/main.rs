@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    cogpack::cli::main()
+}
