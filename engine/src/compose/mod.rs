@@ -1,1 +1,530 @@
-//! Placeholder: filled in by the issue that owns this module.
+//! Composition: from a project and the registry of manifests to a validated [`Plan`].
+//!
+//! [`compose`] runs, in this order:
+//! 1. reads `cog.yaml` (as a plain map) and the Python requirement lines;
+//! 2. tries the stacks in order; the first whose detect passes wins;
+//! 3. orders the stack's blocks ([`crate::dag`]) and evaluates each block's detect;
+//! 4. collects the dependencies of the blocks that fired (static ones and the ones their
+//!    dependencies scripts return) and resolves them with [`resolve::resolve_versions`]
+//!    (a placeholder until the compat resolver is wired in);
+//! 5. runs the plan scripts in block order (a script may `plan.skip(reason)`, which undoes
+//!    what it added and records the block as not fired);
+//! 6. finishes the plan: stages sorted by phase (stable), default inputs filled in with the
+//!    previous stage, context exclusions applied, the stack's export defaults overlaid with
+//!    the blocks' export changes; then [`crate::plan::validate`], every violation reported.
+
+mod detect;
+mod error;
+pub mod resolve;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use detect::{config_value, is_set, Check, CheckOutcome, DetectReport};
+pub use error::ComposeError;
+pub use resolve::{resolve_versions, ResolveError};
+
+use crate::manifest::{Block, Diagnostic, Registry, SourceFile, Stack};
+use crate::plan::{BlockOutcome, Context, Input, Plan, Resolved, Violation};
+use crate::script::reqlines::{requirement_lines, RequirementLine};
+use crate::script::{dynamic_to_json, ExportChange, PlanApi, ProjectView, ScriptContext};
+
+/// A dependency a fired block declared, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    /// `python`, `torch`, `cuda`, `base-image`, ...
+    pub name: String,
+    /// A version requirement (`>=3.10`, `==2.0.1+cu118`, `*`).
+    pub constraint: String,
+    /// The block that declared it.
+    pub block: String,
+    /// That block's manifest (`blocks.d/torch.toml`).
+    pub manifest: String,
+    /// Whether a script emitted it (else it is static in the manifest).
+    pub from_script: bool,
+}
+
+/// Everything composition found, for `plan` and `explain`.
+#[derive(Debug, Clone)]
+pub struct Composition {
+    pub plan: Plan,
+    /// Stacks tried, in order, with their detect reports (the last one won).
+    pub stacks_tried: Vec<(String, DetectReport)>,
+    /// Block ids in execution order (every block the stack considered).
+    pub order: Vec<String>,
+    /// Each considered block's detect report.
+    pub detections: BTreeMap<String, DetectReport>,
+    /// Dependencies of the fired blocks, in block order.
+    pub dependencies: Vec<Dependency>,
+    /// Export changes, with the block that made each.
+    pub exports: Vec<(String, ExportChange)>,
+}
+
+/// The project's inputs as composition reads them.
+pub struct ProjectInputs {
+    /// cog.yaml as JSON (`{}` when absent).
+    pub cog: serde_json::Value,
+    /// Requirement lines from `build.python_requirements` / `build.python_packages`.
+    pub requirements: Vec<RequirementLine>,
+}
+
+/// Reads cog.yaml and the requirement lines.
+pub fn read_inputs(project: &dyn ProjectView) -> Result<ProjectInputs, ComposeError> {
+    let cog = match project.read_text("cog.yaml").map_err(|e| ComposeError::Project(format!("cog.yaml: {e}")))? {
+        None => serde_json::Value::Object(Default::default()),
+        Some(text) => parse_cog_yaml(&text)?,
+    };
+    let mut file = None;
+    if let Some(value) = config_value(&cog, "build.python_requirements") {
+        let path = value.as_str().ok_or_else(|| {
+            ComposeError::Project(format!("cog.yaml `build.python_requirements` must be a path string, not {value}"))
+        })?;
+        let text = project
+            .read_text(path)
+            .map_err(|e| ComposeError::Project(format!("cog.yaml `build.python_requirements`: {e}")))?
+            .ok_or_else(|| {
+                ComposeError::Project(format!(
+                    "cog.yaml `build.python_requirements` names `{path}`, which is not a file in the project"
+                ))
+            })?;
+        file = Some((path.to_string(), text));
+    }
+    let requirements = requirement_lines(&cog, file.as_ref().map(|(p, t)| (p.as_str(), t.as_str())));
+    Ok(ProjectInputs { cog, requirements })
+}
+
+/// Parses cog.yaml into a plain JSON map. Version-like scalars written unquoted
+/// (`python_version: 3.10`) keep their text, as Cog reads them.
+pub fn parse_cog_yaml(text: &str) -> Result<serde_json::Value, ComposeError> {
+    let file = SourceFile::new("cog.yaml", text);
+    let value: serde_yaml::Value = match serde_yaml::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let at = e.location().map_or(0, |l| l.index());
+            let message = e.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+            return Err(ComposeError::CogYaml(
+                Diagnostic::new(format!("cog.yaml is not valid YAML: {message}")).at(&file, at..at).label("here"),
+            ));
+        }
+    };
+    let json = yaml_to_json(value, text).map_err(|m| ComposeError::CogYaml(Diagnostic::new(format!("cog.yaml: {m}")).at(&file, 0..0)))?;
+    match json {
+        serde_json::Value::Null => Ok(serde_json::Value::Object(Default::default())),
+        serde_json::Value::Object(_) => Ok(json),
+        other => Err(ComposeError::CogYaml(
+            Diagnostic::new(format!("cog.yaml must be a map of settings, not {other}")).at(&file, 0..0),
+        )),
+    }
+}
+
+/// Keys whose unquoted numeric values are versions (`3.10` must not become `3.1`).
+const VERSION_KEYS: [&str; 4] = ["python_version", "cuda", "cudnn", "sdk_version"];
+
+fn yaml_to_json(value: serde_yaml::Value, text: &str) -> Result<serde_json::Value, String> {
+    use serde_yaml::Value as Y;
+    Ok(match value {
+        Y::Null => serde_json::Value::Null,
+        Y::Bool(b) => b.into(),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into()
+            } else if let Some(u) = n.as_u64() {
+                u.into()
+            } else {
+                serde_json::Number::from_f64(n.as_f64().unwrap_or(f64::NAN)).map_or(serde_json::Value::Null, Into::into)
+            }
+        }
+        Y::String(s) => s.into(),
+        Y::Sequence(items) => items.into_iter().map(|v| yaml_to_json(v, text)).collect::<Result<Vec<_>, _>>()?.into(),
+        Y::Mapping(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    other => return Err(format!("a key must be a string, not {other:?}")),
+                };
+                let value = match (&v, VERSION_KEYS.contains(&key.as_str())) {
+                    (Y::Number(_), true) => raw_scalar(text, &key).map_or_else(|| yaml_to_json(v, text), |s| Ok(s.into()))?,
+                    _ => yaml_to_json(v, text)?,
+                };
+                out.insert(key, value);
+            }
+            serde_json::Value::Object(out)
+        }
+        Y::Tagged(t) => yaml_to_json(t.value, text)?,
+    })
+}
+
+/// The text of an unquoted `key: value` scalar.
+fn raw_scalar(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line.trim_start().strip_prefix(key)?.trim_start().strip_prefix(':')?;
+        let value = rest.split(" #").next()?.trim();
+        (!value.is_empty() && value.chars().all(|c| c.is_ascii_digit() || c == '.')).then(|| value.to_string())
+    })
+}
+
+/// Composes the plan for a project from the registry. See the module docs for the steps.
+pub fn compose(registry: &Registry, project: Arc<dyn ProjectView>) -> Result<Composition, ComposeError> {
+    let inputs = read_inputs(project.as_ref())?;
+    let ctx = ScriptContext::new(project.clone(), &inputs.cog, &inputs.requirements);
+    let empty = serde_json::Value::Object(Default::default());
+
+    // Stack.
+    let mut stacks_tried = Vec::new();
+    let mut winner: Option<&Stack> = None;
+    for stack in registry.stacks() {
+        let owner = format!("stack `{}`", stack.id);
+        let report = detect::evaluate(&stack.detect, &ctx, &inputs.cog, &owner, &stack.id, &empty)?;
+        let fired = report.fired;
+        stacks_tried.push((stack.id.clone(), report));
+        if fired {
+            winner = Some(stack);
+            break;
+        }
+    }
+    let Some(stack) = winner else {
+        return Err(ComposeError::NoStack {
+            tried: stacks_tried.into_iter().map(|(id, r)| (id, r.reason)).collect(),
+        });
+    };
+
+    // Blocks, ordered, detected.
+    let blocks = registry.blocks_for_stack(stack);
+    let position: BTreeMap<&str, usize> = stack.blocks.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+    let order = crate::dag::order(&blocks, &|id| position.get(id).copied().unwrap_or(usize::MAX))
+        .map_err(|e| ComposeError::Manifest(e.into()))?;
+    let by_id: BTreeMap<&str, &Block> = blocks.iter().map(|b| (b.id.as_str(), *b)).collect();
+    let mut detections = BTreeMap::new();
+    for id in &order {
+        let block = by_id[id.as_str()];
+        let params = params_json(block);
+        let report = detect::evaluate(&block.detect, &ctx, &inputs.cog, &owner(block), &block.id, &params)?;
+        detections.insert(id.clone(), report);
+    }
+
+    // Dependencies and resolution.
+    let mut dependencies = Vec::new();
+    for id in order.iter().filter(|id| detections[*id].fired) {
+        dependencies.extend(block_dependencies(by_id[id.as_str()], &ctx)?);
+    }
+    let resolved = resolve_versions(&inputs.cog, &dependencies)?;
+    let resolved_json = serde_json::to_value(&resolved).unwrap_or_default();
+
+    // Plan scripts.
+    let api = PlanApi::new();
+    api.state().fired = detections.iter().map(|(id, r)| (id.clone(), r.fired)).collect();
+    let mut outcomes = Vec::new();
+    for id in &order {
+        let block = by_id[id.as_str()];
+        let report = &detections[id];
+        let mut outcome = BlockOutcome {
+            id: id.clone(),
+            fired: report.fired,
+            reason: report.reason.clone(),
+            source: block.source.plan_name(),
+        };
+        if report.fired {
+            if let Some(script) = &block.plan {
+                let snapshot = {
+                    let mut st = api.state();
+                    st.block = block.id.clone();
+                    st.phase = Some(block.phase);
+                    st.skipped = None;
+                    st.clone()
+                };
+                let _ = ctx.run_plan(script, &owner(block), &block.id, &params_json(block), &resolved_json, &api)
+                    .map_err(ComposeError::Script)?;
+                let mut st = api.state();
+                if let Some(why) = st.skipped.take() {
+                    *st = snapshot;
+                    st.fired.insert(id.clone(), false);
+                    outcome.fired = false;
+                    outcome.reason = format!("{}; skipped by its plan script: {why}", report.reason);
+                }
+            }
+        }
+        outcomes.push(outcome);
+    }
+
+    check_capabilities(&order, &by_id, &outcomes)?;
+    let exports = api.state().export.clone();
+    let plan = finish(stack, outcomes, resolved, &api)?;
+    Ok(Composition { plan, stacks_tried, order, detections, dependencies, exports })
+}
+
+fn owner(block: &Block) -> String {
+    format!("block `{}`", block.id)
+}
+
+fn params_json(block: &Block) -> serde_json::Value {
+    serde_json::Value::Object(block.params.clone().into_iter().collect())
+}
+
+/// A fired block's static and script-emitted dependencies.
+fn block_dependencies(block: &Block, ctx: &ScriptContext) -> Result<Vec<Dependency>, ComposeError> {
+    let manifest = block.source.file.name.clone();
+    let mut out: Vec<Dependency> = block
+        .dependencies
+        .iter()
+        .map(|d| Dependency {
+            name: d.name.clone(),
+            constraint: d.constraint.clone(),
+            block: block.id.clone(),
+            manifest: manifest.clone(),
+            from_script: false,
+        })
+        .collect();
+    if let Some(script) = &block.dependencies_script {
+        let value = ctx.run(script, &owner(block), &block.id, &params_json(block)).map_err(ComposeError::Script)?;
+        let bad = |m: String| {
+            ComposeError::BadScriptResult(
+                Diagnostic::new(format!("the dependencies script of block `{}` returned {m}", block.id))
+                    .at(&script.origin.file, script.origin.content_start..script.origin.content_start)
+                    .help("return an array of `#{ name: \"torch\", constraint: \"==2.1.0\" }` (or `[]`)"),
+            )
+        };
+        if !value.is_unit() {
+            let json = dynamic_to_json(&value).map_err(bad)?;
+            let items = json.as_array().ok_or_else(|| bad(format!("`{json}`, not an array")))?;
+            for item in items {
+                let name = item.get("name").and_then(|v| v.as_str());
+                let constraint = item.get("constraint").and_then(|v| v.as_str()).unwrap_or("*");
+                let extra = item.as_object().and_then(|o| o.keys().find(|k| *k != "name" && *k != "constraint"));
+                match (name, extra) {
+                    (Some(name), None) if !name.trim().is_empty() => out.push(Dependency {
+                        name: name.to_string(),
+                        constraint: constraint.trim().to_string(),
+                        block: block.id.clone(),
+                        manifest: manifest.clone(),
+                        from_script: true,
+                    }),
+                    (_, Some(key)) => return Err(bad(format!("an item with an unknown key `{key}`"))),
+                    _ => return Err(bad(format!("an item without a `name`: {item}"))),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every fired block's `requires` must be provided by a fired block.
+fn check_capabilities(order: &[String], by_id: &BTreeMap<&str, &Block>, outcomes: &[BlockOutcome]) -> Result<(), ComposeError> {
+    let fired: Vec<&Block> = outcomes.iter().filter(|o| o.fired).map(|o| by_id[o.id.as_str()]).collect();
+    for id in order {
+        let block = by_id[id.as_str()];
+        if !fired.iter().any(|b| b.id == block.id) {
+            continue;
+        }
+        for r in &block.requires {
+            if !fired.iter().any(|b| b.provides.contains(&r.id)) {
+                let providers: Vec<String> = by_id
+                    .values()
+                    .filter(|b| b.provides.contains(&r.id))
+                    .map(|b| format!("`{}`", b.id))
+                    .collect();
+                return Err(ComposeError::MissingCapability(
+                    Diagnostic::new(format!(
+                        "block `{}` fired and requires `{}`, but no block that fired provides it",
+                        block.id, r.id
+                    ))
+                    .at(&block.source.file, r.span.clone())
+                    .label("required here")
+                    .help(format!("it is provided by {}, which did not fire for this project", providers.join(", "))),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Turns the drafted state into the final plan and validates it.
+fn finish(
+    stack: &Stack,
+    outcomes: Vec<BlockOutcome>,
+    resolved: BTreeMap<String, Resolved>,
+    api: &PlanApi,
+) -> Result<Plan, ComposeError> {
+    let st = api.state().clone();
+    let mut plan = Plan::new(stack.id.clone());
+    plan.blocks = outcomes;
+    plan.resolved = resolved;
+    let mut violations = Vec::new();
+
+    // Stages: by phase, stable; the default input is the previous stage.
+    let mut drafts = st.stages;
+    drafts.sort_by_key(|d| d.stage.phase);
+    let mut previous: Option<String> = None;
+    for draft in drafts {
+        let mut stage = draft.stage;
+        stage.input = match (draft.input, &previous) {
+            (Some(input), _) => input,
+            (None, Some(prev)) => Input::Stage { stage: prev.clone() },
+            (None, None) => {
+                violations.push(Violation {
+                    at: format!("stage {}", stage.id),
+                    message: format!(
+                        "block `{}` gave no input and no stage comes before it; name one (`image:...`, `scratch`, ...)",
+                        stage.block
+                    ),
+                });
+                Input::Scratch
+            }
+        };
+        previous = Some(stage.id.clone());
+        plan.stages.push(stage);
+    }
+
+    // Contexts and exclusions.
+    plan.contexts = st.contexts.into_iter().map(|(name, (ctx, _))| (name, ctx)).collect();
+    for (name, patterns, block) in st.excludes {
+        match plan.contexts.get_mut(&name) {
+            Some(Context::Local { exclude, .. }) => {
+                for p in patterns {
+                    if !exclude.contains(&p) {
+                        exclude.push(p);
+                    }
+                }
+            }
+            Some(Context::Generated { .. }) => violations.push(Violation {
+                at: format!("context {name}"),
+                message: format!("block `{block}` excludes files from a generated context"),
+            }),
+            None => violations.push(Violation {
+                at: format!("context {name}"),
+                message: format!("block `{block}` excludes files from context `{name}`, which no block added"),
+            }),
+        }
+    }
+
+    // Export.
+    plan.export = stack.export.clone();
+    for (_, change) in st.export {
+        apply_export(&mut plan.export, change);
+    }
+
+    violations.extend(crate::plan::validate(&plan));
+    if violations.is_empty() {
+        Ok(plan)
+    } else {
+        Err(ComposeError::InvalidPlan { stack: stack.id.clone(), violations })
+    }
+}
+
+fn apply_export(export: &mut crate::plan::ExportConfig, change: ExportChange) {
+    match change {
+        ExportChange::Env { key, value } => {
+            export.env.retain(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) != key);
+            export.env.push(format!("{key}={value}"));
+        }
+        ExportChange::Cmd(c) => export.cmd = c,
+        ExportChange::Entrypoint(c) => export.entrypoint = c,
+        ExportChange::Workdir(w) => export.workdir = Some(w),
+        ExportChange::User(u) => export.user = Some(u),
+        ExportChange::Label { key, value } => {
+            export.labels.insert(key, value);
+        }
+        ExportChange::Port(p) => {
+            if !export.exposed_ports.contains(&p) {
+                export.exposed_ports.push(p);
+            }
+        }
+        ExportChange::Volume(v) => {
+            if !export.volumes.contains(&v) {
+                export.volumes.push(v);
+            }
+        }
+    }
+}
+
+/// What `explain` needs to know about one block in one project.
+#[derive(Debug, Clone)]
+pub struct BlockInProject {
+    /// The stack that won, if any.
+    pub stack: Option<String>,
+    /// Whether that stack considers the block.
+    pub considered: bool,
+    /// Its detect report (evaluated even when the stack does not consider it).
+    pub detect: DetectReport,
+    /// The outcome recorded in the plan (absent when not considered or composition failed).
+    pub outcome: Option<BlockOutcome>,
+    /// Stages it added.
+    pub stages: Vec<crate::plan::Stage>,
+    /// Export changes it made.
+    pub exports: Vec<ExportChange>,
+    /// Dependencies it declared.
+    pub dependencies: Vec<Dependency>,
+    /// Why the full composition failed, if it did.
+    pub compose_error: Option<ComposeError>,
+}
+
+/// Evaluates one block against a project for `blocks explain ID DIR`.
+pub fn explain_block(registry: &Registry, block: &Block, project: Arc<dyn ProjectView>) -> Result<BlockInProject, ComposeError> {
+    let inputs = read_inputs(project.as_ref())?;
+    let ctx = ScriptContext::new(project.clone(), &inputs.cog, &inputs.requirements);
+    let detect = detect::evaluate(&block.detect, &ctx, &inputs.cog, &owner(block), &block.id, &params_json(block))?;
+    let mut out = BlockInProject {
+        stack: None,
+        considered: false,
+        detect,
+        outcome: None,
+        stages: Vec::new(),
+        exports: Vec::new(),
+        dependencies: Vec::new(),
+        compose_error: None,
+    };
+    match compose(registry, project) {
+        Ok(c) => {
+            out.stack = Some(c.plan.stack.clone());
+            out.considered = c.order.contains(&block.id);
+            out.outcome = c.plan.blocks.iter().find(|o| o.id == block.id).cloned();
+            out.stages = c.plan.stages.iter().filter(|s| s.block == block.id).cloned().collect();
+            out.exports = c.exports.iter().filter(|(b, _)| *b == block.id).map(|(_, e)| e.clone()).collect();
+            out.dependencies = c.dependencies.into_iter().filter(|d| d.block == block.id).collect();
+        }
+        Err(e) => out.compose_error = Some(e),
+    }
+    Ok(out)
+}
+
+/// Loads manifests for a project directory and composes its plan: the whole `cogpack plan`.
+pub fn plan_dir(dir: &std::path::Path, extra_dirs: &[std::path::PathBuf]) -> Result<Composition, PlanDirError> {
+    let project = crate::script::FsProject::new(dir).map_err(|e| PlanDirError::Compose(ComposeError::Project(format!("{}: {e}", dir.display()))))?;
+    let registry = Registry::load(&crate::manifest::Sources::from_env(extra_dirs, Some(dir))).map_err(PlanDirError::Load)?;
+    compose(&registry, Arc::new(project)).map_err(PlanDirError::Compose)
+}
+
+/// A failure of [`plan_dir`]: the manifests, or the composition.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PlanDirError {
+    #[error(transparent)]
+    Load(crate::manifest::LoadError),
+    #[error(transparent)]
+    Compose(ComposeError),
+}
+
+impl PlanDirError {
+    /// Exit code of the failure class.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            PlanDirError::Load(_) => crate::diagnostics::exit::MANIFEST,
+            PlanDirError::Compose(e) => e.exit_code(),
+        }
+    }
+
+    /// As diagnostics.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        match self {
+            PlanDirError::Load(e) => e.diagnostics(),
+            PlanDirError::Compose(e) => e.diagnostics(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

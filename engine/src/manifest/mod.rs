@@ -1,1 +1,22 @@
-//! Placeholder: filled in by the issue that owns this module.
+//! Block and stack manifests: finding them, parsing the TOML ([`raw`]), checking it into the
+//! model ([`Block`], [`Stack`]) with compiled scripts, and reporting every problem at its
+//! `file:line:col` ([`diagnostic`]).
+//!
+//! Manifests come from, in override order: the built-ins embedded in the binary
+//! ([`crate::builtin`]), the directories in `COGPACK_BLOCKS_PATH`, `--blocks DIR` flags, and
+//! the project's `.cogpack/blocks.d/` and `.cogpack/stacks.d/`. A later manifest with the
+//! same id replaces an earlier one ([`Block::overrides`] remembers which).
+
+pub mod diagnostic;
+pub mod docs;
+mod error;
+mod load;
+mod model;
+pub mod raw;
+pub mod suggest;
+
+pub use diagnostic::{render, Diagnostic, RenderStyle, SourceFile};
+pub use error::{LoadError, ManifestError};
+pub use load::{check_constraint, Registry, Sources, BLOCKS_PATH_ENV};
+pub use model::{Block, DependencySpec, Detect, IdRef, Origin, Source, Stack, TestCase};
+pub use raw::Status;

@@ -1,1 +1,344 @@
-//! Placeholder: filled in by the issue that owns this module.
+//! The sandboxed Rhai engine that runs block and stack scripts.
+//!
+//! One [`rhai::Engine`] is configured once per process ([`engine`]): a raw engine with an
+//! explicit list of packages (no `eval`, no module loading, no `sleep`, no time, no printing),
+//! strict variables, and limits on operations, call depth, expression depth and
+//! string/array/map sizes. A wall-clock limit ([`TIME_LIMIT`]) stops a script that is slow
+//! without being long, so `loop {}` is stopped and named in well under a second or two.
+//!
+//! Scripts are compiled when manifests load ([`compile`]), so a syntax error is a manifest
+//! diagnostic at the manifest's `file:line:col`. They never see the filesystem: they get a
+//! read-only context ([`ScriptContext`]) with
+//!
+//! | variable       | what                                                          | scripts |
+//! |----------------|---------------------------------------------------------------|---------|
+//! | `project`      | `has_file(p)`, `is_dir(p)`, `glob(pat)`, `read_text(p)`, `file_size(p)` inside the project root | all |
+//! | `cog`          | cog.yaml as a plain map (`#{}` when absent)                   | all     |
+//! | `requirements` | the Python requirement lines (`#{name, specifier, marker, line}`) | all |
+//! | `params`       | the block's `[params]`                                        | all     |
+//! | `block`        | the block's (or stack's) id                                   | all     |
+//! | `resolved`     | resolved versions: `resolved.python.version`, `resolved["base-image"].version` | plan |
+//! | `plan`         | the plan builder (see [`api`])                                | plan    |
+//!
+//! and a few pure helpers: `shell_quote(s)`, `shell_join(array)`, `to_json(value)`,
+//! `lookup(map, "a.b.c")`, `invalid_project(message)`.
+
+pub mod api;
+mod convert;
+mod engine;
+pub mod project;
+pub mod reqlines;
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use rhai::{Dynamic, Position, Scope, AST};
+
+use crate::manifest::diagnostic::{line_col, Diagnostic, SourceFile};
+
+pub use api::{ExportChange, PlanApi, PlanState, StageApi};
+pub use convert::{dynamic_to_json, json_to_dynamic};
+pub use engine::{engine, MAX_OPERATIONS, TIME_LIMIT};
+pub use project::{FsProject, ProjectError, ProjectView, READ_LIMIT};
+
+/// Which kind of script, which decides the variables it sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptKind {
+    /// `[detect] script`: returns whether the block (or stack) applies.
+    Detect,
+    /// `[dependencies] script`: returns extra dependencies.
+    Dependencies,
+    /// `[plan] script`: adds to the plan.
+    Plan,
+}
+
+impl ScriptKind {
+    /// The scope variables a script of this kind may use.
+    pub fn variables(self) -> &'static [&'static str] {
+        match self {
+            ScriptKind::Detect | ScriptKind::Dependencies => &["project", "cog", "requirements", "params", "block"],
+            ScriptKind::Plan => &["project", "cog", "requirements", "params", "block", "resolved", "plan"],
+        }
+    }
+
+    /// `detect`, `dependencies` or `plan`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScriptKind::Detect => "detect",
+            ScriptKind::Dependencies => "dependencies",
+            ScriptKind::Plan => "plan",
+        }
+    }
+}
+
+impl fmt::Display for ScriptKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a script's text sits inside its manifest, to map Rhai positions to the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptOrigin {
+    /// The manifest.
+    pub file: SourceFile,
+    /// Byte offset in the manifest of the script's first character.
+    pub content_start: usize,
+    /// Whether the script text is verbatim in the file (a literal `'''` string), so that
+    /// columns map exactly; escapes in basic strings can shift them.
+    pub verbatim: bool,
+}
+
+impl ScriptOrigin {
+    /// The origin of a TOML string value whose token (quotes included) is `token` in `file`.
+    pub fn of_toml_string(file: &SourceFile, token: Range<usize>) -> ScriptOrigin {
+        let text = &file.text;
+        let tok = text.get(token.clone()).unwrap_or("");
+        let mut start = token.start;
+        let mut verbatim = false;
+        for (delim, literal, multiline) in
+            [("'''", true, true), ("\"\"\"", false, true), ("'", true, false), ("\"", false, false)]
+        {
+            if tok.starts_with(delim) {
+                start += delim.len();
+                verbatim = literal;
+                if multiline {
+                    if text[start..].starts_with("\r\n") {
+                        start += 2;
+                    } else if text[start..].starts_with('\n') {
+                        start += 1;
+                    }
+                }
+                break;
+            }
+        }
+        ScriptOrigin { file: file.clone(), content_start: start, verbatim }
+    }
+
+    /// The byte span in the manifest of a position inside the script.
+    pub fn span_of(&self, pos: Position) -> Range<usize> {
+        let text: &str = &self.file.text;
+        let (Some(line), Some(col)) = (pos.line(), pos.position()) else {
+            return self.content_start..self.content_start;
+        };
+        let mut offset = self.content_start;
+        for _ in 1..line {
+            match text[offset..].find('\n') {
+                Some(i) => offset += i + 1,
+                None => break,
+            }
+        }
+        let line_text = &text[offset..text[offset..].find('\n').map_or(text.len(), |i| offset + i)];
+        let byte_col: usize = line_text.chars().take(col.saturating_sub(1)).map(char::len_utf8).sum();
+        let start = offset + byte_col;
+        let word = text[start..]
+            .char_indices()
+            .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+            .last()
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let end = (start + word.max(1)).min(text.len()).max(start);
+        start..end
+    }
+
+    /// `file:line:col` of the script's first character.
+    pub fn start_location(&self) -> String {
+        let (line, col) = line_col(&self.file.text, self.content_start);
+        format!("{}:{line}:{col}", self.file.name)
+    }
+}
+
+/// A compiled script and where it came from.
+#[derive(Clone)]
+pub struct Script {
+    ast: Arc<AST>,
+    pub kind: ScriptKind,
+    pub origin: ScriptOrigin,
+}
+
+impl fmt::Debug for Script {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Script").field("kind", &self.kind).field("at", &self.origin.start_location()).finish()
+    }
+}
+
+/// Compiles a script against the variables of its kind. A syntax error, or a variable the
+/// kind does not provide, is a diagnostic at the manifest's line and column.
+pub fn compile(kind: ScriptKind, text: &str, origin: ScriptOrigin, owner: &str) -> Result<Script, Diagnostic> {
+    let mut scope = Scope::new();
+    for name in kind.variables() {
+        scope.push_dynamic(*name, Dynamic::UNIT);
+    }
+    match engine().compile_with_scope(&scope, text) {
+        Ok(ast) => Ok(Script { ast: Arc::new(ast), kind, origin }),
+        Err(err) => {
+            let span = origin.span_of(err.position());
+            let message = err.err_type().to_string();
+            let help = if message.contains("Variable not found") {
+                Some(format!(
+                    "a {kind} script can use the variables {}; functions defined with `fn` see only their parameters",
+                    kind.variables().iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+                ))
+            } else if message.contains("eval") {
+                Some("scripts cannot use `eval`".into())
+            } else {
+                None
+            };
+            Err(Diagnostic::new(format!("syntax error in the {kind} script of {owner}: {message}"))
+                .at(&origin.file, span)
+                .label("here")
+                .maybe_help(help))
+        }
+    }
+}
+
+/// A failure while running a script.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ScriptError {
+    /// Stopped by a limit: too many operations, too long, too deep, too much data.
+    #[error("the {kind} script of {owner} was stopped: {why}")]
+    Runaway { owner: String, kind: ScriptKind, why: String, origin: ScriptOrigin, span: Range<usize> },
+    /// The script failed (a bad call, a type error, `throw`, a bad plan-API argument).
+    #[error("the {kind} script of {owner} failed: {message}")]
+    Runtime { owner: String, kind: ScriptKind, message: String, origin: ScriptOrigin, span: Range<usize> },
+    /// The script called `invalid_project(message)`: the project, not the block, is at fault.
+    #[error("{message}")]
+    InvalidProject { owner: String, message: String, origin: ScriptOrigin, span: Range<usize> },
+}
+
+impl ScriptError {
+    /// The error as a located diagnostic.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        match self {
+            ScriptError::Runaway { origin, span, .. } => Diagnostic::new(self.to_string())
+                .at(&origin.file, span.clone())
+                .label("stopped here")
+                .help(format!(
+                    "scripts may run at most {MAX_OPERATIONS} operations and {} s; look for a loop that never ends",
+                    TIME_LIMIT.as_secs()
+                )),
+            ScriptError::Runtime { origin, span, .. } => {
+                Diagnostic::new(self.to_string()).at(&origin.file, span.clone()).label("here")
+            }
+            ScriptError::InvalidProject { owner, origin, span, message } => {
+                Diagnostic::new(format!("{message}\n  (reported by {owner})")).at(&origin.file, span.clone())
+            }
+        }
+    }
+
+    /// Whether the project (not the manifest) is at fault.
+    pub fn is_project_error(&self) -> bool {
+        matches!(self, ScriptError::InvalidProject { .. })
+    }
+}
+
+/// What scripts see of a project: shared by every script run of one composition.
+#[derive(Clone)]
+pub struct ScriptContext {
+    project: Arc<dyn ProjectView>,
+    cog: Dynamic,
+    requirements: Dynamic,
+}
+
+impl fmt::Debug for ScriptContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScriptContext").finish_non_exhaustive()
+    }
+}
+
+impl ScriptContext {
+    /// A context for a project, its cog.yaml (as JSON) and its requirement lines.
+    pub fn new(project: Arc<dyn ProjectView>, cog: &serde_json::Value, requirements: &[reqlines::RequirementLine]) -> ScriptContext {
+        let reqs: rhai::Array = requirements.iter().map(|r| r.to_dynamic()).collect();
+        ScriptContext { project, cog: json_to_dynamic(cog), requirements: Dynamic::from_array(reqs) }
+    }
+
+    /// The project view.
+    pub fn project(&self) -> &Arc<dyn ProjectView> {
+        &self.project
+    }
+
+    fn scope(&self, owner_id: &str, params: &serde_json::Value) -> Scope<'static> {
+        let mut scope = Scope::new();
+        scope.push_dynamic("project", Dynamic::from(project::ProjectApi::new(self.project.clone())));
+        scope.push_dynamic("cog", self.cog.clone());
+        scope.push_dynamic("requirements", self.requirements.clone());
+        scope.push_dynamic("params", json_to_dynamic(params));
+        scope.push_dynamic("block", Dynamic::from(owner_id.to_string()));
+        scope
+    }
+
+    /// Runs a detect or dependencies script and returns its value.
+    pub fn run(&self, script: &Script, owner: &str, owner_id: &str, params: &serde_json::Value) -> Result<Dynamic, ScriptError> {
+        let mut scope = self.scope(owner_id, params);
+        eval(script, owner, &mut scope)
+    }
+
+    /// Runs a plan script with the resolved versions and the plan builder.
+    pub fn run_plan(
+        &self,
+        script: &Script,
+        owner: &str,
+        owner_id: &str,
+        params: &serde_json::Value,
+        resolved: &serde_json::Value,
+        plan: &PlanApi,
+    ) -> Result<Dynamic, ScriptError> {
+        let mut scope = self.scope(owner_id, params);
+        scope.push_dynamic("resolved", json_to_dynamic(resolved));
+        scope.push_dynamic("plan", Dynamic::from(plan.clone()));
+        eval(script, owner, &mut scope)
+    }
+}
+
+fn eval(script: &Script, owner: &str, scope: &mut Scope<'static>) -> Result<Dynamic, ScriptError> {
+    let result = engine::with_deadline(|| engine().eval_ast_with_scope::<Dynamic>(scope, &script.ast));
+    result.map_err(|err| classify(*err, script, owner))
+}
+
+/// Turns a Rhai error into a [`ScriptError`] located in the manifest.
+pub(crate) fn classify(err: rhai::EvalAltResult, script: &Script, owner: &str) -> ScriptError {
+    use rhai::EvalAltResult as E;
+    let pos = err.position();
+    let origin = script.origin.clone();
+    let span = origin.span_of(pos);
+    let owner = owner.to_string();
+    let kind = script.kind;
+    let runaway = |why: String| ScriptError::Runaway {
+        owner: owner.clone(),
+        kind,
+        why,
+        origin: origin.clone(),
+        span: span.clone(),
+    };
+    match err {
+        E::ErrorTooManyOperations(_) => runaway(format!("it ran more than {MAX_OPERATIONS} operations (an endless loop?)")),
+        E::ErrorTerminated(_, _) => runaway(format!("it ran longer than {} s (an endless loop?)", TIME_LIMIT.as_secs())),
+        E::ErrorStackOverflow(_) => runaway("it called functions too deeply (endless recursion?)".into()),
+        E::ErrorDataTooLarge(what, _) => runaway(format!("{what} grew larger than allowed")),
+        E::ErrorRuntime(value, _) if value.is::<api::ProjectRejection>() => {
+            let message = value.cast::<api::ProjectRejection>().0;
+            ScriptError::InvalidProject { owner, message, origin, span }
+        }
+        E::ErrorInFunctionCall(_, _, inner, _) => classify(*inner, script, &owner),
+        other => ScriptError::Runtime { owner, kind, message: runtime_message(&other), origin, span },
+    }
+}
+
+fn runtime_message(err: &rhai::EvalAltResult) -> String {
+    use rhai::EvalAltResult as E;
+    match err {
+        E::ErrorRuntime(value, _) => value.to_string(),
+        other => {
+            // Rhai appends " (line L, position C)"; the diagnostic shows the location itself.
+            let text = other.to_string();
+            match text.rfind(" (line ") {
+                Some(i) if text.ends_with(')') => text[..i].to_string(),
+                _ => text,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

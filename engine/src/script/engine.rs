@@ -1,0 +1,139 @@
+//! The one Rhai engine: packages, limits and helper functions, configured once.
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use rhai::packages::{
+    ArithmeticPackage, BasicArrayPackage, BasicFnPackage, BasicIteratorPackage, BasicMapPackage,
+    BasicMathPackage, BasicStringPackage, LogicPackage, MoreStringPackage, Package,
+};
+use rhai::{Array, Dynamic, Engine, EvalAltResult};
+
+use super::api;
+use super::project::ProjectApi;
+
+/// Most operations one script run may take.
+pub const MAX_OPERATIONS: u64 = 5_000_000;
+/// Longest one script run may take.
+pub const TIME_LIMIT: Duration = Duration::from_secs(2);
+/// Deepest function-call nesting.
+const MAX_CALL_LEVELS: usize = 32;
+/// Longest string a script may build (bytes).
+const MAX_STRING: usize = 4 * 1024 * 1024;
+/// Largest array.
+const MAX_ARRAY: usize = 100_000;
+/// Largest map.
+const MAX_MAP: usize = 10_000;
+
+thread_local! {
+    /// When the script running on this thread must stop.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with the time limit armed for this thread.
+pub(super) fn with_deadline<T>(f: impl FnOnce() -> T) -> T {
+    let previous = DEADLINE.with(|d| d.replace(Some(Instant::now() + TIME_LIMIT)));
+    let out = f();
+    DEADLINE.with(|d| d.set(previous));
+    out
+}
+
+/// The sandboxed engine (built on first use).
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(build)
+}
+
+fn build() -> Engine {
+    let mut e = Engine::new_raw();
+    // Explicit packages: no LanguageCorePackage (it has `sleep`, `exit`, `parse_json`),
+    // no time, no blobs; printing goes nowhere.
+    for module in [
+        ArithmeticPackage::new().as_shared_module(),
+        LogicPackage::new().as_shared_module(),
+        BasicStringPackage::new().as_shared_module(),
+        MoreStringPackage::new().as_shared_module(),
+        BasicIteratorPackage::new().as_shared_module(),
+        BasicFnPackage::new().as_shared_module(),
+        BasicMathPackage::new().as_shared_module(),
+        BasicArrayPackage::new().as_shared_module(),
+        BasicMapPackage::new().as_shared_module(),
+    ] {
+        e.register_global_module(module);
+    }
+    e.disable_symbol("eval");
+    e.on_print(|_| {});
+    e.on_debug(|_, _, _| {});
+    e.set_strict_variables(true);
+    e.set_max_operations(MAX_OPERATIONS);
+    e.set_max_call_levels(MAX_CALL_LEVELS);
+    e.set_max_expr_depths(64, 32);
+    e.set_max_string_size(MAX_STRING);
+    e.set_max_array_size(MAX_ARRAY);
+    e.set_max_map_size(MAX_MAP);
+    e.set_max_variables(1_000);
+    e.set_max_functions(256);
+    e.on_progress(|ops| {
+        if ops % 4096 != 0 {
+            return None;
+        }
+        let expired = DEADLINE.with(|d| d.get().is_some_and(|t| Instant::now() > t));
+        expired.then(|| Dynamic::from("time limit"))
+    });
+
+    register_helpers(&mut e);
+    ProjectApi::register(&mut e);
+    api::register(&mut e);
+    e
+}
+
+fn register_helpers(e: &mut Engine) {
+    e.register_fn("shell_quote", |s: &str| shell_quote(s));
+    e.register_fn("shell_join", |args: Array| -> Result<String, Box<EvalAltResult>> {
+        let mut parts = Vec::with_capacity(args.len());
+        for a in args {
+            let s = a.into_string().map_err(|t| format!("shell_join: expected strings, got {t}"))?;
+            parts.push(shell_quote(&s));
+        }
+        Ok(parts.join(" "))
+    });
+    e.register_fn("to_json", |value: Dynamic| -> Result<String, Box<EvalAltResult>> {
+        let json = super::dynamic_to_json(&value).map_err(|m| format!("to_json: {m}"))?;
+        Ok(serde_json::to_string(&json).unwrap_or_default())
+    });
+    e.register_fn("lookup", |value: Dynamic, path: &str| lookup(&value, path));
+    e.register_fn("invalid_project", |message: &str| -> Result<(), Box<EvalAltResult>> {
+        Err(Box::new(EvalAltResult::ErrorRuntime(
+            Dynamic::from(api::ProjectRejection(message.to_string())),
+            rhai::Position::NONE,
+        )))
+    });
+}
+
+/// `a.b.c` inside nested maps; `()` when any part is missing.
+fn lookup(value: &Dynamic, path: &str) -> Dynamic {
+    let mut current = value.clone();
+    for key in path.split('.') {
+        let next = match current.read_lock::<rhai::Map>() {
+            Some(map) => map.get(key).cloned(),
+            None => None,
+        };
+        match next {
+            Some(v) => current = v,
+            None => return Dynamic::UNIT,
+        }
+    }
+    current
+}
+
+/// Quotes a string for `/bin/sh` (single quotes; plain words stay as they are).
+pub fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:+@%,".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
