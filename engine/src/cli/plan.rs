@@ -1,14 +1,216 @@
+//! `cogpack plan [DIR] [--format text|json]`.
+
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::GlobalArgs;
+use super::{Format, GlobalArgs};
+use crate::compose::{plan_dir, Composition};
+use crate::plan::{CacheSharing, Context, Mount, Op};
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
     /// Project directory (default: the current directory)
     pub dir: Option<PathBuf>,
+    /// Output format: a readable tree, or the plan as stable JSON
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
-pub fn run(_args: PlanArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
+    match plan_dir(&dir, &global.blocks) {
+        Ok(c) => {
+            match args.format {
+                Format::Json => print!("{}", c.plan.to_json()),
+                Format::Text => print!("{}", render_text(&c, &dir)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprint!("{}", render_diagnostics(&e.diagnostics()));
+            Ok(ExitCode::from(e.exit_code()))
+        }
+    }
+}
+
+/// The plan as a readable tree.
+pub fn render_text(c: &Composition, dir: &std::path::Path) -> String {
+    let plan = &c.plan;
+    let mut out = String::new();
+    let _ = writeln!(out, "plan for {}", dir.display());
+    let stack_reason = c.stacks_tried.last().map(|(_, r)| r.reason.as_str()).unwrap_or("");
+    let _ = writeln!(out, "stack: {} ({stack_reason})", plan.stack);
+    let _ = writeln!(out, "platform: {}/{}", plan.platform.os, plan.platform.architecture);
+
+    let _ = writeln!(out, "\nblocks (in order):");
+    let width = plan.blocks.iter().map(|b| b.id.len()).max().unwrap_or(0);
+    for b in &plan.blocks {
+        let mark = if b.fired { "✓" } else { "✗" };
+        let _ = writeln!(out, "  {mark} {:width$}  {}", b.id, b.reason);
+    }
+
+    if !plan.resolved.is_empty() {
+        let _ = writeln!(out, "\nresolved:");
+        let w = plan.resolved.keys().map(String::len).max().unwrap_or(0);
+        for (name, r) in &plan.resolved {
+            let version = r.version.as_deref().unwrap_or("(none)");
+            let _ = writeln!(out, "  {name:w$}  {version}  ({})", r.source);
+        }
+    }
+
+    if !plan.contexts.is_empty() {
+        let _ = writeln!(out, "\ncontexts:");
+        for (name, ctx) in &plan.contexts {
+            let _ = writeln!(out, "  {name}: {}", describe_context(ctx));
+        }
+    }
+
+    let _ = writeln!(out, "\nstages:");
+    for stage in &plan.stages {
+        let _ = writeln!(out, "  {} [{}] from {} (block {})", stage.id, stage.phase, stage.input, stage.block);
+        let n = stage.ops.len();
+        for (i, op) in stage.ops.iter().enumerate() {
+            let (branch, cont) = if i + 1 == n { ("└─", "  ") } else { ("├─", "│ ") };
+            let mut lines = describe_op(op).into_iter();
+            if let Some(first) = lines.next() {
+                let _ = writeln!(out, "    {branch} {first}");
+            }
+            for line in lines {
+                let _ = writeln!(out, "    {cont}    {line}");
+            }
+        }
+    }
+
+    let e = &plan.export;
+    let _ = writeln!(out, "\nexport:");
+    if !e.entrypoint.is_empty() {
+        let _ = writeln!(out, "  entrypoint: {}", json_list(&e.entrypoint));
+    }
+    if !e.cmd.is_empty() {
+        let _ = writeln!(out, "  cmd: {}", json_list(&e.cmd));
+    }
+    if let Some(w) = &e.workdir {
+        let _ = writeln!(out, "  workdir: {w}");
+    }
+    if let Some(u) = &e.user {
+        let _ = writeln!(out, "  user: {u}");
+    }
+    if !e.exposed_ports.is_empty() {
+        let _ = writeln!(out, "  expose: {}", e.exposed_ports.join(", "));
+    }
+    for v in &e.volumes {
+        let _ = writeln!(out, "  volume: {v}");
+    }
+    for env in &e.env {
+        let _ = writeln!(out, "  env: {env}");
+    }
+    for (k, v) in &e.labels {
+        let shown = if v.chars().count() > 80 { format!("{}…", v.chars().take(77).collect::<String>()) } else { v.clone() };
+        let _ = writeln!(out, "  label: {k}={shown}");
+    }
+    out
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_default()
+}
+
+fn describe_context(ctx: &Context) -> String {
+    match ctx {
+        Context::Local { path, dockerignore, include, exclude } => {
+            let mut s = format!("local {path}");
+            if *dockerignore {
+                s.push_str(", honours .dockerignore");
+            }
+            if !include.is_empty() {
+                s.push_str(&format!(", include {}", include.join(" ")));
+            }
+            if !exclude.is_empty() {
+                s.push_str(&format!(", exclude {}", exclude.join(" ")));
+            }
+            s
+        }
+        Context::Generated { files } => {
+            let names: Vec<String> = files.iter().map(|(n, f)| format!("{n} ({} bytes)", f.contents.len())).collect();
+            format!("generated: {}", names.join(", "))
+        }
+    }
+}
+
+/// An op as lines: a headline, then details.
+fn describe_op(op: &Op) -> Vec<String> {
+    match op {
+        Op::Exec(e) => {
+            let mut lines = vec![format!("exec: {}", e.description.as_deref().unwrap_or("run a command"))];
+            let cmd = if e.args.len() == 3 && e.args[0] == "/bin/sh" && e.args[1] == "-c" {
+                e.args[2].clone()
+            } else {
+                e.args.iter().map(|a| crate::script::shell_quote(a)).collect::<Vec<_>>().join(" ")
+            };
+            for (i, l) in cmd.lines().enumerate() {
+                lines.push(if i == 0 { format!("$ {l}") } else { format!("  {l}") });
+            }
+            if let Some(cwd) = &e.cwd {
+                lines.push(format!("cwd {cwd}"));
+            }
+            for env in &e.env {
+                lines.push(format!("env {env}"));
+            }
+            for m in &e.mounts {
+                lines.push(match m {
+                    Mount::Cache { target, id, sharing } => format!("cache {target} (id {id}, {})", sharing_name(*sharing)),
+                    Mount::Secret { target, id, .. } => format!("secret {target} (id {id})"),
+                    Mount::Bind { target, from, source, readonly } => format!(
+                        "bind {target} <- {from}{}{}",
+                        source.as_deref().map(|s| format!(":{s}")).unwrap_or_default(),
+                        if *readonly { "" } else { " (writable, discarded)" }
+                    ),
+                    Mount::Tmpfs { target, .. } => format!("tmpfs {target}"),
+                });
+            }
+            if e.host_ca {
+                lines.push("host CA bundle mounted".into());
+            }
+            if e.network != crate::plan::Network::Default {
+                lines.push(format!("network {:?}", e.network).to_lowercase());
+            }
+            lines
+        }
+        Op::Copy(c) => {
+            let mut lines = vec![format!(
+                "copy: {}",
+                c.description.clone().unwrap_or_else(|| format!("{} {} -> {}", c.from, c.src.join(" "), c.dest))
+            )];
+            lines.push(format!("{} {} -> {}{}", c.from, c.src.join(" "), c.dest, if c.merge { " (merged layer)" } else { "" }));
+            if !c.include.is_empty() {
+                lines.push(format!("include {}", c.include.join(" ")));
+            }
+            if !c.exclude.is_empty() {
+                lines.push(format!("exclude {}", c.exclude.join(" ")));
+            }
+            lines
+        }
+        Op::MkFile(f) => vec![format!("mkfile {} ({:04o}, {} bytes)", f.path, f.mode, f.contents.len())],
+        Op::MkDir(d) => vec![format!("mkdir {} ({:04o})", d.path, d.mode)],
+        Op::Rm(r) => vec![format!("rm {}", r.path)],
+        Op::Env(e) => vec![format!("env {}={}", e.key, e.value)],
+        Op::Workdir(w) => vec![format!("workdir {}", w.path)],
+        Op::User(u) => vec![format!("user {}", u.user)],
+    }
+}
+
+fn sharing_name(s: CacheSharing) -> &'static str {
+    match s {
+        CacheSharing::Shared => "shared",
+        CacheSharing::Private => "private",
+        CacheSharing::Locked => "locked",
+    }
+}
+
+/// Renders diagnostics for stderr: colour only on a terminal, and never with `NO_COLOR`.
+pub(super) fn render_diagnostics(diags: &[crate::manifest::Diagnostic]) -> String {
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    crate::manifest::render(diags, crate::manifest::RenderStyle { color, width: 100 })
 }

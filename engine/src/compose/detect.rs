@@ -112,14 +112,11 @@ pub fn evaluate(
     for (key, expected) in &detect.config_equals {
         let value = config_value(cog, key);
         let held = value == Some(expected);
-        let actual = value.map_or("not set".to_string(), |v| v.to_string());
-        push(
-            &mut checks,
-            format!("cog.yaml `{key}` is {expected}"),
-            held,
-            format!("cog.yaml `{key}` is {expected}"),
-            format!("cog.yaml `{key}` is {actual}, not {expected}"),
-        );
+        let no = match value {
+            None | Some(serde_json::Value::Null) => format!("cog.yaml does not set `{key}` (needs {expected})"),
+            Some(v) => format!("cog.yaml `{key}` is {v} (needs {expected})"),
+        };
+        push(&mut checks, format!("cog.yaml `{key}` is {expected}"), held, format!("cog.yaml `{key}` is {expected}"), no);
     }
     if let Some(script) = &detect.script {
         let condition = format!("the detect script ({}) says yes", script.origin.start_location());

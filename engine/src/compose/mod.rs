@@ -245,7 +245,7 @@ pub fn compose(registry: &Registry, project: Arc<dyn ProjectView>) -> Result<Com
                     *st = snapshot;
                     st.fired.insert(id.clone(), false);
                     outcome.fired = false;
-                    outcome.reason = format!("{}; skipped by its plan script: {why}", report.reason);
+                    outcome.reason = format!("skipped by its plan script: {why}");
                 }
             }
         }

@@ -39,7 +39,7 @@ use crate::manifest::diagnostic::{line_col, Diagnostic, SourceFile};
 
 pub use api::{ExportChange, PlanApi, PlanState, StageApi};
 pub use convert::{dynamic_to_json, json_to_dynamic};
-pub use engine::{engine, MAX_OPERATIONS, TIME_LIMIT};
+pub use engine::{engine, shell_quote, MAX_OPERATIONS, TIME_LIMIT};
 pub use project::{FsProject, ProjectError, ProjectView, READ_LIMIT};
 
 /// Which kind of script, which decides the variables it sees.
@@ -220,9 +220,10 @@ impl ScriptError {
             ScriptError::Runtime { origin, span, .. } => {
                 Diagnostic::new(self.to_string()).at(&origin.file, span.clone()).label("here")
             }
-            ScriptError::InvalidProject { owner, origin, span, message } => {
-                Diagnostic::new(format!("{message}\n  (reported by {owner})")).at(&origin.file, span.clone())
-            }
+            ScriptError::InvalidProject { owner, origin, span, message } => Diagnostic::new(format!(
+                "{message}\n  (reported by {owner}, {})",
+                origin.file.location(span.start)
+            )),
         }
     }
 

@@ -1,0 +1,2 @@
+def train(n: int) -> int:
+    return n
