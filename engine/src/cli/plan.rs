@@ -139,7 +139,7 @@ fn describe_context(ctx: &Context) -> String {
 }
 
 /// An op as lines: a headline, then details.
-fn describe_op(op: &Op) -> Vec<String> {
+pub(super) fn describe_op(op: &Op) -> Vec<String> {
     match op {
         Op::Exec(e) => {
             let mut lines = vec![format!("exec: {}", e.description.as_deref().unwrap_or("run a command"))];

@@ -162,7 +162,7 @@ impl Detect {
             out.push(format!("cog.yaml `{key}` is {value}"));
         }
         if let Some(script) = &self.script {
-            out.push(format!("the detect script ({}) returns true", script.origin.start_location()));
+            out.push(format!("the detect script ({}) says yes", script.origin.start_location()));
         }
         out
     }

@@ -174,7 +174,7 @@ pub fn compile(kind: ScriptKind, text: &str, origin: ScriptOrigin, owner: &str) 
         Err(err) => {
             let span = origin.span_of(err.position());
             let message = err.err_type().to_string();
-            let help = if message.contains("Variable not found") {
+            let help = if message.contains("Undefined variable") || message.contains("Variable not found") {
                 Some(format!(
                     "a {kind} script can use the variables {}; functions defined with `fn` see only their parameters",
                     kind.variables().iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")

@@ -1,0 +1,315 @@
+//! Plans for every project directory (insta snapshots), and composition behaviour that
+//! needs a real project on disk: project-local blocks, overrides, weights, skips, errors.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cogpack::compose::{compose, ComposeError, Composition};
+use cogpack::manifest::{render, Registry, RenderStyle, Sources};
+use cogpack::plan::{Context, Input, Op, Phase};
+use cogpack::script::FsProject;
+
+/// Wide enough that messages are not wrapped (tests look for substrings).
+const WIDE: RenderStyle = RenderStyle { color: false, width: 400 };
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every directory under `fixtures/` (Cog's fixtures, when present) and `tests/projects/`.
+fn project_dirs() -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for (prefix, base) in [("fixtures", "fixtures"), ("projects", "tests/projects")] {
+        let Ok(entries) = std::fs::read_dir(repo().join(base)) else { continue };
+        let mut dirs: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        dirs.sort();
+        for d in dirs {
+            let name = d.file_name().unwrap().to_string_lossy().to_string();
+            out.push((format!("{prefix}-{name}"), d));
+        }
+    }
+    out
+}
+
+/// Composes with the built-ins, extra `--blocks` dirs and the project's own `.cogpack/`
+/// (never `COGPACK_BLOCKS_PATH`, so the developer's environment cannot leak in).
+fn plan(dir: &Path, extra: &[PathBuf]) -> Result<Composition, String> {
+    let sources = Sources { builtin: true, blocks_path: vec![], flags: extra.to_vec(), project: Some(dir.to_path_buf()) };
+    let registry = Registry::load(&sources).map_err(|e| render(&e.diagnostics(), RenderStyle::PLAIN))?;
+    let project = FsProject::new(dir).map_err(|e| e.to_string())?;
+    compose(&registry, Arc::new(project)).map_err(|e| format!("exit {}\n{}", e.exit_code(), render(&e.diagnostics(), RenderStyle::PLAIN)))
+}
+
+fn compose_err(dir: &Path, extra: &[PathBuf]) -> ComposeError {
+    let sources = Sources { builtin: true, blocks_path: vec![], flags: extra.to_vec(), project: Some(dir.to_path_buf()) };
+    let registry = Registry::load(&sources).unwrap();
+    compose(&registry, Arc::new(FsProject::new(dir).unwrap())).unwrap_err()
+}
+
+#[test]
+fn every_project_has_a_plan_snapshot() {
+    let dirs = project_dirs();
+    assert!(dirs.len() >= 5, "expected the test projects, found {dirs:?}");
+    let mut failed = Vec::new();
+    for (name, dir) in dirs {
+        let output = match plan(&dir, &[]) {
+            Ok(c) => c.plan.to_json(),
+            Err(rendered) => format!("error: {rendered}"),
+        };
+        let result = std::panic::catch_unwind(|| {
+            insta::with_settings!({ prepend_module_to_snapshot => true, omit_expression => true }, {
+                insta::assert_snapshot!(name.clone(), output);
+            });
+        });
+        if result.is_err() {
+            failed.push(name);
+        }
+    }
+    assert!(failed.is_empty(), "plan snapshots differ for: {failed:?}");
+}
+
+#[test]
+fn plans_are_deterministic() {
+    for (_, dir) in project_dirs() {
+        if let (Ok(a), Ok(b)) = (plan(&dir, &[]), plan(&dir, &[])) {
+            assert_eq!(a.plan.to_json(), b.plan.to_json(), "{}", dir.display());
+        }
+    }
+}
+
+#[test]
+fn string_project_plans_the_cog_image() {
+    let c = plan(&repo().join("tests/projects/string-project"), &[]).unwrap();
+    let p = &c.plan;
+    assert_eq!(p.stack, "python");
+    let ids: Vec<&str> = p.stages.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["base-image", "venv", "cog-wheel", "source-copy"]);
+    assert_eq!(p.stages[0].input, Input::Image { image: "cogpack/base:py3.11-bookworm".into() });
+    // Explicit inputs: each stage builds on the previous one.
+    assert_eq!(p.stages[1].input, Input::Stage { stage: "base-image".into() });
+    // python 3.11 is in the base image: python-interpreter skipped itself.
+    let pi = p.blocks.iter().find(|b| b.id == "python-interpreter").unwrap();
+    assert!(!pi.fired && pi.reason.contains("provides python 3.11"), "{pi:?}");
+    // The source is copied last, from the project with .dockerignore.
+    let last = p.stages.last().unwrap();
+    assert!(matches!(&last.ops[0], Op::Copy(c) if c.dest == "/src" && c.from == Input::Context { context: "source".into() }));
+    assert!(matches!(p.contexts.get("source"), Some(Context::Local { dockerignore: true, .. })));
+    assert!(p.export.env.contains(&"COG_PREDICT_TYPE_STUB=predict.py:Predictor".to_string()));
+    assert_eq!(p.export.cmd, ["python", "-m", "cog.server.http"]);
+    assert_eq!(p.export.workdir.as_deref(), Some("/src"));
+    assert_eq!(p.export.labels.get("run.cog.has_init").map(String::as_str), Some("true"));
+    assert!(p.export.labels["run.cog.config"].contains("\"predict\":\"predict.py:Predictor\""));
+    // Every exec says what it does.
+    for s in &p.stages {
+        for op in &s.ops {
+            if let Op::Exec(e) = op {
+                assert!(e.description.as_deref().is_some_and(|d| !d.is_empty()), "{}: {e:?}", s.id);
+            }
+        }
+    }
+}
+
+fn copy_project(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = repo().join("tests/projects").join(name);
+    for entry in walkdir::WalkDir::new(&src) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(&src).unwrap();
+        let dest = tmp.path().join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+    tmp
+}
+
+const HELLO: &str = r#"summary = "Say hello during the build"
+doc = "Writes a greeting into the image."
+phase = "app-deps"
+after = ["cog-wheel"]
+
+[detect]
+script = '''
+project.has_file("predict.py")
+'''
+
+[plan]
+script = '''
+let s = plan.stage("hello");
+s.exec("echo hello > /hello.txt", #{ description: "say hello" });
+'''
+"#;
+
+#[test]
+fn a_project_local_block_takes_part_without_editing_the_stack() {
+    let tmp = copy_project("string-project");
+    std::fs::create_dir_all(tmp.path().join(".cogpack/blocks.d")).unwrap();
+    std::fs::write(tmp.path().join(".cogpack/blocks.d/hello.toml"), HELLO).unwrap();
+    let c = plan(tmp.path(), &[]).unwrap();
+    let outcome = c.plan.blocks.iter().find(|b| b.id == "hello").unwrap();
+    assert!(outcome.fired);
+    assert_eq!(outcome.source, "project:.cogpack/blocks.d/hello.toml");
+    let stage = c.plan.stage("hello").unwrap();
+    assert_eq!(stage.input, Input::Stage { stage: "cog-wheel".into() });
+    assert!(matches!(&stage.ops[0], Op::Exec(e) if e.args[2] == "echo hello > /hello.txt"));
+    // The source copy still comes last.
+    assert_eq!(c.plan.stages.last().unwrap().id, "source-copy");
+}
+
+#[test]
+fn a_later_manifest_overrides_a_builtin_one() {
+    let tmp = copy_project("string-project");
+    let extra = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(extra.path().join("blocks.d")).unwrap();
+    std::fs::write(
+        extra.path().join("blocks.d/source-copy.toml"),
+        r#"summary = "Copy only the Python files"
+doc = "An override of the built-in source-copy."
+phase = "app-source"
+after = ["weights"]
+
+[detect]
+always = true
+
+[plan]
+script = '''
+plan.local_context("source", #{ path: ".", include: ["*.py"] });
+plan.stage("source-copy").copy(#{ from: "context:source", dest: "/src" });
+'''
+"#,
+    )
+    .unwrap();
+    let registry = Registry::load(&Sources { builtin: true, flags: vec![extra.path().into()], ..Default::default() }).unwrap();
+    let block = registry.block("source-copy").unwrap();
+    assert_eq!(block.overrides.len(), 1);
+    assert_eq!(block.overrides[0].file.name, "blocks.d/source-copy.toml");
+    let c = plan(tmp.path(), &[extra.path().into()]).unwrap();
+    assert!(matches!(c.plan.contexts.get("source"), Some(Context::Local { include, .. }) if include == &["*.py"]));
+}
+
+#[test]
+fn weights_get_their_own_layer_before_the_code() {
+    let tmp = copy_project("string-project");
+    let big = 11 * 1024 * 1024;
+    let sparse = |rel: &str| {
+        let p = tmp.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::File::create(&p).unwrap().set_len(big).unwrap();
+    };
+    sparse("model.safetensors");
+    sparse("checkpoints/a/part1.bin");
+    sparse("checkpoints/b/part2.bin");
+    sparse("src/big-table.bin");
+    std::fs::write(tmp.path().join("src/helper.py"), "x = 1\n").unwrap();
+    sparse("cat.png"); // media is never a weight
+    let c = plan(tmp.path(), &[]).unwrap();
+    let p = &c.plan;
+    let expected = vec!["model.safetensors".to_string(), "checkpoints".into(), "src/big-table.bin".into()];
+    match p.contexts.get("weights") {
+        Some(Context::Local { include, .. }) => {
+            let mut got = include.clone();
+            got.sort();
+            let mut want = expected.clone();
+            want.sort();
+            assert_eq!(got, want);
+        }
+        other => panic!("no weights context: {other:?}"),
+    }
+    match p.contexts.get("source") {
+        Some(Context::Local { exclude, .. }) => {
+            for w in &expected {
+                assert!(exclude.contains(w), "{w} not excluded from the source: {exclude:?}");
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    let ids: Vec<&str> = p.stages.iter().map(|s| s.id.as_str()).collect();
+    let w = ids.iter().position(|i| *i == "weights").unwrap();
+    let s = ids.iter().position(|i| *i == "source-copy").unwrap();
+    assert!(w < s, "{ids:?}");
+    assert!(matches!(&p.stages[w].ops[0], Op::Copy(c) if c.merge && c.dest == "/src"));
+    assert_eq!(p.stages[w].phase, Phase::AppSource);
+}
+
+#[test]
+fn a_required_capability_must_be_provided_by_a_fired_block() {
+    let tmp = copy_project("string-project");
+    std::fs::create_dir_all(tmp.path().join(".cogpack/blocks.d")).unwrap();
+    std::fs::write(
+        tmp.path().join(".cogpack/blocks.d/needs-apt.toml"),
+        "summary = \"x\"\ndoc = \"y\"\nphase = \"app-deps\"\nrequires = [\"apt\"]\n[detect]\nalways = true\n",
+    )
+    .unwrap();
+    let err = compose_err(tmp.path(), &[]);
+    let text = render(&err.diagnostics(), WIDE);
+    assert!(text.contains("requires `apt`, but no block that fired provides it"), "{text}");
+    assert!(text.contains("needs-apt.toml:4:"), "{text}");
+    assert!(text.contains("apt-packages"), "{text}");
+}
+
+#[test]
+fn plan_api_misuse_is_reported_at_the_call() {
+    let tmp = copy_project("string-project");
+    std::fs::create_dir_all(tmp.path().join(".cogpack/blocks.d")).unwrap();
+    std::fs::write(
+        tmp.path().join(".cogpack/blocks.d/typo.toml"),
+        "summary = \"x\"\ndoc = \"y\"\nphase = \"app-deps\"\n[detect]\nalways = true\n[plan]\nscript = '''\nlet s = plan.stage(\"typo\");\ns.exec(\"true\", #{ descripton: \"oops\" });\n'''\n",
+    )
+    .unwrap();
+    let err = compose_err(tmp.path(), &[]);
+    assert_eq!(err.exit_code(), cogpack::diagnostics::exit::MANIFEST);
+    let text = render(&err.diagnostics(), WIDE);
+    assert!(text.contains("unknown option `descripton`"), "{text}");
+    assert!(text.contains("typo.toml:9:3"), "{text}");
+}
+
+#[test]
+fn stage_ids_belong_to_their_block_and_inputs_are_checked() {
+    let tmp = copy_project("string-project");
+    std::fs::create_dir_all(tmp.path().join(".cogpack/blocks.d")).unwrap();
+    std::fs::write(
+        tmp.path().join(".cogpack/blocks.d/thief.toml"),
+        "summary = \"x\"\ndoc = \"y\"\nphase = \"app-deps\"\n[detect]\nalways = true\n[plan]\nscript = '''\nplan.stage(\"venv\");\n'''\n",
+    )
+    .unwrap();
+    let text = render(&compose_err(tmp.path(), &[]).diagnostics(), WIDE);
+    assert!(text.contains("stage id `venv` must be `thief` or start with `thief.`"), "{text}");
+
+    std::fs::write(
+        tmp.path().join(".cogpack/blocks.d/thief.toml"),
+        "summary = \"x\"\ndoc = \"y\"\nphase = \"app-deps\"\n[detect]\nalways = true\n[plan]\nscript = '''\nplan.stage(\"thief\", #{ input: \"stage:nowhere\" }).exec(\"true\");\n'''\n",
+    )
+    .unwrap();
+    let err = compose_err(tmp.path(), &[]);
+    let text = render(&err.diagnostics(), WIDE);
+    assert!(text.contains("unknown stage `nowhere`"), "{text}");
+}
+
+#[test]
+fn a_project_without_cog_yaml_has_no_stack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = compose_err(tmp.path(), &[]);
+    assert_eq!(err.exit_code(), cogpack::diagnostics::exit::PROJECT);
+    let text = render(&err.diagnostics(), WIDE);
+    assert!(text.contains("stack `python`: `cog.yaml` does not exist"), "{text}");
+}
+
+#[test]
+fn bad_cog_yaml_is_a_located_project_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("cog.yaml"), "build:\n  python_version: \"3.11\"\n   bad: [\n").unwrap();
+    let err = compose_err(tmp.path(), &[]);
+    assert_eq!(err.exit_code(), cogpack::diagnostics::exit::PROJECT);
+    let text = render(&err.diagnostics(), WIDE);
+    assert!(text.contains("cog.yaml is not valid YAML"), "{text}");
+    assert!(text.contains("[cog.yaml:"), "{text}");
+}
+
+#[test]
+fn unquoted_versions_keep_their_digits() {
+    let v = cogpack::compose::parse_cog_yaml("build:\n  python_version: 3.10\n  gpu: true\n").unwrap();
+    assert_eq!(v["build"]["python_version"], "3.10");
+    assert_eq!(v["build"]["gpu"], true);
+}
