@@ -184,7 +184,7 @@ pub fn compile(kind: ScriptKind, text: &str, origin: ScriptOrigin, owner: &str) 
             } else {
                 None
             };
-            Err(Diagnostic::new(format!("syntax error in the {kind} script of {owner}: {message}"))
+            Err(Diagnostic::new(format!("the {kind} script of {owner} does not compile: {message}"))
                 .at(&origin.file, span)
                 .label("here")
                 .maybe_help(help))
