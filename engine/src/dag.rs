@@ -82,7 +82,7 @@ pub fn order(blocks: &[&Block], tie: &dyn Fn(&str) -> usize) -> Result<Vec<Strin
         }
         for r in &b.requires {
             for (j, p) in blocks.iter().enumerate() {
-                if j != i && p.provides.iter().any(|c| *c == r.id) {
+                if j != i && p.provides.contains(&r.id) {
                     graph.add_edge(
                         nodes[j],
                         nodes[i],

@@ -123,7 +123,7 @@ pub fn evaluate(
         if any_failed(&checks) {
             push(&mut checks, condition, false, String::new(), String::new());
         } else {
-            let value = ctx.run(script, owner, owner_id, params).map_err(ComposeError::Script)?;
+            let value = ctx.run(script, owner, owner_id, params).map_err(|e| ComposeError::Script(Box::new(e)))?;
             let (fires, reason) = script_verdict(value).map_err(|m| {
                 ComposeError::BadScriptResult(
                     Diagnostic::new(format!("the detect script of {owner} returned {m}"))

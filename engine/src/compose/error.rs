@@ -27,7 +27,7 @@ pub enum ComposeError {
     Detect(Diagnostic),
     /// A script failed or was stopped.
     #[error(transparent)]
-    Script(ScriptError),
+    Script(Box<ScriptError>),
     /// A script returned something of the wrong shape.
     #[error("{0}")]
     BadScriptResult(Diagnostic),

@@ -239,7 +239,7 @@ pub fn compose(registry: &Registry, project: Arc<dyn ProjectView>) -> Result<Com
                     st.clone()
                 };
                 let _ = ctx.run_plan(script, &owner(block), &block.id, &params_json(block), &resolved_json, &api)
-                    .map_err(ComposeError::Script)?;
+                    .map_err(|e| ComposeError::Script(Box::new(e)))?;
                 let mut st = api.state();
                 if let Some(why) = st.skipped.take() {
                     *st = snapshot;
@@ -281,7 +281,7 @@ fn block_dependencies(block: &Block, ctx: &ScriptContext) -> Result<Vec<Dependen
         })
         .collect();
     if let Some(script) = &block.dependencies_script {
-        let value = ctx.run(script, &owner(block), &block.id, &params_json(block)).map_err(ComposeError::Script)?;
+        let value = ctx.run(script, &owner(block), &block.id, &params_json(block)).map_err(|e| ComposeError::Script(Box::new(e)))?;
         let bad = |m: String| {
             ComposeError::BadScriptResult(
                 Diagnostic::new(format!("the dependencies script of block `{}` returned {m}", block.id))

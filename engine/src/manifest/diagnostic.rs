@@ -37,9 +37,14 @@ impl SourceFile {
     }
 }
 
-/// One problem, with where it is and what to do about it.
+/// One problem, with where it is and what to do about it. (Boxed, so results that carry
+/// one stay small; the fields are reached through `Deref`.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
+pub struct Diagnostic(Box<DiagnosticData>);
+
+/// The fields of a [`Diagnostic`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiagnosticData {
     /// What is wrong (may span several lines).
     pub message: String,
     /// The file the span points into, if any.
@@ -52,10 +57,23 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
+impl std::ops::Deref for Diagnostic {
+    type Target = DiagnosticData;
+    fn deref(&self) -> &DiagnosticData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Diagnostic {
+    fn deref_mut(&mut self) -> &mut DiagnosticData {
+        &mut self.0
+    }
+}
+
 impl Diagnostic {
     /// A diagnostic without a location.
     pub fn new(message: impl Into<String>) -> Diagnostic {
-        Diagnostic { message: message.into(), file: None, span: None, label: None, help: None }
+        Diagnostic(Box::new(DiagnosticData { message: message.into(), file: None, span: None, label: None, help: None }))
     }
 
     /// Points the diagnostic at a span of a file.
