@@ -1,1 +1,5 @@
-//! Placeholder: filled in by the issue that owns this module.
+//! `cogpack build`: compose the plan, lower it to LLB, solve it on an engine, export the image.
+
+pub mod options;
+
+pub use options::{OptionError, OutputSpec, SecretSource, SecretSpec};
