@@ -496,7 +496,7 @@ impl<'p> Lowerer<'p> {
                 return Err(at.reference(format!("`host_ca` needs {CA_TARGET}, which another mount of the step uses")));
             }
             let ca = self.host_ca(at)?;
-            b = b.mount(CA_TARGET, MountSpec::bind_readonly(ca, Some(CA_FILE.into())));
+            b = b.mount(CA_TARGET, MountSpec::bind_readonly(ca, Some(format!("/{CA_FILE}"))));
         }
         let what = exec.description.clone().unwrap_or_else(|| command_text(&exec.args));
         let out = b.build(&at.meta(&what, &self.platform)).map_err(|e| at.llb(e))?;
