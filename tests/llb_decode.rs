@@ -12,36 +12,77 @@ fn graph() -> State {
     let base = State::image("cogpack-test/busybox:latest", &meta("base")).unwrap();
     let ctx = State::local(
         "context",
-        &LocalOptions { include: vec!["src/**".into()], exclude: vec!["**/*.pyc".into()], ..Default::default() },
+        &LocalOptions {
+            include: vec!["src/**".into()],
+            exclude: vec!["**/*.pyc".into()],
+            ..Default::default()
+        },
         &meta("context"),
     )
     .unwrap();
     let tool = State::http(
         "https://example.com/tool",
-        &HttpOptions { checksum: Some(format!("sha256:{}", "0".repeat(64))), filename: Some("tool".into()), perm: Some(0o755) },
+        &HttpOptions {
+            checksum: Some(format!("sha256:{}", "0".repeat(64))),
+            filename: Some("tool".into()),
+            perm: Some(0o755),
+        },
         &meta("download"),
     )
     .unwrap();
     let prepared = FileOps::new(base.clone())
         .mkdir("/app", 0o755, true, Some(Chown::parse("1000:1000")))
-        .copy(&tool, "/tool", "/usr/local/bin/tool", CopyOptions { create_dest_path: true, ..Default::default() })
+        .copy(
+            &tool,
+            "/tool",
+            "/usr/local/bin/tool",
+            CopyOptions {
+                create_dest_path: true,
+                ..Default::default()
+            },
+        )
         .mkfile("/app/config.json", 0o644, br#"{"a":1}"#.to_vec(), None)
         .rm("/var/cache/*", true, true)
         .build(&meta("prepare"))
         .unwrap();
-    let run = Exec::new(prepared, vec!["/bin/sh".into(), "-c".into(), "tool build /src > /out/result".into()])
-        .env(vec!["PATH=/usr/local/bin:/usr/bin:/bin".into()])
-        .cwd("/app")
-        .user("1000")
-        .mount("/src", MountSpec::bind_readonly(ctx, Some("/src".into())))
-        .mount("/out", MountSpec::Bind { source: State::scratch(), selector: None, readonly: false })
-        .mount("/root/.cache", MountSpec::Cache { id: "tool-cache".into(), sharing: CacheSharing::Locked })
-        .mount("/run/secrets/token", MountSpec::secret("token", false))
-        .mount("/tmp", MountSpec::Tmpfs { size: None })
-        .build(&meta("build"))
-        .unwrap();
+    let run = Exec::new(
+        prepared,
+        vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "tool build /src > /out/result".into(),
+        ],
+    )
+    .env(vec!["PATH=/usr/local/bin:/usr/bin:/bin".into()])
+    .cwd("/app")
+    .user("1000")
+    .mount("/src", MountSpec::bind_readonly(ctx, Some("/src".into())))
+    .mount(
+        "/out",
+        MountSpec::Bind {
+            source: State::scratch(),
+            selector: None,
+            readonly: false,
+        },
+    )
+    .mount(
+        "/root/.cache",
+        MountSpec::Cache {
+            id: "tool-cache".into(),
+            sharing: CacheSharing::Locked,
+        },
+    )
+    .mount("/run/secrets/token", MountSpec::secret("token", false))
+    .mount("/tmp", MountSpec::Tmpfs { size: None })
+    .build(&meta("build"))
+    .unwrap();
     let layer = FileOps::new(State::scratch())
-        .copy(&run.mounts["/out"], "/result", "/app/result", CopyOptions::default())
+        .copy(
+            &run.mounts["/out"],
+            "/result",
+            "/app/result",
+            CopyOptions::default(),
+        )
         .build(&meta("collect"))
         .unwrap();
     State::merge(&[base, layer], &meta("assemble"))
@@ -64,7 +105,10 @@ fn the_wire_form_is_stable_and_self_consistent() {
     for (i, bytes) in def.def.iter().enumerate() {
         let op = pb::Op::decode(bytes.as_slice()).unwrap();
         for input in &op.inputs {
-            let at = digests.iter().position(|d| *d == input.digest).expect("input is in the definition");
+            let at = digests
+                .iter()
+                .position(|d| *d == input.digest)
+                .expect("input is in the definition");
             assert!(at < i, "op {i} reads op {at}, which comes later");
         }
         assert!(def.metadata.contains_key(&digests[i]));

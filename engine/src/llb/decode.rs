@@ -20,8 +20,10 @@ pub fn decode(def: &pb::Definition) -> Result<Value, LlbError> {
     let mut result = Value::Null;
     let count = def.def.len();
     for (i, bytes) in def.def.iter().enumerate() {
-        let op = pb::Op::decode(bytes.as_slice())
-            .map_err(|e| LlbError::Decode { index: i, message: e.to_string() })?;
+        let op = pb::Op::decode(bytes.as_slice()).map_err(|e| LlbError::Decode {
+            index: i,
+            message: e.to_string(),
+        })?;
         let digest = digest_of(bytes);
         let refs: Vec<String> = op.inputs.iter().map(input_ref).collect();
         let mut entry = Map::new();
@@ -73,7 +75,10 @@ pub fn decode(def: &pb::Definition) -> Result<Value, LlbError> {
                 }
             }
             Some(pb::op::Op::Source(s)) => {
-                entry.insert("source".into(), json!({ "identifier": s.identifier, "attrs": s.attrs }));
+                entry.insert(
+                    "source".into(),
+                    json!({ "identifier": s.identifier, "attrs": s.attrs }),
+                );
             }
             Some(pb::op::Op::Exec(e)) => {
                 entry.insert("exec".into(), exec(e, &refs));
@@ -83,7 +88,8 @@ pub fn decode(def: &pb::Definition) -> Result<Value, LlbError> {
                 entry.insert("file".into(), json!({ "actions": actions }));
             }
             Some(pb::op::Op::Merge(m)) => {
-                let inputs: Vec<String> = m.inputs.iter().map(|x| index_ref(x.input, &refs)).collect();
+                let inputs: Vec<String> =
+                    m.inputs.iter().map(|x| index_ref(x.input, &refs)).collect();
                 entry.insert("merge".into(), json!({ "inputs": inputs }));
             }
             Some(pb::op::Op::Diff(d)) => {
@@ -96,7 +102,10 @@ pub fn decode(def: &pb::Definition) -> Result<Value, LlbError> {
                 );
             }
             Some(pb::op::Op::Build(b)) => {
-                entry.insert("build".into(), json!({ "builder": b.builder, "attrs": b.attrs }));
+                entry.insert(
+                    "build".into(),
+                    json!({ "builder": b.builder, "attrs": b.attrs }),
+                );
             }
         }
         ops.push(Value::Object(entry));
@@ -120,7 +129,9 @@ fn index_ref(index: i64, refs: &[String]) -> String {
     if index < 0 {
         "scratch".to_string()
     } else {
-        refs.get(index as usize).cloned().unwrap_or_else(|| format!("invalid input {index}"))
+        refs.get(index as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("invalid input {index}"))
     }
 }
 
@@ -218,7 +229,9 @@ fn file_action(a: &pb::FileAction, refs: &[String]) -> Value {
         let Some(o) = o else { return Value::Null };
         let user = |u: &Option<pb::UserOpt>| match u.as_ref().and_then(|u| u.user.as_ref()) {
             Some(pb::user_opt::User::ById(id)) => json!(id),
-            Some(pb::user_opt::User::ByName(n)) => json!({ "name": n.name, "lookup": resolve(n.input) }),
+            Some(pb::user_opt::User::ByName(n)) => {
+                json!({ "name": n.name, "lookup": resolve(n.input) })
+            }
             None => Value::Null,
         };
         json!({ "user": user(&o.user), "group": user(&o.group) })
@@ -282,7 +295,10 @@ fn file_action(a: &pb::FileAction, refs: &[String]) -> Value {
             );
         }
         Some(pb::file_action::Action::Symlink(s)) => {
-            v.insert("symlink".into(), json!({ "oldpath": s.oldpath, "newpath": s.newpath }));
+            v.insert(
+                "symlink".into(),
+                json!({ "oldpath": s.oldpath, "newpath": s.newpath }),
+            );
         }
         None => {}
     }

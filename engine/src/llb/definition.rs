@@ -18,7 +18,9 @@ use super::{caps, LlbError, State};
 
 /// Marshals the graph that produces `target`.
 pub fn marshal(target: &State) -> Result<pb::Definition, LlbError> {
-    let Some(root) = target.node() else { return Err(LlbError::ScratchResult) };
+    let Some(root) = target.node() else {
+        return Err(LlbError::ScratchResult);
+    };
     let mut def = pb::Definition::default();
     let mut seen = BTreeSet::new();
     let mut any_platform = false;
@@ -39,9 +41,13 @@ pub fn marshal(target: &State) -> Result<pb::Definition, LlbError> {
         def.def.push(node.bytes.clone());
         any_description |= !node.metadata.description.is_empty();
         any_platform |= node.has_platform;
-        def.metadata.insert(node.digest.clone(), node.metadata.clone());
+        def.metadata
+            .insert(node.digest.clone(), node.metadata.clone());
     }
-    let terminal = pb::Op { inputs: vec![target.input().expect("non-scratch")], ..Default::default() };
+    let terminal = pb::Op {
+        inputs: vec![target.input().expect("non-scratch")],
+        ..Default::default()
+    };
     let bytes = terminal.encode_to_vec();
     let mut term_caps = BTreeMap::new();
     if any_platform {
@@ -50,7 +56,13 @@ pub fn marshal(target: &State) -> Result<pb::Definition, LlbError> {
     if any_description {
         term_caps.insert(caps::META_DESCRIPTION.to_string(), true);
     }
-    def.metadata.insert(digest_of(&bytes), pb::OpMetadata { caps: term_caps, ..Default::default() });
+    def.metadata.insert(
+        digest_of(&bytes),
+        pb::OpMetadata {
+            caps: term_caps,
+            ..Default::default()
+        },
+    );
     def.def.push(bytes);
     Ok(def)
 }

@@ -40,11 +40,21 @@ pub enum CacheSharing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MountSpec {
     /// Files of another state; `selector` picks a path inside it.
-    Bind { source: State, selector: Option<String>, readonly: bool },
+    Bind {
+        source: State,
+        selector: Option<String>,
+        readonly: bool,
+    },
     /// A persistent cache directory kept by the engine.
     Cache { id: String, sharing: CacheSharing },
     /// A secret file fetched from the client's session; never part of an output.
-    Secret { id: String, optional: bool, mode: u32, uid: u32, gid: u32 },
+    Secret {
+        id: String,
+        optional: bool,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
     /// An in-memory filesystem; `size` in bytes needs `exec.mount.tmpfs.size`.
     Tmpfs { size: Option<u64> },
 }
@@ -52,12 +62,22 @@ pub enum MountSpec {
 impl MountSpec {
     /// A secret file owned by root with mode 0400.
     pub fn secret(id: impl Into<String>, optional: bool) -> MountSpec {
-        MountSpec::Secret { id: id.into(), optional, mode: 0o400, uid: 0, gid: 0 }
+        MountSpec::Secret {
+            id: id.into(),
+            optional,
+            mode: 0o400,
+            uid: 0,
+            gid: 0,
+        }
     }
 
     /// A read-only bind of `source` (or of `selector` inside it).
     pub fn bind_readonly(source: State, selector: Option<String>) -> MountSpec {
-        MountSpec::Bind { source, selector, readonly: true }
+        MountSpec::Bind {
+            source,
+            selector,
+            readonly: true,
+        }
     }
 }
 
@@ -130,19 +150,31 @@ impl Exec {
             return Err(LlbError::EmptyCommand);
         }
         if !self.cwd.starts_with('/') {
-            return Err(LlbError::NotAbsolute { what: "working directory", path: self.cwd });
+            return Err(LlbError::NotAbsolute {
+                what: "working directory",
+                path: self.cwd,
+            });
         }
         let mut mounts = self.mounts;
         let mut seen = BTreeSet::new();
         for (target, _) in &mounts {
             if !target.starts_with('/') {
-                return Err(LlbError::NotAbsolute { what: "mount target", path: target.clone() });
+                return Err(LlbError::NotAbsolute {
+                    what: "mount target",
+                    path: target.clone(),
+                });
             }
             if target == "/" {
-                return Err(LlbError::MountTarget { target: target.clone(), why: "the root is the exec's own root" });
+                return Err(LlbError::MountTarget {
+                    target: target.clone(),
+                    why: "the root is the exec's own root",
+                });
             }
             if !seen.insert(target.clone()) {
-                return Err(LlbError::MountTarget { target: target.clone(), why: "two mounts share it" });
+                return Err(LlbError::MountTarget {
+                    target: target.clone(),
+                    why: "two mounts share it",
+                });
             }
         }
         mounts.sort_by(|a, b| a.0.cmp(&b.0));
@@ -168,9 +200,18 @@ impl Exec {
         let mut outputs: Vec<(String, i64)> = Vec::new();
 
         for (target, spec) in &mounts {
-            let mut m = pb::Mount { dest: target.clone(), input: -1, output: -1, ..Default::default() };
+            let mut m = pb::Mount {
+                dest: target.clone(),
+                input: -1,
+                output: -1,
+                ..Default::default()
+            };
             match spec {
-                MountSpec::Bind { source, selector, readonly } => {
+                MountSpec::Bind {
+                    source,
+                    selector,
+                    readonly,
+                } => {
                     m.mount_type = pb::MountType::Bind as i32;
                     m.input = add_input(&mut inputs, &mut deps, source);
                     if m.input >= 0 {
@@ -190,7 +231,10 @@ impl Exec {
                 }
                 MountSpec::Cache { id, sharing } => {
                     if id.is_empty() {
-                        return Err(LlbError::EmptyId { kind: "cache", target: target.clone() });
+                        return Err(LlbError::EmptyId {
+                            kind: "cache",
+                            target: target.clone(),
+                        });
                     }
                     m.mount_type = pb::MountType::Cache as i32;
                     m.cache_opt = Some(pb::CacheOpt {
@@ -204,9 +248,18 @@ impl Exec {
                     needs.insert(caps::EXEC_MOUNT_CACHE);
                     needs.insert(caps::EXEC_MOUNT_CACHE_SHARING);
                 }
-                MountSpec::Secret { id, optional, mode, uid, gid } => {
+                MountSpec::Secret {
+                    id,
+                    optional,
+                    mode,
+                    uid,
+                    gid,
+                } => {
                     if id.is_empty() {
-                        return Err(LlbError::EmptyId { kind: "secret", target: target.clone() });
+                        return Err(LlbError::EmptyId {
+                            kind: "secret",
+                            target: target.clone(),
+                        });
                     }
                     m.mount_type = pb::MountType::Secret as i32;
                     m.secret_opt = Some(pb::SecretOpt {
@@ -222,7 +275,9 @@ impl Exec {
                     m.mount_type = pb::MountType::Tmpfs as i32;
                     needs.insert(caps::EXEC_MOUNT_TMPFS);
                     if let Some(size) = size {
-                        m.tmpfs_opt = Some(pb::TmpfsOpt { size: i64::try_from(*size).unwrap_or(i64::MAX) });
+                        m.tmpfs_opt = Some(pb::TmpfsOpt {
+                            size: i64::try_from(*size).unwrap_or(i64::MAX),
+                        });
                         needs.insert(caps::EXEC_MOUNT_TMPFS_SIZE);
                     }
                 }
@@ -251,11 +306,18 @@ impl Exec {
             security: pb::SecurityMode::Sandbox as i32,
             ..Default::default()
         };
-        let op = pb::Op { inputs, op: Some(pb::op::Op::Exec(exec)), ..Default::default() };
+        let op = pb::Op {
+            inputs,
+            op: Some(pb::op::Op::Exec(exec)),
+            ..Default::default()
+        };
         let node = finish(op, deps, needs, meta, true);
         Ok(ExecOutput {
             root: State::from_node(node.clone(), 0),
-            mounts: outputs.into_iter().map(|(t, i)| (t, State::from_node(node.clone(), i))).collect(),
+            mounts: outputs
+                .into_iter()
+                .map(|(t, i)| (t, State::from_node(node.clone(), i)))
+                .collect(),
         })
     }
 }

@@ -27,7 +27,9 @@ pub enum UserRef {
 impl UserRef {
     /// `"1000"` is an id, anything else a name.
     pub fn parse(s: &str) -> UserRef {
-        s.parse().map(UserRef::Id).unwrap_or_else(|_| UserRef::Name(s.to_string()))
+        s.parse()
+            .map(UserRef::Id)
+            .unwrap_or_else(|_| UserRef::Name(s.to_string()))
     }
 }
 
@@ -47,7 +49,11 @@ impl Chown {
             Some((u, g)) => (u, Some(UserRef::parse(g))),
             None => (spec, None),
         };
-        Chown { user: UserRef::parse(user), group, lookup: None }
+        Chown {
+            user: UserRef::parse(user),
+            group,
+            lookup: None,
+        }
     }
 }
 
@@ -70,10 +76,29 @@ pub struct CopyOptions {
 
 #[derive(Debug, Clone)]
 enum Action {
-    Copy { from: State, src: String, dest: String, opts: CopyOptions },
-    MkFile { path: String, mode: u32, data: Vec<u8>, owner: Option<Chown> },
-    MkDir { path: String, mode: u32, make_parents: bool, owner: Option<Chown> },
-    Rm { path: String, allow_not_found: bool, allow_wildcard: bool },
+    Copy {
+        from: State,
+        src: String,
+        dest: String,
+        opts: CopyOptions,
+    },
+    MkFile {
+        path: String,
+        mode: u32,
+        data: Vec<u8>,
+        owner: Option<Chown>,
+    },
+    MkDir {
+        path: String,
+        mode: u32,
+        make_parents: bool,
+        owner: Option<Chown>,
+    },
+    Rm {
+        path: String,
+        allow_not_found: bool,
+        allow_wildcard: bool,
+    },
 }
 
 /// A FileOp under construction: actions applied in order to `base`.
@@ -86,7 +111,10 @@ pub struct FileOps {
 impl FileOps {
     /// Starts a chain on `base` (scratch for an independent layer).
     pub fn new(base: State) -> FileOps {
-        FileOps { base, actions: Vec::new() }
+        FileOps {
+            base,
+            actions: Vec::new(),
+        }
     }
 
     /// Whether no action was added.
@@ -95,26 +123,68 @@ impl FileOps {
     }
 
     /// Copies `src` (a path in `from`) to `dest`.
-    pub fn copy(mut self, from: &State, src: impl Into<String>, dest: impl Into<String>, opts: CopyOptions) -> FileOps {
-        self.actions.push(Action::Copy { from: from.clone(), src: src.into(), dest: dest.into(), opts });
+    pub fn copy(
+        mut self,
+        from: &State,
+        src: impl Into<String>,
+        dest: impl Into<String>,
+        opts: CopyOptions,
+    ) -> FileOps {
+        self.actions.push(Action::Copy {
+            from: from.clone(),
+            src: src.into(),
+            dest: dest.into(),
+            opts,
+        });
         self
     }
 
     /// Writes a file.
-    pub fn mkfile(mut self, path: impl Into<String>, mode: u32, data: Vec<u8>, owner: Option<Chown>) -> FileOps {
-        self.actions.push(Action::MkFile { path: path.into(), mode, data, owner });
+    pub fn mkfile(
+        mut self,
+        path: impl Into<String>,
+        mode: u32,
+        data: Vec<u8>,
+        owner: Option<Chown>,
+    ) -> FileOps {
+        self.actions.push(Action::MkFile {
+            path: path.into(),
+            mode,
+            data,
+            owner,
+        });
         self
     }
 
     /// Creates a directory.
-    pub fn mkdir(mut self, path: impl Into<String>, mode: u32, make_parents: bool, owner: Option<Chown>) -> FileOps {
-        self.actions.push(Action::MkDir { path: path.into(), mode, make_parents, owner });
+    pub fn mkdir(
+        mut self,
+        path: impl Into<String>,
+        mode: u32,
+        make_parents: bool,
+        owner: Option<Chown>,
+    ) -> FileOps {
+        self.actions.push(Action::MkDir {
+            path: path.into(),
+            mode,
+            make_parents,
+            owner,
+        });
         self
     }
 
     /// Removes a path.
-    pub fn rm(mut self, path: impl Into<String>, allow_not_found: bool, allow_wildcard: bool) -> FileOps {
-        self.actions.push(Action::Rm { path: path.into(), allow_not_found, allow_wildcard });
+    pub fn rm(
+        mut self,
+        path: impl Into<String>,
+        allow_not_found: bool,
+        allow_wildcard: bool,
+    ) -> FileOps {
+        self.actions.push(Action::Rm {
+            path: path.into(),
+            allow_not_found,
+            allow_wildcard,
+        });
         self
     }
 
@@ -140,16 +210,28 @@ impl FileOps {
                 Action::MkFile { owner, .. } | Action::MkDir { owner, .. } => owner.as_ref(),
                 Action::Rm { .. } => None,
             };
-            lookups.push(owner.and_then(|o| o.lookup.as_ref()).map(|s| add_input(&mut inputs, &mut deps, s)));
+            lookups.push(
+                owner
+                    .and_then(|o| o.lookup.as_ref())
+                    .map(|s| add_input(&mut inputs, &mut deps, s)),
+            );
         }
         let n_inputs = inputs.len() as i64;
         let last = self.actions.len() - 1;
         let mut actions = Vec::new();
         for (k, action) in self.actions.into_iter().enumerate() {
-            let input = if k == 0 { base } else { n_inputs + k as i64 - 1 };
-            let chown = |owner: Option<Chown>| owner.map(|o| marshal_chown(&o, lookups[k].unwrap_or(input)));
+            let input = if k == 0 {
+                base
+            } else {
+                n_inputs + k as i64 - 1
+            };
+            let chown = |owner: Option<Chown>| {
+                owner.map(|o| marshal_chown(&o, lookups[k].unwrap_or(input)))
+            };
             let body = match action {
-                Action::Copy { src, dest, opts, .. } => {
+                Action::Copy {
+                    src, dest, opts, ..
+                } => {
                     absolute("copy source", &src)?;
                     absolute("copy destination", &dest)?;
                     if !opts.include.is_empty() || !opts.exclude.is_empty() {
@@ -171,7 +253,12 @@ impl FileOps {
                         ..Default::default()
                     })
                 }
-                Action::MkFile { path, mode, data, owner } => {
+                Action::MkFile {
+                    path,
+                    mode,
+                    data,
+                    owner,
+                } => {
                     absolute("file path", &path)?;
                     pb::file_action::Action::Mkfile(pb::FileActionMkFile {
                         path,
@@ -181,7 +268,12 @@ impl FileOps {
                         timestamp: -1,
                     })
                 }
-                Action::MkDir { path, mode, make_parents, owner } => {
+                Action::MkDir {
+                    path,
+                    mode,
+                    make_parents,
+                    owner,
+                } => {
                     absolute("directory path", &path)?;
                     pb::file_action::Action::Mkdir(pb::FileActionMkDir {
                         path,
@@ -191,12 +283,20 @@ impl FileOps {
                         timestamp: -1,
                     })
                 }
-                Action::Rm { path, allow_not_found, allow_wildcard } => {
+                Action::Rm {
+                    path,
+                    allow_not_found,
+                    allow_wildcard,
+                } => {
                     absolute("removed path", &path)?;
                     if allow_wildcard {
                         needs.insert(caps::FILE_RM_WILDCARD);
                     }
-                    pb::file_action::Action::Rm(pb::FileActionRm { path, allow_not_found, allow_wildcard })
+                    pb::file_action::Action::Rm(pb::FileActionRm {
+                        path,
+                        allow_not_found,
+                        allow_wildcard,
+                    })
                 }
             };
             actions.push(pb::FileAction {
@@ -206,7 +306,11 @@ impl FileOps {
                 action: Some(body),
             });
         }
-        let op = pb::Op { inputs, op: Some(pb::op::Op::File(pb::FileOp { actions })), ..Default::default() };
+        let op = pb::Op {
+            inputs,
+            op: Some(pb::op::Op::File(pb::FileOp { actions })),
+            ..Default::default()
+        };
         Ok(State::from_node(finish(op, deps, needs, meta, true), 0))
     }
 }
@@ -215,7 +319,10 @@ fn absolute(what: &'static str, path: &str) -> Result<(), LlbError> {
     if path.starts_with('/') {
         Ok(())
     } else {
-        Err(LlbError::NotAbsolute { what, path: path.to_string() })
+        Err(LlbError::NotAbsolute {
+            what,
+            path: path.to_string(),
+        })
     }
 }
 
@@ -223,8 +330,14 @@ fn marshal_chown(owner: &Chown, lookup: i64) -> pb::ChownOpt {
     let user = |u: &UserRef| pb::UserOpt {
         user: Some(match u {
             UserRef::Id(id) => pb::user_opt::User::ById(*id),
-            UserRef::Name(name) => pb::user_opt::User::ByName(pb::NamedUserOpt { name: name.clone(), input: lookup }),
+            UserRef::Name(name) => pb::user_opt::User::ByName(pb::NamedUserOpt {
+                name: name.clone(),
+                input: lookup,
+            }),
         }),
     };
-    pb::ChownOpt { user: Some(user(&owner.user)), group: owner.group.as_ref().map(user) }
+    pb::ChownOpt {
+        user: Some(user(&owner.user)),
+        group: owner.group.as_ref().map(user),
+    }
 }

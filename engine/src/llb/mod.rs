@@ -37,7 +37,9 @@ pub use bollard_buildkit_proto::pb;
 pub enum LlbError {
     #[error("image reference `{reference}` is invalid: {why}")]
     ImageReference { reference: String, why: String },
-    #[error("local source name `{0}` is invalid\nhelp: use a non-empty name without `/`, `:` or spaces")]
+    #[error(
+        "local source name `{0}` is invalid\nhelp: use a non-empty name without `/`, `:` or spaces"
+    )]
     LocalName(String),
     #[error("`{0}` is not an http(s) URL")]
     Url(String),

@@ -10,7 +10,10 @@ use super::LlbError;
 
 /// The fully qualified form of an image reference, or why it is not one.
 pub fn normalize_image_ref(reference: &str) -> Result<String, LlbError> {
-    let bad = |why: &str| LlbError::ImageReference { reference: reference.to_string(), why: why.to_string() };
+    let bad = |why: &str| LlbError::ImageReference {
+        reference: reference.to_string(),
+        why: why.to_string(),
+    };
     let input = reference.trim();
     if input.is_empty() {
         return Err(bad("it is empty"));
@@ -27,22 +30,40 @@ pub fn normalize_image_ref(reference: &str) -> Result<String, LlbError> {
     // A tag follows the last `:` that comes after the last `/` (a `:` before it is a port).
     let last_slash = name_and_tag.rfind('/').map_or(0, |i| i + 1);
     let (name, tag) = match name_and_tag[last_slash..].rfind(':') {
-        Some(i) => (&name_and_tag[..last_slash + i], Some(&name_and_tag[last_slash + i + 1..])),
+        Some(i) => (
+            &name_and_tag[..last_slash + i],
+            Some(&name_and_tag[last_slash + i + 1..]),
+        ),
         None => (name_and_tag, None),
     };
 
     let (domain, path) = match name.split_once('/') {
         Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()) =>
+            if first.contains('.')
+                || first.contains(':')
+                || first == "localhost"
+                || first.chars().any(|c| c.is_ascii_uppercase()) =>
         {
             (first, rest.to_string())
         }
         _ => ("docker.io", name.to_string()),
     };
-    let domain = if domain == "index.docker.io" { "docker.io" } else { domain };
-    let path = if domain == "docker.io" && !path.contains('/') { format!("library/{path}") } else { path };
+    let domain = if domain == "index.docker.io" {
+        "docker.io"
+    } else {
+        domain
+    };
+    let path = if domain == "docker.io" && !path.contains('/') {
+        format!("library/{path}")
+    } else {
+        path
+    };
 
-    if domain.is_empty() || !domain.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')) {
+    if domain.is_empty()
+        || !domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    {
         return Err(bad(&format!("`{domain}` is not a registry host")));
     }
     for component in path.split('/') {
@@ -52,18 +73,24 @@ pub fn normalize_image_ref(reference: &str) -> Result<String, LlbError> {
         if component.chars().any(|c| c.is_ascii_uppercase()) {
             return Err(bad("repository names must be lowercase"));
         }
-        let ok_chars = component.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        let ok_chars = component
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
         let ok_ends = component.starts_with(|c: char| c.is_ascii_alphanumeric())
             && component.ends_with(|c: char| c.is_ascii_alphanumeric());
         if !ok_chars || !ok_ends {
-            return Err(bad(&format!("`{component}` is not a valid repository path component")));
+            return Err(bad(&format!(
+                "`{component}` is not a valid repository path component"
+            )));
         }
     }
     if let Some(tag) = tag {
         let ok = !tag.is_empty()
             && tag.len() <= 128
             && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-            && tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !ok {
             return Err(bad(&format!("`{tag}` is not a valid tag")));
         }
@@ -71,9 +98,15 @@ pub fn normalize_image_ref(reference: &str) -> Result<String, LlbError> {
     if let Some(digest) = digest {
         let ok = digest.split_once(':').is_some_and(|(algo, hex)| {
             !algo.is_empty()
-                && algo.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '.' | '_' | '-'))
+                && algo.chars().all(|c| {
+                    c.is_ascii_lowercase()
+                        || c.is_ascii_digit()
+                        || matches!(c, '+' | '.' | '_' | '-')
+                })
                 && hex.len() >= 32
-                && hex.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '=' | '_' | '-'))
+                && hex
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '=' | '_' | '-'))
         });
         if !ok {
             return Err(bad(&format!("`{digest}` is not a valid digest")));

@@ -41,13 +41,20 @@ pub struct OpMeta {
 impl OpMeta {
     /// Metadata with a name and a platform.
     pub fn new(name: impl Into<String>, platform: Option<pb::Platform>) -> OpMeta {
-        OpMeta { name: Some(name.into()), platform }
+        OpMeta {
+            name: Some(name.into()),
+            platform,
+        }
     }
 }
 
 /// `linux/amd64`-style platform message.
 pub fn platform(os: &str, architecture: &str) -> pb::Platform {
-    pb::Platform { os: os.to_string(), architecture: architecture.to_string(), ..Default::default() }
+    pb::Platform {
+        os: os.to_string(),
+        architecture: architecture.to_string(),
+        ..Default::default()
+    }
 }
 
 /// A filesystem in the build graph: one output of one op, or scratch (empty).
@@ -97,7 +104,10 @@ impl State {
 
     /// The `pb::Input` naming this state (`None` for scratch).
     pub fn input(&self) -> Option<pb::Input> {
-        self.out.as_ref().map(|(n, i)| pb::Input { digest: n.digest.clone(), index: *i })
+        self.out.as_ref().map(|(n, i)| pb::Input {
+            digest: n.digest.clone(),
+            index: *i,
+        })
     }
 
     pub(crate) fn node(&self) -> Option<&Arc<Node>> {
@@ -105,14 +115,25 @@ impl State {
     }
 
     pub(crate) fn from_node(node: Arc<Node>, index: i64) -> State {
-        State { out: Some((node, index)) }
+        State {
+            out: Some((node, index)),
+        }
     }
 
     /// `docker-image://<normalised ref>`, with the platform of `meta`.
     pub fn image(reference: &str, meta: &OpMeta) -> Result<State, LlbError> {
-        let identifier = format!("docker-image://{}", reference::normalize_image_ref(reference)?);
+        let identifier = format!(
+            "docker-image://{}",
+            reference::normalize_image_ref(reference)?
+        );
         let op = source_op(identifier, BTreeMap::new());
-        let node = finish(op, Vec::new(), BTreeSet::from([caps::SOURCE_IMAGE]), meta, true);
+        let node = finish(
+            op,
+            Vec::new(),
+            BTreeSet::from([caps::SOURCE_IMAGE]),
+            meta,
+            true,
+        );
         Ok(State::from_node(node, 0))
     }
 
@@ -127,15 +148,24 @@ impl State {
         let mut attrs = BTreeMap::new();
         let mut needs = BTreeSet::from([caps::SOURCE_LOCAL]);
         if !opts.include.is_empty() {
-            attrs.insert("local.includepattern".to_string(), json_array(&opts.include));
+            attrs.insert(
+                "local.includepattern".to_string(),
+                json_array(&opts.include),
+            );
             needs.insert(caps::SOURCE_LOCAL_INCLUDE_PATTERNS);
         }
         if !opts.exclude.is_empty() {
-            attrs.insert("local.excludepatterns".to_string(), json_array(&opts.exclude));
+            attrs.insert(
+                "local.excludepatterns".to_string(),
+                json_array(&opts.exclude),
+            );
             needs.insert(caps::SOURCE_LOCAL_EXCLUDE_PATTERNS);
         }
         if !opts.follow_paths.is_empty() {
-            attrs.insert("local.followpaths".to_string(), json_array(&opts.follow_paths));
+            attrs.insert(
+                "local.followpaths".to_string(),
+                json_array(&opts.follow_paths),
+            );
             needs.insert(caps::SOURCE_LOCAL_FOLLOW_PATHS);
         }
         if let Some(hint) = &opts.shared_key_hint {
@@ -143,20 +173,25 @@ impl State {
             needs.insert(caps::SOURCE_LOCAL_SHARED_KEY_HINT);
         }
         let op = source_op(format!("local://{name}"), attrs);
-        Ok(State::from_node(finish(op, Vec::new(), needs, meta, false), 0))
+        Ok(State::from_node(
+            finish(op, Vec::new(), needs, meta, false),
+            0,
+        ))
     }
 
     /// An `http://` or `https://` download: a filesystem holding one file.
     pub fn http(url: &str, opts: &HttpOptions, meta: &OpMeta) -> Result<State, LlbError> {
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.contains(char::is_whitespace)
+        {
             return Err(LlbError::Url(url.to_string()));
         }
         let mut attrs = BTreeMap::new();
         let mut needs = BTreeSet::from([caps::SOURCE_HTTP]);
         if let Some(sum) = &opts.checksum {
-            let ok = sum
-                .split_once(':')
-                .is_some_and(|(a, h)| !a.is_empty() && !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            let ok = sum.split_once(':').is_some_and(|(a, h)| {
+                !a.is_empty() && !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit())
+            });
             if !ok {
                 return Err(LlbError::Checksum(sum.clone()));
             }
@@ -174,7 +209,10 @@ impl State {
             needs.insert(caps::SOURCE_HTTP_PERM);
         }
         let op = source_op(url.to_string(), attrs);
-        Ok(State::from_node(finish(op, Vec::new(), needs, meta, false), 0))
+        Ok(State::from_node(
+            finish(op, Vec::new(), needs, meta, false),
+            0,
+        ))
     }
 
     /// Layers `states` on top of each other, first at the bottom (MergeOp, BuildKit v0.10+).
@@ -193,14 +231,21 @@ impl State {
             let (node, _) = state.out.as_ref().expect("non-scratch");
             inputs.push(state.input().expect("non-scratch"));
             deps.push(node.clone());
-            merge_inputs.push(pb::MergeInput { input: inputs.len() as i64 - 1 });
+            merge_inputs.push(pb::MergeInput {
+                input: inputs.len() as i64 - 1,
+            });
         }
         let op = pb::Op {
             inputs,
-            op: Some(pb::op::Op::Merge(pb::MergeOp { inputs: merge_inputs })),
+            op: Some(pb::op::Op::Merge(pb::MergeOp {
+                inputs: merge_inputs,
+            })),
             ..Default::default()
         };
-        State::from_node(finish(op, deps, BTreeSet::from([caps::MERGE_OP]), meta, true), 0)
+        State::from_node(
+            finish(op, deps, BTreeSet::from([caps::MERGE_OP]), meta, true),
+            0,
+        )
     }
 }
 
@@ -229,7 +274,10 @@ pub struct HttpOptions {
 }
 
 fn source_op(identifier: String, attrs: BTreeMap<String, String>) -> pb::Op {
-    pb::Op { op: Some(pb::op::Op::Source(pb::SourceOp { identifier, attrs })), ..Default::default() }
+    pb::Op {
+        op: Some(pb::op::Op::Source(pb::SourceOp { identifier, attrs })),
+        ..Default::default()
+    }
 }
 
 fn json_array(items: &[String]) -> String {
@@ -253,15 +301,29 @@ pub(crate) fn finish(
         ..Default::default()
     };
     if let Some(name) = &meta.name {
-        metadata.description.insert(CUSTOM_NAME.to_string(), name.clone());
+        metadata
+            .description
+            .insert(CUSTOM_NAME.to_string(), name.clone());
     }
     let has_platform = op.platform.is_some();
-    Arc::new(Node { digest: digest_of(&bytes), bytes, metadata, has_platform, deps })
+    Arc::new(Node {
+        digest: digest_of(&bytes),
+        bytes,
+        metadata,
+        has_platform,
+        deps,
+    })
 }
 
 /// Adds `state` to an op's input list (once) and returns its index, or −1 for scratch.
-pub(crate) fn add_input(inputs: &mut Vec<pb::Input>, deps: &mut Vec<Arc<Node>>, state: &State) -> i64 {
-    let Some(input) = state.input() else { return -1 };
+pub(crate) fn add_input(
+    inputs: &mut Vec<pb::Input>,
+    deps: &mut Vec<Arc<Node>>,
+    state: &State,
+) -> i64 {
+    let Some(input) = state.input() else {
+        return -1;
+    };
     if let Some(i) = inputs.iter().position(|x| *x == input) {
         return i as i64;
     }

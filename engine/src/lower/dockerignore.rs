@@ -22,7 +22,11 @@ pub fn read(dir: &Path) -> Result<Vec<String>, LowerError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => return Err(LowerError::ReadFile { file, source }),
     };
-    parse(&text).map_err(|(line, message)| LowerError::Dockerignore { file, line, message })
+    parse(&text).map_err(|(line, message)| LowerError::Dockerignore {
+        file,
+        line,
+        message,
+    })
 }
 
 /// Parses `.dockerignore` text; an error is `(1-based line, message)`.
@@ -49,8 +53,17 @@ pub fn parse(text: &str) -> Result<Vec<String>, (usize, String)> {
         if cleaned.len() > 1 && cleaned.starts_with('/') {
             cleaned.remove(0);
         }
-        check_syntax(&cleaned).map_err(|m| (line, format!("pattern `{raw}` is malformed: {m}", raw = raw.trim())))?;
-        patterns.push(if exception { format!("!{cleaned}") } else { cleaned });
+        check_syntax(&cleaned).map_err(|m| {
+            (
+                line,
+                format!("pattern `{raw}` is malformed: {m}", raw = raw.trim()),
+            )
+        })?;
+        patterns.push(if exception {
+            format!("!{cleaned}")
+        } else {
+            cleaned
+        });
     }
     Ok(patterns)
 }
@@ -85,11 +98,7 @@ fn check_syntax(p: &str) -> Result<(), &'static str> {
     let mut chars = p.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => {
-                if chars.next().is_none() {
-                    return Err("it ends with an escaping `\\`");
-                }
-            }
+            '\\' if chars.next().is_none() => return Err("it ends with an escaping `\\`"),
             '[' => {
                 if chars.peek() == Some(&'^') || chars.peek() == Some(&'!') {
                     chars.next();

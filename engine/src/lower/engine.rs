@@ -27,7 +27,12 @@ impl EngineCaps {
     /// BuildKit `v0.<minor>`: the v0.8 caps plus those added up to that version.
     pub fn for_buildkit_minor(minor: u32) -> EngineCaps {
         let mut set: BTreeSet<String> = caps::BUILDKIT_V0_8.iter().map(|c| c.to_string()).collect();
-        set.extend(caps::ADDED_LATER.iter().filter(|(_, since)| *since <= minor).map(|(c, _)| c.to_string()));
+        set.extend(
+            caps::ADDED_LATER
+                .iter()
+                .filter(|(_, since)| *since <= minor)
+                .map(|(c, _)| c.to_string()),
+        );
         EngineCaps::from_caps(set)
     }
 

@@ -19,14 +19,21 @@ pub struct Environment {
 
 impl Default for Environment {
     fn default() -> Self {
-        Environment { vars: vec![("PATH".into(), BASE_PATH.into())], workdir: None, user: None }
+        Environment {
+            vars: vec![("PATH".into(), BASE_PATH.into())],
+            workdir: None,
+            user: None,
+        }
     }
 }
 
 impl Environment {
     /// The value of `key`, if set.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.vars
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Sets `key` to `value` as given (no expansion).
@@ -83,7 +90,9 @@ impl Environment {
             } else {
                 let name_len = tail[1..]
                     .char_indices()
-                    .find(|(i, c)| !(c.is_ascii_alphanumeric() || *c == '_') || (*i == 0 && c.is_ascii_digit()))
+                    .find(|(i, c)| {
+                        !(c.is_ascii_alphanumeric() || *c == '_') || (*i == 0 && c.is_ascii_digit())
+                    })
                     .map_or(tail.len() - 1, |(i, _)| i);
                 if name_len == 0 {
                     out.push('$');
@@ -100,5 +109,6 @@ impl Environment {
 }
 
 fn is_name(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

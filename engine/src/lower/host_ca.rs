@@ -36,10 +36,16 @@ pub fn choose_ca_path(explicit: Option<&Path>, ssl_cert_file: Option<OsString>) 
 /// Reads the host CA bundle chosen by [`choose_ca_path`] (with the real `SSL_CERT_FILE`).
 pub fn host_ca_bundle(explicit: Option<&Path>) -> Result<HostCa, LowerError> {
     let path = choose_ca_path(explicit, std::env::var_os("SSL_CERT_FILE"));
-    let contents = std::fs::read(&path).map_err(|e| LowerError::HostCa { path: path.clone(), message: e.to_string() })?;
+    let contents = std::fs::read(&path).map_err(|e| LowerError::HostCa {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
     let pem = String::from_utf8_lossy(&contents);
     if !pem.contains("-----BEGIN CERTIFICATE-----") {
-        return Err(LowerError::HostCa { path, message: "it holds no PEM certificate".into() });
+        return Err(LowerError::HostCa {
+            path,
+            message: "it holds no PEM certificate".into(),
+        });
     }
     Ok(HostCa { path, contents })
 }

@@ -36,12 +36,25 @@ pub fn image_config(platform: &Platform, stage_env: &Environment, export: &Expor
         let ports: Map<String, Value> = export
             .exposed_ports
             .iter()
-            .map(|p| (if p.contains('/') { p.clone() } else { format!("{p}/tcp") }, json!({})))
+            .map(|p| {
+                (
+                    if p.contains('/') {
+                        p.clone()
+                    } else {
+                        format!("{p}/tcp")
+                    },
+                    json!({}),
+                )
+            })
             .collect();
         config.insert("ExposedPorts".into(), Value::Object(ports));
     }
     if !export.volumes.is_empty() {
-        let volumes: Map<String, Value> = export.volumes.iter().map(|v| (v.clone(), json!({}))).collect();
+        let volumes: Map<String, Value> = export
+            .volumes
+            .iter()
+            .map(|v| (v.clone(), json!({})))
+            .collect();
         config.insert("Volumes".into(), Value::Object(volumes));
     }
     json!({

@@ -30,12 +30,17 @@ mod image_config;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::llb::{self, pb, Chown, CopyOptions, Exec, FileOps, HttpOptions, LlbError, LocalOptions, MountSpec, OpMeta, State};
+use crate::llb::{
+    self, pb, Chown, CopyOptions, Exec, FileOps, HttpOptions, LlbError, LocalOptions, MountSpec,
+    OpMeta, State,
+};
 use crate::plan::{self, Context, Input, Mount, Op, Plan, Stage, Violation};
 
 pub use dockerignore::parse as parse_dockerignore;
 pub use engine::EngineCaps;
-pub use host_ca::{choose_ca_path, host_ca_bundle, HostCa, CA_FILE, CA_LOCAL, CA_TARGET, DEFAULT_CA_PATH};
+pub use host_ca::{
+    choose_ca_path, host_ca_bundle, HostCa, CA_FILE, CA_LOCAL, CA_TARGET, DEFAULT_CA_PATH,
+};
 pub use image_config::image_config;
 
 use env::Environment;
@@ -65,9 +70,15 @@ pub struct Lowered {
 pub enum LocalSpec {
     /// A directory on the build machine; `exclude` holds the `.dockerignore` patterns when
     /// the context asks for them, then the context's own.
-    Dir { path: PathBuf, include: Vec<String>, exclude: Vec<String> },
+    Dir {
+        path: PathBuf,
+        include: Vec<String>,
+        exclude: Vec<String>,
+    },
     /// Files held in memory: relative path -> (contents, permission bits).
-    Memory { files: BTreeMap<String, (Vec<u8>, u32)> },
+    Memory {
+        files: BTreeMap<String, (Vec<u8>, u32)>,
+    },
 }
 
 /// Which block and stage an op belongs to.
@@ -101,28 +112,60 @@ pub enum LowerError {
     #[error("stages depend on each other in a cycle: {chain}")]
     Cycle { chain: String },
     #[error("[{block}/{stage}] {what}")]
-    Reference { block: String, stage: String, what: String },
+    Reference {
+        block: String,
+        stage: String,
+        what: String,
+    },
     #[error("[{block}/{stage}] context `{context}` is the directory {}, which does not exist", path.display())]
-    ContextDir { block: String, stage: String, context: String, path: PathBuf },
+    ContextDir {
+        block: String,
+        stage: String,
+        context: String,
+        path: PathBuf,
+    },
     #[error("{}:{line}: {message}\nhelp: fix or remove the line; patterns follow Docker's .dockerignore syntax", file.display())]
-    Dockerignore { file: PathBuf, line: usize, message: String },
+    Dockerignore {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("cannot read {}: {source}", file.display())]
-    ReadFile { file: PathBuf, source: std::io::Error },
+    ReadFile {
+        file: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "[{block}/{stage}] copies from {from} with include/exclude patterns, which needs the \
          `file.copy.includeexcludepatterns` cap (BuildKit v0.9+, Docker 23+); this engine lacks it\n\
          help: filter with a context (its patterns work on every engine) or upgrade the engine"
     )]
-    CopyPatternsUnsupported { block: String, stage: String, from: String },
-    #[error("[{block}/{stage}] {description}: the engine lacks the `{cap}` capability\nhelp: {help}")]
-    MissingCap { cap: String, block: String, stage: String, description: String, help: String },
+    CopyPatternsUnsupported {
+        block: String,
+        stage: String,
+        from: String,
+    },
+    #[error(
+        "[{block}/{stage}] {description}: the engine lacks the `{cap}` capability\nhelp: {help}"
+    )]
+    MissingCap {
+        cap: String,
+        block: String,
+        stage: String,
+        description: String,
+        help: String,
+    },
     #[error(
         "cannot use the host CA bundle {}: {message}\n\
          help: pass `--ca-cert FILE` or set SSL_CERT_FILE to a PEM bundle", path.display()
     )]
     HostCa { path: PathBuf, message: String },
     #[error("[{block}/{stage}] {source}")]
-    Llb { block: String, stage: String, source: LlbError },
+    Llb {
+        block: String,
+        stage: String,
+        source: LlbError,
+    },
 }
 
 /// Lowers `plan` for an engine with `engine`'s caps; `project_dir` anchors local contexts.
@@ -159,29 +202,40 @@ pub fn lower_with(
     };
     let out = l.stage(&exported.id, None)?;
     if out.state.is_scratch() {
-        return Err(LowerError::ScratchExport { block: exported.block.clone(), stage: exported.id.clone() });
+        return Err(LowerError::ScratchExport {
+            block: exported.block.clone(),
+            stage: exported.id.clone(),
+        });
     }
-    let definition = llb::marshal(&out.state)
-        .map_err(|source| LowerError::Llb { block: exported.block.clone(), stage: exported.id.clone(), source })?;
+    let definition = llb::marshal(&out.state).map_err(|source| LowerError::Llb {
+        block: exported.block.clone(),
+        stage: exported.id.clone(),
+        source,
+    })?;
 
     // Keep only the origins of ops that are in the definition, and check their caps.
     let digests: BTreeSet<String> = definition.def.iter().map(|b| llb::digest_of(b)).collect();
     l.origins.retain(|d, _| digests.contains(d));
     for bytes in &definition.def {
         let digest = llb::digest_of(bytes);
-        let Some(md) = definition.metadata.get(&digest) else { continue };
+        let Some(md) = definition.metadata.get(&digest) else {
+            continue;
+        };
         for cap in md.caps.keys() {
             if !engine.supports(cap) {
                 let origin = l.origins.get(&digest);
                 let help = match engine::first_version_with(cap) {
-                    Some(v) => format!("`{cap}` needs {v} or newer; upgrade the engine or change the step"),
+                    Some(v) => {
+                        format!("`{cap}` needs {v} or newer; upgrade the engine or change the step")
+                    }
                     None => format!("the engine does not report `{cap}`; upgrade it"),
                 };
                 return Err(LowerError::MissingCap {
                     cap: cap.clone(),
                     block: origin.map_or_else(|| exported.block.clone(), |o| o.block.clone()),
                     stage: origin.map_or_else(|| exported.id.clone(), |o| o.stage.clone()),
-                    description: origin.map_or_else(|| "the build result".into(), |o| o.description.clone()),
+                    description: origin
+                        .map_or_else(|| "the build result".into(), |o| o.description.clone()),
                     help,
                 });
             }
@@ -215,15 +269,26 @@ struct At<'p> {
 
 impl At<'_> {
     fn meta(&self, what: &str, platform: &pb::Platform) -> OpMeta {
-        OpMeta::new(format!("[{}/{}] {what}", self.block, self.stage), Some(platform.clone()))
+        OpMeta::new(
+            format!("[{}/{}] {what}", self.block, self.stage),
+            Some(platform.clone()),
+        )
     }
 
     fn llb(&self, source: LlbError) -> LowerError {
-        LowerError::Llb { block: self.block.into(), stage: self.stage.into(), source }
+        LowerError::Llb {
+            block: self.block.into(),
+            stage: self.stage.into(),
+            source,
+        }
     }
 
     fn reference(&self, what: String) -> LowerError {
-        LowerError::Reference { block: self.block.into(), stage: self.stage.into(), what }
+        LowerError::Reference {
+            block: self.block.into(),
+            stage: self.stage.into(),
+            what,
+        }
     }
 }
 
@@ -248,12 +313,14 @@ struct Lowerer<'p> {
 impl<'p> Lowerer<'p> {
     fn record(&mut self, state: &State, at: At<'_>, description: &str) {
         if let Some(digest) = state.digest() {
-            self.origins.entry(digest.to_string()).or_insert_with(|| Origin {
-                block: at.block.into(),
-                stage: at.stage.into(),
-                op_index: at.op_index,
-                description: description.into(),
-            });
+            self.origins
+                .entry(digest.to_string())
+                .or_insert_with(|| Origin {
+                    block: at.block.into(),
+                    stage: at.stage.into(),
+                    op_index: at.op_index,
+                    description: description.into(),
+                });
         }
     }
 
@@ -267,13 +334,19 @@ impl<'p> Lowerer<'p> {
             let what = format!("refers to unknown stage `{id}`");
             return Err(match from {
                 Some(at) => at.reference(what),
-                None => LowerError::Reference { block: "plan".into(), stage: id.into(), what },
+                None => LowerError::Reference {
+                    block: "plan".into(),
+                    stage: id.into(),
+                    what,
+                },
             });
         };
         if let Some(pos) = self.active.iter().position(|s| s == id) {
             let mut chain = self.active[pos..].to_vec();
             chain.push(id.to_string());
-            return Err(LowerError::Cycle { chain: chain.join(" -> ") });
+            return Err(LowerError::Cycle {
+                chain: chain.join(" -> "),
+            });
         }
         self.active.push(id.to_string());
         let out = self.lower_stage(stage);
@@ -284,10 +357,17 @@ impl<'p> Lowerer<'p> {
     }
 
     fn lower_stage(&mut self, stage: &'p Stage) -> Result<StageOut, LowerError> {
-        let at = At { block: &stage.block, stage: &stage.id, op_index: None };
+        let at = At {
+            block: &stage.block,
+            stage: &stage.id,
+            op_index: None,
+        };
         let StageOut { mut state, mut env } = self.input(&stage.input, at)?;
         for (i, op) in stage.ops.iter().enumerate() {
-            let at = At { op_index: Some(i), ..at };
+            let at = At {
+                op_index: Some(i),
+                ..at
+            };
             match op {
                 Op::Exec(exec) => state = self.exec(state, &env, exec, at)?,
                 Op::Copy(copy) => state = self.copy(state, copy, at)?,
@@ -325,12 +405,17 @@ impl<'p> Lowerer<'p> {
 
     /// The state and inherited environment an input denotes (copy and bind sources too).
     fn input(&mut self, input: &Input, at: At<'_>) -> Result<StageOut, LowerError> {
-        let fresh = |state| StageOut { state, env: Environment::default() };
+        let fresh = |state| StageOut {
+            state,
+            env: Environment::default(),
+        };
         match input {
             Input::Stage { stage } => self.stage(stage, Some(at)),
             Input::Phase { phase } => match self.plan.phase_output(*phase) {
                 Some(s) => self.stage(&s.id, Some(at)),
-                None => Err(at.reference(format!("phase `{phase}` has no stage in it or before it"))),
+                None => {
+                    Err(at.reference(format!("phase `{phase}` has no stage in it or before it")))
+                }
             },
             Input::Scratch => Ok(fresh(State::scratch())),
             Input::Image { image } => {
@@ -338,21 +423,37 @@ impl<'p> Lowerer<'p> {
                 if let Some(s) = self.sources.get(&key) {
                     return Ok(fresh(s.clone()));
                 }
-                let what = format!("FROM {}", llb::normalize_image_ref(image).map_err(|e| at.llb(e))?);
-                let state = State::image(image, &at.meta(&what, &self.platform)).map_err(|e| at.llb(e))?;
+                let what = format!(
+                    "FROM {}",
+                    llb::normalize_image_ref(image).map_err(|e| at.llb(e))?
+                );
+                let state =
+                    State::image(image, &at.meta(&what, &self.platform)).map_err(|e| at.llb(e))?;
                 self.record(&state, at, &what);
                 self.sources.insert(key, state.clone());
                 Ok(fresh(state))
             }
-            Input::Url { url, checksum, filename } => {
+            Input::Url {
+                url,
+                checksum,
+                filename,
+            } => {
                 let key = format!("url:{url}\0{checksum:?}\0{filename:?}");
                 if let Some(s) = self.sources.get(&key) {
                     return Ok(fresh(s.clone()));
                 }
                 let what = format!("ADD {url}");
-                let opts = HttpOptions { checksum: checksum.clone(), filename: filename.clone(), perm: None };
-                let state = State::http(url, &opts, &OpMeta::new(format!("[{}/{}] {what}", at.block, at.stage), None))
-                    .map_err(|e| at.llb(e))?;
+                let opts = HttpOptions {
+                    checksum: checksum.clone(),
+                    filename: filename.clone(),
+                    perm: None,
+                };
+                let state = State::http(
+                    url,
+                    &opts,
+                    &OpMeta::new(format!("[{}/{}] {what}", at.block, at.stage), None),
+                )
+                .map_err(|e| at.llb(e))?;
                 self.record(&state, at, &what);
                 self.sources.insert(key, state.clone());
                 Ok(fresh(state))
@@ -363,17 +464,34 @@ impl<'p> Lowerer<'p> {
 
     /// A context as a `local://` source, filtered by the context's patterns plus `include`
     /// and `exclude`; registers what the session must serve for it.
-    fn context(&mut self, name: &str, include: &[String], exclude: &[String], at: At<'_>) -> Result<State, LowerError> {
+    fn context(
+        &mut self,
+        name: &str,
+        include: &[String],
+        exclude: &[String],
+        at: At<'_>,
+    ) -> Result<State, LowerError> {
         let Some(ctx) = self.plan.contexts.get(name) else {
             return Err(at.reference(format!("refers to unknown context `{name}`")));
         };
         if name == CA_LOCAL {
-            return Err(at.reference(format!("context name `{CA_LOCAL}` is reserved for the host CA bundle")));
+            return Err(at.reference(format!(
+                "context name `{CA_LOCAL}` is reserved for the host CA bundle"
+            )));
         }
         let (mut inc, mut exc) = (Vec::new(), Vec::new());
         match ctx {
-            Context::Local { path, dockerignore, include: ci, exclude: ce } => {
-                let dir = if path == "." || path.is_empty() { self.project_dir.to_path_buf() } else { self.project_dir.join(path) };
+            Context::Local {
+                path,
+                dockerignore,
+                include: ci,
+                exclude: ce,
+            } => {
+                let dir = if path == "." || path.is_empty() {
+                    self.project_dir.to_path_buf()
+                } else {
+                    self.project_dir.join(path)
+                };
                 if !dir.is_dir() {
                     return Err(LowerError::ContextDir {
                         block: at.block.into(),
@@ -391,15 +509,25 @@ impl<'p> Lowerer<'p> {
                 exc.extend(base_exclude.iter().cloned());
                 self.locals.insert(
                     name.to_string(),
-                    LocalSpec::Dir { path: dir, include: ci.clone(), exclude: base_exclude },
+                    LocalSpec::Dir {
+                        path: dir,
+                        include: ci.clone(),
+                        exclude: base_exclude,
+                    },
                 );
             }
             Context::Generated { files } => {
                 let files = files
                     .iter()
-                    .map(|(p, f)| (p.trim_start_matches('/').to_string(), (f.contents.clone().into_bytes(), f.mode)))
+                    .map(|(p, f)| {
+                        (
+                            p.trim_start_matches('/').to_string(),
+                            (f.contents.clone().into_bytes(), f.mode),
+                        )
+                    })
                     .collect();
-                self.locals.insert(name.to_string(), LocalSpec::Memory { files });
+                self.locals
+                    .insert(name.to_string(), LocalSpec::Memory { files });
             }
         }
         inc.extend(include.iter().cloned());
@@ -409,9 +537,18 @@ impl<'p> Lowerer<'p> {
             return Ok(s.clone());
         }
         let what = format!("context {name}");
-        let opts = LocalOptions { include: inc, exclude: exc, follow_paths: Vec::new(), shared_key_hint: Some(name.to_string()) };
-        let state = State::local(name, &opts, &OpMeta::new(format!("[{}/{}] {what}", at.block, at.stage), None))
-            .map_err(|e| at.llb(e))?;
+        let opts = LocalOptions {
+            include: inc,
+            exclude: exc,
+            follow_paths: Vec::new(),
+            shared_key_hint: Some(name.to_string()),
+        };
+        let state = State::local(
+            name,
+            &opts,
+            &OpMeta::new(format!("[{}/{}] {what}", at.block, at.stage), None),
+        )
+        .map_err(|e| at.llb(e))?;
         self.record(&state, at, &what);
         self.sources.insert(key, state.clone());
         Ok(state)
@@ -430,22 +567,36 @@ impl<'p> Lowerer<'p> {
         if !self.locals.contains_key(CA_LOCAL) {
             let ca = host_ca_bundle(self.options.ca_cert.as_deref())?;
             let files = BTreeMap::from([(CA_FILE.to_string(), (ca.contents, 0o644))]);
-            self.locals.insert(CA_LOCAL.to_string(), LocalSpec::Memory { files });
+            self.locals
+                .insert(CA_LOCAL.to_string(), LocalSpec::Memory { files });
         }
         let key = format!("context:{CA_LOCAL}");
         if let Some(s) = self.sources.get(&key) {
             return Ok(s.clone());
         }
         let what = "host CA bundle";
-        let opts = LocalOptions { shared_key_hint: Some(CA_LOCAL.into()), ..Default::default() };
-        let state = State::local(CA_LOCAL, &opts, &OpMeta::new(format!("[{}/{}] {what}", at.block, at.stage), None))
-            .map_err(|e| at.llb(e))?;
+        let opts = LocalOptions {
+            shared_key_hint: Some(CA_LOCAL.into()),
+            ..Default::default()
+        };
+        let state = State::local(
+            CA_LOCAL,
+            &opts,
+            &OpMeta::new(format!("[{}/{}] {what}", at.block, at.stage), None),
+        )
+        .map_err(|e| at.llb(e))?;
         self.record(&state, at, what);
         self.sources.insert(key, state.clone());
         Ok(state)
     }
 
-    fn exec(&mut self, root: State, env: &Environment, exec: &plan::Exec, at: At<'_>) -> Result<State, LowerError> {
+    fn exec(
+        &mut self,
+        root: State,
+        env: &Environment,
+        exec: &plan::Exec,
+        at: At<'_>,
+    ) -> Result<State, LowerError> {
         let mut step_env = env.clone();
         for entry in &exec.env {
             step_env.apply_entry(entry);
@@ -455,8 +606,16 @@ impl<'p> Lowerer<'p> {
                 step_env.set(key, CA_TARGET.into());
             }
         }
-        let cwd = exec.cwd.clone().or_else(|| env.workdir.clone()).unwrap_or_else(|| "/".into());
-        let user = exec.user.clone().or_else(|| env.user.clone()).unwrap_or_default();
+        let cwd = exec
+            .cwd
+            .clone()
+            .or_else(|| env.workdir.clone())
+            .unwrap_or_else(|| "/".into());
+        let user = exec
+            .user
+            .clone()
+            .or_else(|| env.user.clone())
+            .unwrap_or_default();
         let mut b = Exec::new(root, exec.args.clone())
             .env(step_env.entries())
             .cwd(cwd)
@@ -483,9 +642,18 @@ impl<'p> Lowerer<'p> {
                     self.secrets.insert(id.clone());
                     MountSpec::secret(id.clone(), !required)
                 }
-                Mount::Bind { from, source, readonly, .. } => {
+                Mount::Bind {
+                    from,
+                    source,
+                    readonly,
+                    ..
+                } => {
                     let state = self.input(from, at)?.state;
-                    MountSpec::Bind { source: state, selector: source.clone(), readonly: *readonly }
+                    MountSpec::Bind {
+                        source: state,
+                        selector: source.clone(),
+                        readonly: *readonly,
+                    }
                 }
                 Mount::Tmpfs { size, .. } => MountSpec::Tmpfs { size: *size },
             };
@@ -493,32 +661,56 @@ impl<'p> Lowerer<'p> {
         }
         if exec.host_ca {
             if exec.mounts.iter().any(|m| m.target() == CA_TARGET) {
-                return Err(at.reference(format!("`host_ca` needs {CA_TARGET}, which another mount of the step uses")));
+                return Err(at.reference(format!(
+                    "`host_ca` needs {CA_TARGET}, which another mount of the step uses"
+                )));
             }
             let ca = self.host_ca(at)?;
-            b = b.mount(CA_TARGET, MountSpec::bind_readonly(ca, Some(format!("/{CA_FILE}"))));
+            b = b.mount(
+                CA_TARGET,
+                MountSpec::bind_readonly(ca, Some(format!("/{CA_FILE}"))),
+            );
         }
-        let what = exec.description.clone().unwrap_or_else(|| command_text(&exec.args));
-        let out = b.build(&at.meta(&what, &self.platform)).map_err(|e| at.llb(e))?;
+        let what = exec
+            .description
+            .clone()
+            .unwrap_or_else(|| command_text(&exec.args));
+        let out = b
+            .build(&at.meta(&what, &self.platform))
+            .map_err(|e| at.llb(e))?;
         self.record(&out.root, at, &what);
         Ok(out.root)
     }
 
     fn copy(&mut self, state: State, copy: &plan::Copy, at: At<'_>) -> Result<State, LowerError> {
-        let srcs: Vec<String> = if copy.src.is_empty() { vec!["/".into()] } else { copy.src.clone() };
+        let srcs: Vec<String> = if copy.src.is_empty() {
+            vec!["/".into()]
+        } else {
+            copy.src.clone()
+        };
         let (from, include, exclude) = match &copy.from {
             Input::Context { context } => {
                 // Filter at the source; with no patterns and specific paths, send only those.
-                let include = if copy.include.is_empty() && srcs.iter().all(|s| s.trim_matches('/') != "") {
-                    srcs.iter().map(|s| s.trim_start_matches('/').to_string()).collect()
+                let include = if copy.include.is_empty()
+                    && srcs.iter().all(|s| !s.trim_matches('/').is_empty())
+                {
+                    srcs.iter()
+                        .map(|s| s.trim_start_matches('/').to_string())
+                        .collect()
                 } else {
                     copy.include.clone()
                 };
-                (self.context(context, &include, &copy.exclude, at)?, Vec::new(), Vec::new())
+                (
+                    self.context(context, &include, &copy.exclude, at)?,
+                    Vec::new(),
+                    Vec::new(),
+                )
             }
             other => {
                 if (!copy.include.is_empty() || !copy.exclude.is_empty())
-                    && !self.engine.supports(llb::caps::FILE_COPY_INCLUDE_EXCLUDE_PATTERNS)
+                    && !self
+                        .engine
+                        .supports(llb::caps::FILE_COPY_INCLUDE_EXCLUDE_PATTERNS)
                 {
                     return Err(LowerError::CopyPatternsUnsupported {
                         block: at.block.into(),
@@ -526,24 +718,32 @@ impl<'p> Lowerer<'p> {
                         from: other.to_string(),
                     });
                 }
-                (self.input(other, at)?.state, copy.include.clone(), copy.exclude.clone())
+                (
+                    self.input(other, at)?.state,
+                    copy.include.clone(),
+                    copy.exclude.clone(),
+                )
             }
         };
         let merge = copy.merge && self.engine.merge_op && !state.is_scratch();
         let owner = copy.chown.as_deref().map(|spec| {
             let mut chown = Chown::parse(spec);
             // A layer on scratch has no /etc/passwd: look names up in the stage instead.
-            let named = matches!(chown.user, llb::UserRef::Name(_)) || matches!(chown.group, Some(llb::UserRef::Name(_)));
+            let named = matches!(chown.user, llb::UserRef::Name(_))
+                || matches!(chown.group, Some(llb::UserRef::Name(_)));
             if merge && named {
                 chown.lookup = Some(state.clone());
             }
             chown
         });
-        let what = copy
-            .description
-            .clone()
-            .unwrap_or_else(|| format!("COPY --from={} {} {}", copy.from, srcs.join(" "), copy.dest));
-        let mut ops = FileOps::new(if merge { State::scratch() } else { state.clone() });
+        let what = copy.description.clone().unwrap_or_else(|| {
+            format!("COPY --from={} {} {}", copy.from, srcs.join(" "), copy.dest)
+        });
+        let mut ops = FileOps::new(if merge {
+            State::scratch()
+        } else {
+            state.clone()
+        });
         for src in &srcs {
             ops = ops.copy(
                 &from,
@@ -562,7 +762,9 @@ impl<'p> Lowerer<'p> {
                 },
             );
         }
-        let layer = ops.build(&at.meta(&what, &self.platform)).map_err(|e| at.llb(e))?;
+        let layer = ops
+            .build(&at.meta(&what, &self.platform))
+            .map_err(|e| at.llb(e))?;
         self.record(&layer, at, &what);
         if !merge {
             return Ok(layer);
