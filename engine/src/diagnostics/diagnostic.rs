@@ -40,7 +40,11 @@ pub struct Label {
 impl Label {
     /// A label on `span` of `file`.
     pub fn new(file: &Arc<SourceFile>, span: Span, message: impl Into<String>) -> Label {
-        Label { file: Arc::clone(file), span, message: message.into() }
+        Label {
+            file: Arc::clone(file),
+            span,
+            message: message.into(),
+        }
     }
 
     /// Where the label starts.
@@ -243,8 +247,11 @@ mod tests {
     fn display_is_one_line_with_location() {
         let file = SourceFile::new("cog.yaml", "build:\n  gpu: maybe\n");
         let start = file.text().find("maybe").unwrap();
-        let d = Diagnostic::error("cog_yaml::invalid_type", "invalid build.gpu: must be a boolean")
-            .with_primary(&file, Span::new(start, start + 5), "not a boolean");
+        let d = Diagnostic::error(
+            "cog_yaml::invalid_type",
+            "invalid build.gpu: must be a boolean",
+        )
+        .with_primary(&file, Span::new(start, start + 5), "not a boolean");
         assert_eq!(
             d.to_string(),
             "cog.yaml:2:8: error[cog_yaml::invalid_type]: invalid build.gpu: must be a boolean"

@@ -48,7 +48,10 @@ mod tests {
     use super::*;
 
     fn cog_yaml() -> std::sync::Arc<SourceFile> {
-        SourceFile::new("cog.yaml", "build:\n  python_version: \"3.7\"\npredict: \"predict.py:Predictor\"\n")
+        SourceFile::new(
+            "cog.yaml",
+            "build:\n  python_version: \"3.7\"\npredict: \"predict.py:Predictor\"\n",
+        )
     }
 
     #[test]
@@ -103,7 +106,9 @@ mod tests {
         let d = Diagnostic::error("x::y", "bad").with_primary(&file, Span::new(100, 200), "here");
         assert!(d.render_plain().contains("x.yaml:1:5"));
         let no_label = Diagnostic::error("cog_yaml::not_found", "cog.yaml not found in /tmp/x");
-        assert!(no_label.render_plain().starts_with("error[cog_yaml::not_found]"));
+        assert!(no_label
+            .render_plain()
+            .starts_with("error[cog_yaml::not_found]"));
     }
 
     fn strip_ansi(s: &str) -> String {

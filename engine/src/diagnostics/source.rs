@@ -28,7 +28,11 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        Arc::new(SourceFile { path: path.into(), text, line_starts })
+        Arc::new(SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        })
     }
 
     /// The path as shown to the user.
@@ -73,7 +77,10 @@ impl SourceFile {
         };
         let line_start = self.line_starts[line_index];
         let col = self.text[line_start..offset].chars().count() + 1;
-        LineCol { line: line_index + 1, col }
+        LineCol {
+            line: line_index + 1,
+            col,
+        }
     }
 
     /// The byte offset of a 1-based line and column (columns in characters), if the file has
@@ -82,7 +89,10 @@ impl SourceFile {
     /// error into a [`Span`].
     pub fn offset_of(&self, line: usize, col: usize) -> Option<usize> {
         let start = *self.line_starts.get(line.checked_sub(1)?)?;
-        let line_end = self.line_starts.get(line).map_or(self.text.len(), |next| next - 1);
+        let line_end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |next| next - 1);
         let offset = self.text[start..line_end]
             .char_indices()
             .nth(col.saturating_sub(1))
@@ -93,7 +103,10 @@ impl SourceFile {
     /// The span of a 1-based line, without its line terminator.
     pub fn line_span(&self, line: usize) -> Option<Span> {
         let start = *self.line_starts.get(line.checked_sub(1)?)?;
-        let mut end = self.line_starts.get(line).map_or(self.text.len(), |next| next - 1);
+        let mut end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |next| next - 1);
         if end > start && self.text.as_bytes()[end - 1] == b'\r' {
             end -= 1;
         }
@@ -109,7 +122,11 @@ impl SourceFile {
     /// Where a span starts, as `path:line:col`.
     pub fn location(&self, span: Span) -> Location {
         let LineCol { line, col } = self.line_col(span.start);
-        Location { path: self.path.clone(), line, col }
+        Location {
+            path: self.path.clone(),
+            line,
+            col,
+        }
     }
 }
 
@@ -125,7 +142,10 @@ pub struct Span {
 impl Span {
     /// A span from `start` to `end` (swapped if given backwards).
     pub fn new(start: usize, end: usize) -> Span {
-        Span { start: start.min(end), end: start.max(end) }
+        Span {
+            start: start.min(end),
+            end: start.max(end),
+        }
     }
 
     /// An empty span at one offset (points at a position, not at text).
@@ -145,7 +165,10 @@ impl Span {
 
     /// The smallest span covering both.
     pub fn join(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     /// As a `Range<usize>`.
@@ -213,12 +236,18 @@ impl<T> Located<T> {
 
     /// Transform the value, keeping the span.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Located<U> {
-        Located { value: f(self.value), span: self.span }
+        Located {
+            value: f(self.value),
+            span: self.span,
+        }
     }
 
     /// Borrow the value, keeping the span.
     pub fn as_ref(&self) -> Located<&T> {
-        Located { value: &self.value, span: self.span }
+        Located {
+            value: &self.value,
+            span: self.span,
+        }
     }
 }
 
@@ -247,7 +276,11 @@ impl<T: fmt::Display> fmt::Display for Located<T> {
 pub fn display_path(path: &Path, bases: &[&Path]) -> String {
     let shown = bases
         .iter()
-        .find_map(|base| path.strip_prefix(base).ok().filter(|rel| !rel.as_os_str().is_empty()))
+        .find_map(|base| {
+            path.strip_prefix(base)
+                .ok()
+                .filter(|rel| !rel.as_os_str().is_empty())
+        })
         .unwrap_or(path);
     let mut out = String::new();
     for component in shown.components() {
@@ -324,8 +357,14 @@ mod tests {
     fn display_path_prefers_bases_and_uses_slashes() {
         let p = Path::new("/work/proj/cog.yaml");
         assert_eq!(display_path(p, &[Path::new("/work")]), "proj/cog.yaml");
-        assert_eq!(display_path(p, &[Path::new("/other"), Path::new("/work/proj")]), "cog.yaml");
+        assert_eq!(
+            display_path(p, &[Path::new("/other"), Path::new("/work/proj")]),
+            "cog.yaml"
+        );
         assert_eq!(display_path(p, &[]), "/work/proj/cog.yaml");
-        assert_eq!(display_path(Path::new("/work"), &[Path::new("/work")]), "/work");
+        assert_eq!(
+            display_path(Path::new("/work"), &[Path::new("/work")]),
+            "/work"
+        );
     }
 }

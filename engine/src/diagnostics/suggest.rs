@@ -70,9 +70,18 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        let keys = ["gpu", "python_version", "python_requirements", "python_packages", "run"];
+        let keys = [
+            "gpu",
+            "python_version",
+            "python_requirements",
+            "python_packages",
+            "run",
+        ];
         assert_eq!(suggest("pyhton_version", keys), Some("python_version"));
-        assert_eq!(suggest("python_requirement", keys), Some("python_requirements"));
+        assert_eq!(
+            suggest("python_requirement", keys),
+            Some("python_requirements")
+        );
         assert_eq!(suggest("GPU", keys), Some("gpu"));
         assert_eq!(suggest("gpus", keys), Some("gpu"));
         assert_eq!(suggest("cuda", keys), None);

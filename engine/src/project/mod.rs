@@ -121,8 +121,12 @@ impl Project {
         let root = fs::canonicalize(dir)
             .ok()
             .filter(|p| p.is_dir())
-            .ok_or_else(|| ProjectError::NotADirectory { path: dir.to_path_buf() })?;
-        let cwd = std::env::current_dir().ok().and_then(|c| fs::canonicalize(c).ok());
+            .ok_or_else(|| ProjectError::NotADirectory {
+                path: dir.to_path_buf(),
+            })?;
+        let cwd = std::env::current_dir()
+            .ok()
+            .and_then(|c| fs::canonicalize(c).ok());
         let display_root = match &cwd {
             Some(cwd) if cwd == &root => ".".to_string(),
             Some(cwd) => display_path(&root, &[cwd]),
@@ -160,7 +164,9 @@ impl Project {
     /// Check a project-relative path: not absolute, no `..`. Returns it joined to the root
     /// (not yet resolved through symlinks).
     fn join_checked(&self, rel: &str) -> Result<PathBuf, ProjectError> {
-        let outside = || ProjectError::OutsideProject { path: rel.to_string() };
+        let outside = || ProjectError::OutsideProject {
+            path: rel.to_string(),
+        };
         let path = Path::new(rel);
         let mut joined = self.root.clone();
         for component in path.components() {
@@ -180,13 +186,20 @@ impl Project {
     pub fn resolve(&self, rel: &str) -> Result<PathBuf, ProjectError> {
         let joined = self.join_checked(rel)?;
         let resolved = fs::canonicalize(&joined).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => ProjectError::NotFound { path: rel.to_string() },
-            _ => ProjectError::Io { path: rel.to_string(), source },
+            std::io::ErrorKind::NotFound => ProjectError::NotFound {
+                path: rel.to_string(),
+            },
+            _ => ProjectError::Io {
+                path: rel.to_string(),
+                source,
+            },
         })?;
         if resolved.starts_with(&self.root) {
             Ok(resolved)
         } else {
-            Err(ProjectError::OutsideProject { path: rel.to_string() })
+            Err(ProjectError::OutsideProject {
+                path: rel.to_string(),
+            })
         }
     }
 
@@ -208,10 +221,14 @@ impl Project {
     /// The size in bytes of the regular file at `rel`.
     pub fn file_size(&self, rel: &str) -> Result<u64, ProjectError> {
         let path = self.resolve(rel)?;
-        let meta = fs::metadata(&path)
-            .map_err(|source| ProjectError::Io { path: rel.to_string(), source })?;
+        let meta = fs::metadata(&path).map_err(|source| ProjectError::Io {
+            path: rel.to_string(),
+            source,
+        })?;
         if !meta.is_file() {
-            return Err(ProjectError::NotAFile { path: rel.to_string() });
+            return Err(ProjectError::NotAFile {
+                path: rel.to_string(),
+            });
         }
         Ok(meta.len())
     }
@@ -219,16 +236,25 @@ impl Project {
     /// Read the file at `rel`, refusing files over `max_bytes`.
     pub fn read_bytes(&self, rel: &str, max_bytes: u64) -> Result<Vec<u8>, ProjectError> {
         let size = self.file_size(rel)?;
-        let too_large = |size| ProjectError::TooLarge { path: rel.to_string(), size, max: max_bytes };
+        let too_large = |size| ProjectError::TooLarge {
+            path: rel.to_string(),
+            size,
+            max: max_bytes,
+        };
         if size > max_bytes {
             return Err(too_large(size));
         }
         let path = self.resolve(rel)?;
-        let io = |source| ProjectError::Io { path: rel.to_string(), source };
+        let io = |source| ProjectError::Io {
+            path: rel.to_string(),
+            source,
+        };
         let file = fs::File::open(path).map_err(io)?;
         // The file may grow between the size check and the read: never read past the limit.
         let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        file.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
+        file.take(max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
         if bytes.len() as u64 > max_bytes {
             return Err(too_large(bytes.len() as u64));
         }
@@ -238,7 +264,9 @@ impl Project {
     /// Read the UTF-8 text file at `rel`, refusing files over `max_bytes`.
     pub fn read_text(&self, rel: &str, max_bytes: u64) -> Result<String, ProjectError> {
         let bytes = self.read_bytes(rel, max_bytes)?;
-        String::from_utf8(bytes).map_err(|_| ProjectError::NotUtf8 { path: rel.to_string() })
+        String::from_utf8(bytes).map_err(|_| ProjectError::NotUtf8 {
+            path: rel.to_string(),
+        })
     }
 
     /// Read a text file as a [`SourceFile`] for diagnostics, shown with
@@ -287,14 +315,21 @@ impl Project {
             .filter_entry(|entry| !(entry.depth() > 0 && entry.file_name() == ".git"));
         for (visited, entry) in walker.enumerate() {
             if visited >= MAX_WALK_ENTRIES {
-                return Err(ProjectError::TooManyEntries { limit: MAX_WALK_ENTRIES });
+                return Err(ProjectError::TooManyEntries {
+                    limit: MAX_WALK_ENTRIES,
+                });
             }
             let Ok(entry) = entry else {
                 // Unreadable directories are skipped: the view is best-effort read-only.
                 continue;
             };
-            let Ok(rel) = entry.path().strip_prefix(&self.root) else { continue };
-            let Some(rel) = rel.to_str().map(|r| r.replace(std::path::MAIN_SEPARATOR, "/")) else {
+            let Ok(rel) = entry.path().strip_prefix(&self.root) else {
+                continue;
+            };
+            let Some(rel) = rel
+                .to_str()
+                .map(|r| r.replace(std::path::MAIN_SEPARATOR, "/"))
+            else {
                 continue; // non-UTF-8 names cannot be matched or returned as strings
             };
             if rel.is_empty() || !matcher.is_match(&rel) {
@@ -309,7 +344,10 @@ impl Project {
                 continue;
             }
             if matches.len() == limit {
-                return Err(ProjectError::TooManyMatches { pattern: pattern.to_string(), limit });
+                return Err(ProjectError::TooManyMatches {
+                    pattern: pattern.to_string(),
+                    limit,
+                });
             }
             matches.push(rel);
         }
@@ -327,7 +365,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let root = dir.path();
-        fs::write(root.join("cog.yaml"), "build:\n  python_version: \"3.11\"\n").unwrap();
+        fs::write(
+            root.join("cog.yaml"),
+            "build:\n  python_version: \"3.11\"\n",
+        )
+        .unwrap();
         fs::write(root.join("predict.py"), "print('hi')\n").unwrap();
         fs::create_dir_all(root.join("my-subdir/deep")).unwrap();
         fs::write(root.join("my-subdir/predict.py"), "x = 1\n").unwrap();
@@ -378,7 +420,10 @@ mod tests {
             assert!(!p.exists(rel), "{rel} must not exist through the view");
             assert!(!p.has_file(rel), "{rel}");
             let err = p.read_text(rel, 1 << 20).unwrap_err();
-            assert!(matches!(err, ProjectError::OutsideProject { .. }), "{rel}: {err}");
+            assert!(
+                matches!(err, ProjectError::OutsideProject { .. }),
+                "{rel}: {err}"
+            );
         }
         // Even a path that would lead back inside is refused if it uses `..`.
         assert!(matches!(
@@ -398,12 +443,28 @@ mod tests {
         let (_d, _o, p) = tree();
         let err = p.read_text("my-subdir/deep/model.bin", 1024).unwrap_err();
         assert!(
-            matches!(err, ProjectError::TooLarge { size: 2048, max: 1024, .. }),
+            matches!(
+                err,
+                ProjectError::TooLarge {
+                    size: 2048,
+                    max: 1024,
+                    ..
+                }
+            ),
             "{err}"
         );
-        assert!(matches!(p.read_text("latin1.txt", 100), Err(ProjectError::NotUtf8 { .. })));
-        assert!(matches!(p.read_text("missing.txt", 100), Err(ProjectError::NotFound { .. })));
-        assert!(matches!(p.read_text("my-subdir", 100), Err(ProjectError::NotAFile { .. })));
+        assert!(matches!(
+            p.read_text("latin1.txt", 100),
+            Err(ProjectError::NotUtf8 { .. })
+        ));
+        assert!(matches!(
+            p.read_text("missing.txt", 100),
+            Err(ProjectError::NotFound { .. })
+        ));
+        assert!(matches!(
+            p.read_text("my-subdir", 100),
+            Err(ProjectError::NotAFile { .. })
+        ));
         assert_eq!(p.read_bytes("latin1.txt", 4).unwrap().len(), 4);
     }
 
@@ -415,23 +476,39 @@ mod tests {
             vec!["link-in.py", "my-subdir/predict.py", "predict.py"]
         );
         assert_eq!(p.glob("*.py").unwrap(), vec!["link-in.py", "predict.py"]);
-        assert_eq!(p.glob("**/*.bin").unwrap(), vec!["my-subdir/deep/model.bin"]);
+        assert_eq!(
+            p.glob("**/*.bin").unwrap(),
+            vec!["my-subdir/deep/model.bin"]
+        );
         assert_eq!(p.glob("*.{yaml,yml}").unwrap(), vec!["cog.yaml"]);
         // Directories are not files; .git is skipped; symlinks out are not listed or entered.
         assert_eq!(p.glob("my-subdir").unwrap(), Vec::<String>::new());
         assert!(p.glob("**/config").unwrap().is_empty());
-        assert!(!p.glob("**/*").unwrap().iter().any(|f| f.starts_with(".git") || f.contains("out")));
+        assert!(!p
+            .glob("**/*")
+            .unwrap()
+            .iter()
+            .any(|f| f.starts_with(".git") || f.contains("out")));
         for bad in ["../*", "/etc/*", "a/../../*"] {
-            assert!(matches!(p.glob(bad), Err(ProjectError::InvalidGlob { .. })), "{bad}");
+            assert!(
+                matches!(p.glob(bad), Err(ProjectError::InvalidGlob { .. })),
+                "{bad}"
+            );
         }
-        assert!(matches!(p.glob("[unclosed"), Err(ProjectError::InvalidGlob { .. })));
+        assert!(matches!(
+            p.glob("[unclosed"),
+            Err(ProjectError::InvalidGlob { .. })
+        ));
     }
 
     #[test]
     fn glob_count_is_bounded() {
         let (_d, _o, p) = tree();
         let err = p.glob_limited("**/*", 2).unwrap_err();
-        assert!(matches!(err, ProjectError::TooManyMatches { limit: 2, .. }), "{err}");
+        assert!(
+            matches!(err, ProjectError::TooManyMatches { limit: 2, .. }),
+            "{err}"
+        );
         assert_eq!(p.glob_limited("**/*.py", 3).unwrap().len(), 3);
     }
 
