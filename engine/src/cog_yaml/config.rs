@@ -17,6 +17,9 @@ pub struct CogConfig {
     /// The file it was read from (for diagnostics); not serialized.
     #[serde(skip)]
     pub(crate) source: Arc<SourceFile>,
+    /// Where the document's content starts (its first key); not serialized.
+    #[serde(skip)]
+    pub(crate) document_start: usize,
     /// `build:`.
     pub build: Build,
     /// `image:`: the name given to built images.
@@ -299,7 +302,7 @@ impl CogConfig {
             )
             .with_primary(
                 &self.source,
-                Span::empty(0),
+                Span::empty(self.document_start),
                 "no `predict` (or `run`) key in this file",
             )
             .with_note("an image without a predictor cannot serve predictions")

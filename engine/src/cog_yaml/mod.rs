@@ -129,6 +129,7 @@ fn summary(diagnostics: &[Diagnostic]) -> String {
     match errors.as_slice() {
         [] => "no errors".into(),
         [one] => one.message.clone(),
+        [first, _] => format!("{} (and 1 more error)", first.message),
         [first, rest @ ..] => format!("{} (and {} more errors)", first.message, rest.len()),
     }
 }

@@ -110,6 +110,7 @@ impl<'a> Checker<'a> {
         }
         Some(CogConfig {
             source: Arc::clone(self.file),
+            document_start: raw.document.start,
             build: build?,
             image: raw.image.map(|f| f.value),
             model: raw.model.map(|f| f.value),
