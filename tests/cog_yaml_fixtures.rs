@@ -116,7 +116,10 @@ fn locations(config: &CogConfig) -> BTreeMap<String, String> {
 fn check_valid(name: &str, expect: Expect) {
     let project = open(name);
     let loaded = cog_yaml::load(&project).unwrap_or_else(|e| {
-        panic!("{name} must be valid:\n{}", render(&e.diagnostics(), RenderStyle::Plain))
+        panic!(
+            "{name} must be valid:\n{}",
+            render(&e.diagnostics(), RenderStyle::Plain)
+        )
     });
     let config = &loaded.config;
     let label = config.effective_config_json();
@@ -130,10 +133,16 @@ fn check_valid(name: &str, expect: Expect) {
         })
     );
     let mut diagnostics = loaded.warnings.clone();
-    assert!(diagnostics.iter().all(|d| !d.is_error()), "{name}: errors among warnings");
+    assert!(
+        diagnostics.iter().all(|d| !d.is_error()),
+        "{name}: errors among warnings"
+    );
     match (expect, config.require_predictor()) {
         (Valid, Ok(predictor)) => {
-            assert!(project.has_file(&predictor.value.file), "{name}: predictor file exists");
+            assert!(
+                project.has_file(&predictor.value.file),
+                "{name}: predictor file exists"
+            );
         }
         (NoPredictor, Err(err @ CogYamlError::NoPredictor { .. })) => {
             assert_eq!(err.exit_code(), cogpack::diagnostics::exit::PROJECT);
@@ -160,7 +169,9 @@ fn check_invalid(name: &str) {
     };
     assert!(diagnostics.iter().any(|d| d.is_error()), "{name}: no error");
     for d in diagnostics {
-        let location = d.location().unwrap_or_else(|| panic!("{name}: {d} has no location"));
+        let location = d
+            .location()
+            .unwrap_or_else(|| panic!("{name}: {d} has no location"));
         assert!(location.path.ends_with("/cog.yaml"), "{name}: {location}");
     }
     let plain = render(diagnostics, RenderStyle::Plain);
@@ -196,10 +207,16 @@ fn fixture_table_lists_every_fixture() {
     on_disk.sort();
     let mut listed: Vec<String> = FIXTURES.iter().map(|(n, _)| n.to_string()).collect();
     listed.sort();
-    assert_eq!(listed, on_disk, "FIXTURES must list every fixture directory with a cog.yaml");
+    assert_eq!(
+        listed, on_disk,
+        "FIXTURES must list every fixture directory with a cog.yaml"
+    );
     for name in &on_disk {
         let readme = fixtures_dir().join(name).join("README.md");
         let text = std::fs::read_to_string(&readme).unwrap_or_default();
-        assert!(!text.trim().is_empty(), "{name} needs a README.md saying what it proves");
+        assert!(
+            !text.trim().is_empty(),
+            "{name} needs a README.md saying what it proves"
+        );
     }
 }

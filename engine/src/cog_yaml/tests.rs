@@ -536,3 +536,14 @@ fn project_files_are_checked() {
     let loaded = check("build:\n  python_version: \"3.11\"\nrun: predict.py:Runner\n").unwrap();
     assert_eq!(loaded.warnings[0].code, code::MISSING_NAME);
 }
+
+#[test]
+fn a_document_that_is_not_a_mapping_is_one_error() {
+    let e = one_error("just a string\n");
+    assert_eq!(
+        e.message,
+        "invalid cog.yaml: must be a mapping, found \"just a string\""
+    );
+    let e = one_error("- a\n- b\n");
+    assert_eq!(e.code, code::INVALID_TYPE);
+}

@@ -73,6 +73,9 @@ impl<'a> Checker<'a> {
     /// Whether `path` (or a section containing it) was already reported as mistyped: then
     /// it is not "missing" and needs no second error.
     fn reported(&self, path: &str) -> bool {
+        if self.type_errors.contains("cog.yaml") {
+            return true; // the document itself is not a mapping: nothing else to say
+        }
         let mut prefix = String::new();
         for part in path.split('.') {
             if !prefix.is_empty() {
