@@ -547,3 +547,35 @@ fn a_document_that_is_not_a_mapping_is_one_error() {
     let e = one_error("- a\n- b\n");
     assert_eq!(e.code, code::INVALID_TYPE);
 }
+
+#[test]
+fn mangled_files_never_panic() {
+    // Delete, duplicate or replace each character of a full cog.yaml in turn (with YAML
+    // punctuation, tabs and multi-byte characters): every result must be an Ok or an Err
+    // whose diagnostics render, never a panic.
+    let base = "build:\n  gpu: true\n  python_version: \"3.11\"\n  run:\n    - command: echo é\n      mounts: [{type: secret, id: a, target: /a}]\n  python_packages: [torch==2.0.1]\nenvironment: [A=1]\nweights:\n  - {name: w, target: /w, source: {uri: x}}\nconcurrency: {max: 2}\npredict: predict.py:Predictor\n";
+    let inserts = [
+        ":", "-", "\t", "\"", "'", "[", "{", "&a ", "*a", "é", "\n", "#", "|",
+    ];
+    let chars: Vec<(usize, char)> = base.char_indices().collect();
+    for (n, &(i, c)) in chars.iter().enumerate() {
+        let after = i + c.len_utf8();
+        let mut variants = vec![
+            format!("{}{}", &base[..i], &base[after..]),
+            format!("{}{c}{}", &base[..after], &base[after..]),
+        ];
+        let insert = inserts[n % inserts.len()];
+        variants.push(format!("{}{insert}{}", &base[..i], &base[after..]));
+        for text in variants {
+            match check_str("cog.yaml", &text, None) {
+                Ok(loaded) => {
+                    let _ = loaded.config.effective_config_json();
+                }
+                Err(e) => {
+                    let rendered = crate::diagnostics::render(&e.diagnostics(), Default::default());
+                    assert!(!rendered.is_empty());
+                }
+            }
+        }
+    }
+}
