@@ -45,6 +45,7 @@ impl Project {
     fn options(&self) -> LowerOptions {
         LowerOptions {
             ca_cert: Some(self.path().join("ca.pem")),
+            source_key: None,
         }
     }
 
@@ -578,6 +579,7 @@ fn host_ca_is_mounted_for_its_step_only_and_never_exported() {
     // A missing bundle is a clear error.
     let bad = LowerOptions {
         ca_cert: Some(PathBuf::from("/nonexistent/ca.pem")),
+        source_key: None,
     };
     let err =
         lower::lower_with(&cog_plan(), project.path(), &EngineCaps::modern(), &bad).unwrap_err();
@@ -888,4 +890,18 @@ fn the_dump_carries_secret_ids_only() {
     );
     // Not even the CA bundle's contents (which live in `locals`) reach the dump.
     assert!(!dump.to_string().contains("MIIBfake"));
+}
+
+#[test]
+fn a_source_key_names_the_project_in_directory_sources() {
+    let project = Project::new();
+    let mut options = project.options();
+    options.source_key = Some(lower::project_key(project.path()));
+    let lowered =
+        lower::lower_with(&cog_plan(), project.path(), &EngineCaps::modern(), &options).unwrap();
+    let dump = serde_json::to_string(&cogpack::llb::decode(&lowered.definition).unwrap()).unwrap();
+    let key = format!("source-{}", lower::project_key(project.path()));
+    assert!(dump.contains(&key), "{key} not in {dump}");
+    let other = Project::new();
+    assert_ne!(lower::project_key(project.path()), lower::project_key(other.path()));
 }

@@ -98,6 +98,17 @@ pub struct LowerOptions {
     /// `--ca-cert FILE`: the CA bundle for `host_ca` steps (default: `$SSL_CERT_FILE`, then
     /// `/etc/ssl/certs/ca-certificates.crt`).
     pub ca_cert: Option<PathBuf>,
+    /// Names the project in the shared key hint of its directory contexts, so two builds of
+    /// different projects running at once on one engine never share a `local://source`
+    /// vertex. `cogpack build` passes [`project_key`] of the project directory; `None` keeps
+    /// the definition independent of where the project lives.
+    pub source_key: Option<String>,
+}
+
+/// A short stable key for a project directory (a hash of its canonical path).
+pub fn project_key(project_dir: &Path) -> String {
+    let dir = project_dir.canonicalize().unwrap_or_else(|_| project_dir.to_path_buf());
+    short_hash(dir.to_string_lossy().as_bytes())
 }
 
 /// What can go wrong lowering a plan.
@@ -199,6 +210,7 @@ pub fn lower_with(
         entitlements: BTreeSet::new(),
         origins: BTreeMap::new(),
         dockerignore: None,
+        ca_hint: String::new(),
     };
     let out = l.stage(&exported.id, None)?;
     if out.state.is_scratch() {
@@ -308,6 +320,8 @@ struct Lowerer<'p> {
     entitlements: BTreeSet<String>,
     origins: BTreeMap<String, Origin>,
     dockerignore: Option<Vec<String>>,
+    /// Shared key hint of the host CA source, named by the bundle's content.
+    ca_hint: String,
 }
 
 impl<'p> Lowerer<'p> {
@@ -480,6 +494,25 @@ impl<'p> Lowerer<'p> {
             )));
         }
         let (mut inc, mut exc) = (Vec::new(), Vec::new());
+        // The shared key hint names what the source holds, so that two builds running at
+        // once on one engine never share a `local://NAME` vertex that serves other files:
+        // a directory is named by `LowerOptions::source_key`, generated files by their content.
+        let hint = match ctx {
+            Context::Local { .. } => match &self.options.source_key {
+                Some(key) => format!("{name}-{key}"),
+                None => name.to_string(),
+            },
+            Context::Generated { files } => {
+                let mut all = Vec::new();
+                for (p, f) in files {
+                    all.extend_from_slice(p.as_bytes());
+                    all.push(0);
+                    all.extend_from_slice(f.contents.as_bytes());
+                    all.extend_from_slice(&f.mode.to_le_bytes());
+                }
+                format!("{name}-{}", short_hash(&all))
+            }
+        };
         match ctx {
             Context::Local {
                 path,
@@ -541,7 +574,7 @@ impl<'p> Lowerer<'p> {
             include: inc,
             exclude: exc,
             follow_paths: Vec::new(),
-            shared_key_hint: Some(name.to_string()),
+            shared_key_hint: Some(hint),
         };
         let state = State::local(
             name,
@@ -566,6 +599,7 @@ impl<'p> Lowerer<'p> {
     fn host_ca(&mut self, at: At<'_>) -> Result<State, LowerError> {
         if !self.locals.contains_key(CA_LOCAL) {
             let ca = host_ca_bundle(self.options.ca_cert.as_deref())?;
+            self.ca_hint = format!("{CA_LOCAL}-{}", short_hash(&ca.contents));
             let files = BTreeMap::from([(CA_FILE.to_string(), (ca.contents, 0o644))]);
             self.locals
                 .insert(CA_LOCAL.to_string(), LocalSpec::Memory { files });
@@ -576,7 +610,7 @@ impl<'p> Lowerer<'p> {
         }
         let what = "host CA bundle";
         let opts = LocalOptions {
-            shared_key_hint: Some(CA_LOCAL.into()),
+            shared_key_hint: Some(self.ca_hint.clone()),
             ..Default::default()
         };
         let state = State::local(
@@ -786,3 +820,9 @@ fn command_text(args: &[String]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The first 12 hex digits of a SHA-256: enough to tell sources apart in a shared key hint.
+fn short_hash(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(bytes)[..6])
+}
