@@ -12,6 +12,10 @@ fn cogpack(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cogpack")).args(args).output().expect("run cogpack")
 }
 
+/// Tests that share the string-predictor image run one at a time, so "no container left"
+/// does not see the other test's live one.
+static SHARED_IMAGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -19,6 +23,7 @@ fn text(b: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn string_predictor_answers_and_leaves_no_container() {
     let Some(docker) = engine_or_skip("string_predictor_answers_and_leaves_no_container").await else { return };
+    let _serial = SHARED_IMAGE.lock().await;
     let image = string_predictor_image(&docker).await;
 
     let out = cogpack(&["predict", &image, "-i", "s=world"]);
@@ -38,6 +43,7 @@ async fn string_predictor_answers_and_leaves_no_container() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_inputs_fail_with_the_predict_exit_code() {
     let Some(docker) = engine_or_skip("bad_inputs_fail_with_the_predict_exit_code").await else { return };
+    let _serial = SHARED_IMAGE.lock().await;
     let image = string_predictor_image(&docker).await;
 
     let out = cogpack(&["predict", &image, "-i", "s=world", "-i", "n=many"]);

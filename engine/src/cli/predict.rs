@@ -57,6 +57,9 @@ pub fn run(args: PredictArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> 
 
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
+        // Installed now (not on first poll), so a Ctrl-C at any point cancels and cleans up.
+        let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let found = match daemon::discover(args.engine.as_deref()) {
             Ok(f) => f,
             Err(e) => return Ok(super::engine::engine_error(e)),
@@ -91,8 +94,11 @@ pub fn run(args: PredictArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> 
             }
             PredictEvent::Predicting => bar.set_message("running the prediction"),
         };
-        let cancel = async {
-            let _ = tokio::signal::ctrl_c().await;
+        let cancel = async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
         };
         let result = predict::run(&docker, &opts, &on_event, cancel).await;
         bar.finish_and_clear();
