@@ -10,7 +10,10 @@ use engine_support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bookworm_base_builds_reproducibly_and_runs_python() {
-    let Some(docker) = engine_or_skip("bookworm_base_builds_reproducibly_and_runs_python").await else { return };
+    let Some(docker) = engine_or_skip("bookworm_base_builds_reproducibly_and_runs_python").await
+    else {
+        return;
+    };
     let recipe = images::builtin_recipe(PY311_BOOKWORM).unwrap();
 
     let steps = Mutex::new(Vec::new());
@@ -19,9 +22,15 @@ async fn bookworm_base_builds_reproducibly_and_runs_python() {
             steps.lock().unwrap().push(step);
         }
     };
-    let first = images::build(&docker, &recipe, &BuildOptions::default(), &on_event).await.expect("first build");
+    let first = images::build(&docker, &recipe, &BuildOptions::default(), &on_event)
+        .await
+        .expect("first build");
     let steps = steps.into_inner().unwrap();
-    assert!(steps.contains(&BuildStep::Debootstrap) && steps.ends_with(&[BuildStep::Layer, BuildStep::Load]), "{steps:?}");
+    assert!(
+        steps.contains(&BuildStep::Debootstrap)
+            && steps.ends_with(&[BuildStep::Layer, BuildStep::Load]),
+        "{steps:?}"
+    );
 
     // On Docker's classic store the image ID is the digest of the config we wrote.
     let version = cogpack::daemon::version(
@@ -33,8 +42,20 @@ async fn bookworm_base_builds_reproducibly_and_runs_python() {
     if version.version.starts_with("20.") {
         assert_eq!(first.id.0, first.config_digest);
     }
-    assert!(first.python.as_deref().is_some_and(|v| v.starts_with("3.11")), "{:?}", first.python);
-    assert_eq!(images::presence(&docker, &recipe).await.unwrap(), Presence::Current { id: first.id.clone() });
+    assert!(
+        first
+            .python
+            .as_deref()
+            .is_some_and(|v| v.starts_with("3.11")),
+        "{:?}",
+        first.python
+    );
+    assert_eq!(
+        images::presence(&docker, &recipe).await.unwrap(),
+        Presence::Current {
+            id: first.id.clone()
+        }
+    );
 
     let (code, out) = run_in(&docker, PY311_BOOKWORM, &["python3", "--version"]).await;
     assert_eq!(code, 0, "{out}");
@@ -49,10 +70,21 @@ async fn bookworm_base_builds_reproducibly_and_runs_python() {
     assert_eq!(code, 0, "{out}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[1], "0", "no .pyc files: {out}");
-    assert!(lines[2].parse::<i64>().unwrap() <= images::DEFAULT_SOURCE_DATE_EPOCH, "mtime clamped: {out}");
+    assert!(
+        lines[2].parse::<i64>().unwrap() <= images::DEFAULT_SOURCE_DATE_EPOCH,
+        "mtime clamped: {out}"
+    );
 
     // Same inputs, same image.
-    let second = images::build(&docker, &recipe, &BuildOptions::default(), &|_| {}).await.expect("second build");
-    assert_eq!(first.layer_diff_id, second.layer_diff_id, "the layer tar is byte-identical");
-    assert_eq!(first.id, second.id, "the image ID is a function of the content");
+    let second = images::build(&docker, &recipe, &BuildOptions::default(), &|_| {})
+        .await
+        .expect("second build");
+    assert_eq!(
+        first.layer_diff_id, second.layer_diff_id,
+        "the layer tar is byte-identical"
+    );
+    assert_eq!(
+        first.id, second.id,
+        "the image ID is a function of the content"
+    );
 }

@@ -17,7 +17,9 @@ use sha2::{Digest, Sha256};
 /// missing engine fails the test.
 pub async fn engine_or_skip(test: &str) -> Option<Docker> {
     let result = match cogpack::daemon::discover(None) {
-        Ok(found) => cogpack::daemon::connect(&found.addr).await.map_err(|e| e.to_string()),
+        Ok(found) => cogpack::daemon::connect(&found.addr)
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     match result {
@@ -42,15 +44,28 @@ pub async fn run_in(docker: &Docker, image: &str, cmd: &[&str]) -> (i64, String)
     (code, out)
 }
 
-pub async fn create(docker: &Docker, image: &str, cmd: &[&str], binds: Vec<String>, env: Vec<String>) -> String {
+pub async fn create(
+    docker: &Docker,
+    image: &str,
+    cmd: &[&str],
+    binds: Vec<String>,
+    env: Vec<String>,
+) -> String {
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
         env: Some(env),
-        host_config: Some(HostConfig { binds: Some(binds), ..Default::default() }),
+        host_config: Some(HostConfig {
+            binds: Some(binds),
+            ..Default::default()
+        }),
         ..Default::default()
     };
-    docker.create_container(None, body).await.expect("create container").id
+    docker
+        .create_container(None, body)
+        .await
+        .expect("create container")
+        .id
 }
 
 pub async fn wait(docker: &Docker, id: &str) -> i64 {
@@ -63,7 +78,10 @@ pub async fn wait(docker: &Docker, id: &str) -> i64 {
 }
 
 pub async fn logs(docker: &Docker, id: &str) -> String {
-    let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).build();
+    let opts = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .build();
     let mut s = docker.logs(id, Some(opts));
     let mut text = String::new();
     while let Some(Ok(chunk)) = s.next().await {
@@ -79,7 +97,11 @@ pub async fn remove(docker: &Docker, id: &str) {
 
 /// Commits container `id` as `repo:tag` with the given runtime config.
 pub async fn commit(docker: &Docker, id: &str, repo: &str, tag: &str, config: ContainerConfig) {
-    let opts = CommitContainerOptionsBuilder::default().container(id).repo(repo).tag(tag).build();
+    let opts = CommitContainerOptionsBuilder::default()
+        .container(id)
+        .repo(repo)
+        .tag(tag)
+        .build();
     docker.commit_container(opts, config).await.expect("commit");
 }
 
@@ -102,11 +124,15 @@ pub async fn upload(docker: &Docker, id: &str, files: &[(&str, &str)]) {
 }
 
 /// The py3.11-bookworm base image, built once if absent.
-pub async fn base_image(docker: &Docker) -> (cogpack::images::BaseImageRecipe, cogpack::images::ImageId) {
+pub async fn base_image(
+    docker: &Docker,
+) -> (cogpack::images::BaseImageRecipe, cogpack::images::ImageId) {
     static ENSURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _guard = ENSURING.lock().await;
     let recipe = cogpack::images::builtin_recipe(cogpack::images::PY311_BOOKWORM).unwrap();
-    let id = cogpack::images::ensure(docker, &recipe, &|_| {}).await.expect("base image");
+    let id = cogpack::images::ensure(docker, &recipe, &|_| {})
+        .await
+        .expect("base image");
     (recipe, id)
 }
 
@@ -144,8 +170,23 @@ pub async fn string_predictor_image(docker: &Docker) -> String {
     let script = format!(
         "python3 -m venv /venv && /venv/bin/pip install --no-cache-dir --cert {ca} cog=={COG_VERSION}"
     );
-    let id = create(docker, &recipe.name, &["sh", "-c", &script], vec![format!("{ca}:{ca}:ro")], Vec::new()).await;
-    upload(docker, &id, &[("src/predict.py", PREDICT_PY), ("src/.cog/openapi_schema.json", SCHEMA_JSON)]).await;
+    let id = create(
+        docker,
+        &recipe.name,
+        &["sh", "-c", &script],
+        vec![format!("{ca}:{ca}:ro")],
+        Vec::new(),
+    )
+    .await;
+    upload(
+        docker,
+        &id,
+        &[
+            ("src/predict.py", PREDICT_PY),
+            ("src/.cog/openapi_schema.json", SCHEMA_JSON),
+        ],
+    )
+    .await;
     docker.start_container(&id, None).await.expect("start");
     let code = wait(docker, &id).await;
     if code != 0 {
@@ -161,7 +202,10 @@ pub async fn string_predictor_image(docker: &Docker) -> String {
             "COG_PREDICT_TYPE_STUB=predict.py:Predictor".into(),
         ]),
         exposed_ports: Some(vec!["5000/tcp".into()]),
-        labels: Some(HashMap::from([("org.cogpack.test".to_owned(), "string-predictor".to_owned())])),
+        labels: Some(HashMap::from([(
+            "org.cogpack.test".to_owned(),
+            "string-predictor".to_owned(),
+        )])),
         ..Default::default()
     };
     commit(docker, &id, repo, &tag, config).await;
@@ -173,7 +217,10 @@ pub async fn string_predictor_image(docker: &Docker) -> String {
 pub async fn image_with_cmd(docker: &Docker, repo: &str, cmd: &[&str]) -> String {
     let (recipe, _) = base_image(docker).await;
     let id = create(docker, &recipe.name, &["true"], Vec::new(), Vec::new()).await;
-    let config = ContainerConfig { cmd: Some(cmd.iter().map(|s| s.to_string()).collect()), ..Default::default() };
+    let config = ContainerConfig {
+        cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+        ..Default::default()
+    };
     commit(docker, &id, repo, "latest", config).await;
     remove(docker, &id).await;
     format!("{repo}:latest")
@@ -182,7 +229,10 @@ pub async fn image_with_cmd(docker: &Docker, repo: &str, cmd: &[&str]) -> String
 /// Containers `cogpack predict` left behind for `image`.
 pub async fn leftover_predict_containers(docker: &Docker, image: &str) -> Vec<String> {
     let filters = HashMap::from([("label".to_owned(), vec![cogpack::predict::LABEL.to_owned()])]);
-    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
     docker
         .list_containers(Some(opts))
         .await

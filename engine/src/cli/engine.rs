@@ -42,13 +42,17 @@ pub fn run(cmd: EngineCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode>
     let layout = EngineLayout::system();
     match cmd {
         EngineCommand::Up { install, timeout } => {
-            let opts = UpOptions { install, timeout: Duration::from_secs(timeout) };
+            let opts = UpOptions {
+                install,
+                timeout: Duration::from_secs(timeout),
+            };
             let bar = spinner();
             let mut on_event = |e: UpEvent| match e {
                 UpEvent::Installing => bar.set_message("installing docker.io with apt-get"),
-                UpEvent::Started { pid, log } => {
-                    bar.set_message(format!("started dockerd (pid {pid}, log {})", log.display()))
-                }
+                UpEvent::Started { pid, log } => bar.set_message(format!(
+                    "started dockerd (pid {pid}, log {})",
+                    log.display()
+                )),
                 UpEvent::Waiting { elapsed } => bar.set_message(format!(
                     "waiting for {} to answer ({}s)",
                     layout.docker_host(),
@@ -72,7 +76,10 @@ pub fn run(cmd: EngineCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode>
                         state.docker_host,
                         elapsed.as_secs_f64(),
                         state.docker_version.as_deref().unwrap_or("?"),
-                        state.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
+                        state
+                            .pid
+                            .map(|p| p.to_string())
+                            .unwrap_or_else(|| "?".into())
                     );
                     eprintln!("hint: eval \"$(cogpack engine env)\" to use it with the docker CLI");
                 }
@@ -83,7 +90,9 @@ pub fn run(cmd: EngineCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode>
         EngineCommand::Down { timeout } => {
             match rt.block_on(daemon::down(&layout, Duration::from_secs(timeout))) {
                 Ok(DownOutcome::NotRunning) => eprintln!("engine: not running"),
-                Ok(DownOutcome::Stopped { pid }) => eprintln!("engine: stopped dockerd (pid {pid})"),
+                Ok(DownOutcome::Stopped { pid }) => {
+                    eprintln!("engine: stopped dockerd (pid {pid})")
+                }
                 Err(e) => return Ok(engine_error(e)),
             }
             Ok(ExitCode::SUCCESS)
@@ -111,13 +120,23 @@ pub fn run(cmd: EngineCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode>
                         );
                     }
                     if st.running {
-                        println!("buildkit: {}", st.buildkit_version.as_deref().unwrap_or("unknown"));
+                        println!(
+                            "buildkit: {}",
+                            st.buildkit_version.as_deref().unwrap_or("unknown")
+                        );
                     }
                     if let Some(state) = &st.engine_state {
                         println!(
                             "managed:  pid {}, {} (data root {})",
-                            state.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
-                            if state.started_by_cogpack { "started by cogpack" } else { "adopted" },
+                            state
+                                .pid
+                                .map(|p| p.to_string())
+                                .unwrap_or_else(|| "?".into()),
+                            if state.started_by_cogpack {
+                                "started by cogpack"
+                            } else {
+                                "adopted"
+                            },
                             state.data_root.display()
                         );
                     }
@@ -132,7 +151,11 @@ pub fn run(cmd: EngineCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode>
                     }
                 }
             }
-            Ok(if st.running { ExitCode::SUCCESS } else { ExitCode::from(exit::ENGINE) })
+            Ok(if st.running {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(exit::ENGINE)
+            })
         }
         EngineCommand::Env => {
             println!("export DOCKER_HOST={}", layout.docker_host());

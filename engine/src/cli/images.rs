@@ -48,17 +48,27 @@ struct ListRow {
 pub fn run(cmd: ImagesCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new()?;
     match cmd {
-        ImagesCommand::Build { name, force, engine } => rt.block_on(build(name, force, engine)),
+        ImagesCommand::Build {
+            name,
+            force,
+            engine,
+        } => rt.block_on(build(name, force, engine)),
         ImagesCommand::List { engine, format } => rt.block_on(list(engine, format)),
     }
 }
 
 async fn docker(engine: Option<&str>) -> Result<bollard::Docker, ExitCode> {
     let found = daemon::discover(engine).map_err(super::engine::engine_error)?;
-    daemon::connect(&found.addr).await.map_err(super::engine::engine_error)
+    daemon::connect(&found.addr)
+        .await
+        .map_err(super::engine::engine_error)
 }
 
-async fn build(name: Option<String>, force: bool, engine: Option<String>) -> anyhow::Result<ExitCode> {
+async fn build(
+    name: Option<String>,
+    force: bool,
+    engine: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let recipes = match name {
         Some(n) => vec![images::builtin_recipe(&n)?],
         None => images::builtin_recipes(),
@@ -70,14 +80,24 @@ async fn build(name: Option<String>, force: bool, engine: Option<String>) -> any
     for recipe in recipes {
         let presence = images::presence(&docker, &recipe).await?;
         if let (Presence::Current { id }, false) = (&presence, force) {
-            eprintln!("{}: present ({}), nothing to do (--force rebuilds)", recipe.name, short(&id.0));
+            eprintln!(
+                "{}: present ({}), nothing to do (--force rebuilds)",
+                recipe.name,
+                short(&id.0)
+            );
             continue;
         }
         if let Presence::Stale { .. } = presence {
-            eprintln!("{}: present but built from another recipe, rebuilding", recipe.name);
+            eprintln!(
+                "{}: present but built from another recipe, rebuilding",
+                recipe.name
+            );
         }
         let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]").expect("template"));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]")
+                .expect("template"),
+        );
         bar.set_prefix(recipe.name.clone());
         bar.enable_steady_tick(Duration::from_millis(120));
         let current = Mutex::new(String::new());
@@ -112,7 +132,11 @@ async fn build(name: Option<String>, force: bool, engine: Option<String>) -> any
             short(&built.id.0),
             built.elapsed.as_secs_f64(),
             built.layer_size / 1_000_000,
-            built.python.as_deref().map(|p| format!(", python3 {p}")).unwrap_or_default()
+            built
+                .python
+                .as_deref()
+                .map(|p| format!(", python3 {p}"))
+                .unwrap_or_default()
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -143,7 +167,13 @@ async fn list(engine: Option<String>, format: Format) -> anyhow::Result<ExitCode
                     Presence::Current { id } => format!("present {}", short(&id.0)),
                     Presence::Stale { id, .. } => format!("stale {} (other recipe)", short(&id.0)),
                 };
-                println!("{:<32} {:<9} {:<28} {}", row.name, row.suite, state, row.packages.join(","));
+                println!(
+                    "{:<32} {:<9} {:<28} {}",
+                    row.name,
+                    row.suite,
+                    state,
+                    row.packages.join(",")
+                );
             }
         }
     }

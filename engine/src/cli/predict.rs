@@ -38,9 +38,18 @@ pub struct PredictArgs {
 
 pub fn run(args: PredictArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let target = args.target.clone().unwrap_or_else(|| ".".to_owned());
-    let image = if Path::new(&target).is_dir() { build_for_predict(Path::new(&target))? } else { target };
+    let image = if Path::new(&target).is_dir() {
+        build_for_predict(Path::new(&target))?
+    } else {
+        target
+    };
 
-    let inputs = match args.inputs.iter().map(|a| RawInput::parse(a)).collect::<Result<Vec<_>, _>>() {
+    let inputs = match args
+        .inputs
+        .iter()
+        .map(|a| RawInput::parse(a))
+        .collect::<Result<Vec<_>, _>>()
+    {
         Ok(i) => i,
         Err(e) => {
             eprintln!("error: {e}");
@@ -58,8 +67,10 @@ pub fn run(args: PredictArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> 
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         // Installed now (not on first poll), so a Ctrl-C at any point cancels and cleans up.
-        let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut interrupt =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let found = match daemon::discover(args.engine.as_deref()) {
             Ok(f) => f,
             Err(e) => return Ok(super::engine::engine_error(e)),
@@ -77,21 +88,25 @@ pub fn run(args: PredictArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> 
         }
 
         let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("{spinner} predict: {msg} [{elapsed}]").expect("template"));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} predict: {msg} [{elapsed}]").expect("template"),
+        );
         bar.enable_steady_tick(Duration::from_millis(120));
         bar.set_message(format!("starting {}", opts.image));
         let on_event = |e: PredictEvent| match e {
-            PredictEvent::Started { url, .. } => bar.set_message(format!("waiting for the model at {url}")),
+            PredictEvent::Started { url, .. } => {
+                bar.set_message(format!("waiting for the model at {url}"))
+            }
             PredictEvent::Waiting { status, .. } => bar.set_message(format!(
                 "waiting for the model ({})",
                 status.as_deref().unwrap_or("starting")
             )),
-            PredictEvent::Ready { elapsed } => {
-                bar.println(format!("predict: model ready in {:.1}s", elapsed.as_secs_f64()))
-            }
-            PredictEvent::NoSchema => {
-                bar.println("warning: the image serves no OpenAPI schema; inputs are sent as strings")
-            }
+            PredictEvent::Ready { elapsed } => bar.println(format!(
+                "predict: model ready in {:.1}s",
+                elapsed.as_secs_f64()
+            )),
+            PredictEvent::NoSchema => bar
+                .println("warning: the image serves no OpenAPI schema; inputs are sent as strings"),
             PredictEvent::Predicting => bar.set_message("running the prediction"),
         };
         let cancel = async move {
@@ -105,13 +120,17 @@ pub fn run(args: PredictArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> 
         match result {
             Ok(prediction) => {
                 match args.format {
-                    Format::Json => println!("{}", serde_json::to_string_pretty(&prediction.response)?),
+                    Format::Json => {
+                        println!("{}", serde_json::to_string_pretty(&prediction.response)?)
+                    }
                     Format::Text => print_output(&prediction.output)?,
                 }
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
-                if let (Format::Json, predict::PredictError::Failed { response, .. }) = (args.format, &e) {
+                if let (Format::Json, predict::PredictError::Failed { response, .. }) =
+                    (args.format, &e)
+                {
                     println!("{}", serde_json::to_string_pretty(response)?);
                 }
                 eprintln!("error: {e}");
@@ -129,7 +148,11 @@ fn print_output(output: &Value) -> anyhow::Result<()> {
             Some(file) => write_file(&file, "output")?,
             None => println!("{s}"),
         },
-        Value::Array(items) if items.iter().any(|v| v.as_str().is_some_and(|s| s.starts_with("data:"))) => {
+        Value::Array(items)
+            if items
+                .iter()
+                .any(|v| v.as_str().is_some_and(|s| s.starts_with("data:"))) =>
+        {
             for (i, item) in items.iter().enumerate() {
                 match item.as_str().and_then(DataUrl::parse) {
                     Some(file) => write_file(&file, &format!("output.{i}"))?,

@@ -55,14 +55,21 @@ pub struct DiscoverPaths {
 
 impl Default for DiscoverPaths {
     fn default() -> Self {
-        Self { layout: EngineLayout::system(), system_socket: PathBuf::from("/var/run/docker.sock") }
+        Self {
+            layout: EngineLayout::system(),
+            system_socket: PathBuf::from("/var/run/docker.sock"),
+        }
     }
 }
 
 /// Finds the engine to use, reading the process environment and the system paths.
 /// See [`discover_with`] for the order.
 pub fn discover(flag: Option<&str>) -> Result<Discovered, DaemonError> {
-    discover_with(flag, &|key| std::env::var(key).ok(), &DiscoverPaths::default())
+    discover_with(
+        flag,
+        &|key| std::env::var(key).ok(),
+        &DiscoverPaths::default(),
+    )
 }
 
 /// Finds the engine to use, in this order:
@@ -82,26 +89,46 @@ pub fn discover_with(
 ) -> Result<Discovered, DaemonError> {
     let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let bad = |source: &'static str| {
-        move |source_err| DaemonError::BadAddress { source_name: source, source: source_err }
+        move |source_err| DaemonError::BadAddress {
+            source_name: source,
+            source: source_err,
+        }
     };
     if let Some(flag) = flag.map(str::to_owned).and_then(|f| non_empty(Some(f))) {
         let addr = EngineAddr::parse_engine_flag(flag.trim()).map_err(bad("--engine"))?;
-        return Ok(Discovered { addr, origin: Origin::Flag });
+        return Ok(Discovered {
+            addr,
+            origin: Origin::Flag,
+        });
     }
     if let Some(v) = non_empty(env("BUILDKIT_HOST")) {
         let addr = EngineAddr::parse_buildkit(v.trim()).map_err(bad("BUILDKIT_HOST"))?;
-        return Ok(Discovered { addr, origin: Origin::BuildkitHost });
+        return Ok(Discovered {
+            addr,
+            origin: Origin::BuildkitHost,
+        });
     }
     if let Some(v) = non_empty(env("DOCKER_HOST")) {
         let addr = EngineAddr::parse_docker(v.trim()).map_err(bad("DOCKER_HOST"))?;
-        return Ok(Discovered { addr, origin: Origin::DockerHost });
+        return Ok(Discovered {
+            addr,
+            origin: Origin::DockerHost,
+        });
     }
     if let Some(addr) = cogpack_engine(&paths.layout) {
-        return Ok(Discovered { addr, origin: Origin::CogpackEngine });
+        return Ok(Discovered {
+            addr,
+            origin: Origin::CogpackEngine,
+        });
     }
     if paths.system_socket.exists() {
-        let addr = EngineAddr::DockerUnix { path: paths.system_socket.clone() };
-        return Ok(Discovered { addr, origin: Origin::SystemDocker });
+        let addr = EngineAddr::DockerUnix {
+            path: paths.system_socket.clone(),
+        };
+        return Ok(Discovered {
+            addr,
+            origin: Origin::SystemDocker,
+        });
     }
     Err(DaemonError::NoEngine {
         looked_at: vec![
@@ -117,15 +144,15 @@ pub fn discover_with(
 
 /// The private engine's address, if its state file or socket says it may be running.
 fn cogpack_engine(layout: &EngineLayout) -> Option<EngineAddr> {
-    if let Ok(state) = EngineState::load(&layout.state_file()) {
-        if let Ok(addr @ EngineAddr::DockerUnix { .. }) = EngineAddr::parse_docker(&state.docker_host) {
-            if let EngineAddr::DockerUnix { path } = &addr {
-                if path.exists() {
-                    return Some(addr);
-                }
-            }
-        }
+    let from_state = EngineState::load(&layout.state_file())
+        .ok()
+        .and_then(|state| EngineAddr::parse_docker(&state.docker_host).ok())
+        .filter(|addr| matches!(addr, EngineAddr::DockerUnix { path } if path.exists()));
+    if from_state.is_some() {
+        return from_state;
     }
     let socket = layout.socket();
-    socket.exists().then(|| EngineAddr::DockerUnix { path: socket })
+    socket
+        .exists()
+        .then_some(EngineAddr::DockerUnix { path: socket })
 }

@@ -28,7 +28,10 @@ impl EngineLayout {
 
     /// A layout rooted elsewhere (tests, unusual hosts).
     pub fn at(state_dir: impl Into<PathBuf>, run_dir: impl Into<PathBuf>) -> Self {
-        Self { state_dir: state_dir.into(), run_dir: run_dir.into() }
+        Self {
+            state_dir: state_dir.into(),
+            run_dir: run_dir.into(),
+        }
     }
 
     /// `--data-root`: images, containers, BuildKit cache.

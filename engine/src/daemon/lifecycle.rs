@@ -21,7 +21,10 @@ pub struct UpOptions {
 
 impl Default for UpOptions {
     fn default() -> Self {
-        Self { install: false, timeout: Duration::from_secs(60) }
+        Self {
+            install: false,
+            timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -42,7 +45,10 @@ pub enum UpOutcome {
     /// A daemon already answered on the socket; nothing was started.
     AlreadyRunning(EngineState),
     /// dockerd was started and answers.
-    Started { state: EngineState, elapsed: Duration },
+    Started {
+        state: EngineState,
+        elapsed: Duration,
+    },
 }
 
 /// What `down` did.
@@ -61,7 +67,9 @@ pub async fn up(
     opts: &UpOptions,
     progress: &mut dyn FnMut(UpEvent),
 ) -> Result<UpOutcome, DaemonError> {
-    let addr = EngineAddr::DockerUnix { path: layout.socket() };
+    let addr = EngineAddr::DockerUnix {
+        path: layout.socket(),
+    };
     if ping(&addr, Duration::from_secs(3)).await.is_ok() {
         let state = record(layout, &addr, false).await?;
         return Ok(UpOutcome::AlreadyRunning(state));
@@ -80,16 +88,30 @@ pub async fn up(
         None => return Err(DaemonError::NotInstalled),
     };
 
-    for dir in [&layout.state_dir, &layout.run_dir, &layout.data_root(), &layout.exec_root()] {
-        std::fs::create_dir_all(dir).map_err(|source| DaemonError::Io { path: dir.clone(), source })?;
+    for dir in [
+        &layout.state_dir,
+        &layout.run_dir,
+        &layout.data_root(),
+        &layout.exec_root(),
+    ] {
+        std::fs::create_dir_all(dir).map_err(|source| DaemonError::Io {
+            path: dir.clone(),
+            source,
+        })?;
     }
     let log_path = layout.log();
     let log = OpenOptions::new()
         .create(true)
         .append(true)
         .open(&log_path)
-        .map_err(|source| DaemonError::Io { path: log_path.clone(), source })?;
-    let log_err = log.try_clone().map_err(|source| DaemonError::Io { path: log_path.clone(), source })?;
+        .map_err(|source| DaemonError::Io {
+            path: log_path.clone(),
+            source,
+        })?;
+    let log_err = log.try_clone().map_err(|source| DaemonError::Io {
+        path: log_path.clone(),
+        source,
+    })?;
 
     let args = layout.dockerd_args();
     let mut child = Command::new(&dockerd)
@@ -101,8 +123,14 @@ pub async fn up(
         // Its own process group: Ctrl-C in the terminal that ran `engine up` must not stop it.
         .process_group(0)
         .spawn()
-        .map_err(|source| DaemonError::Io { path: dockerd.clone(), source })?;
-    progress(UpEvent::Started { pid: child.id(), log: log_path.clone() });
+        .map_err(|source| DaemonError::Io {
+            path: dockerd.clone(),
+            source,
+        })?;
+    progress(UpEvent::Started {
+        pid: child.id(),
+        log: log_path.clone(),
+    });
 
     let start = Instant::now();
     loop {
@@ -110,20 +138,32 @@ pub async fn up(
             break;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(start_failed(layout, format!("dockerd exited with {status}")));
+            return Err(start_failed(
+                layout,
+                format!("dockerd exited with {status}"),
+            ));
         }
         if start.elapsed() > opts.timeout {
             return Err(start_failed(
                 layout,
-                format!("no answer on {} within {}s (dockerd is still running as pid {})",
-                    layout.docker_host(), opts.timeout.as_secs(), child.id()),
+                format!(
+                    "no answer on {} within {}s (dockerd is still running as pid {})",
+                    layout.docker_host(),
+                    opts.timeout.as_secs(),
+                    child.id()
+                ),
             ));
         }
-        progress(UpEvent::Waiting { elapsed: start.elapsed() });
+        progress(UpEvent::Waiting {
+            elapsed: start.elapsed(),
+        });
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let state = record(layout, &addr, true).await?;
-    Ok(UpOutcome::Started { state, elapsed: start.elapsed() })
+    Ok(UpOutcome::Started {
+        state,
+        elapsed: start.elapsed(),
+    })
 }
 
 /// Stops the private engine of `layout` (SIGTERM, then waits up to `timeout`).
@@ -141,14 +181,20 @@ pub async fn down(layout: &EngineLayout, timeout: Duration) -> Result<DownOutcom
     }
     let uid = unsafe { libc::geteuid() };
     if uid != 0 {
-        return Err(DaemonError::NotRoot { action: "down", uid });
+        return Err(DaemonError::NotRoot {
+            action: "down",
+            uid,
+        });
     }
     // SAFETY: plain syscall on a pid we checked is our dockerd.
     unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
     let start = Instant::now();
     while alive(pid) {
         if start.elapsed() > timeout {
-            return Err(DaemonError::StopTimeout { pid, secs: timeout.as_secs() });
+            return Err(DaemonError::StopTimeout {
+                pid,
+                secs: timeout.as_secs(),
+            });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -158,12 +204,19 @@ pub async fn down(layout: &EngineLayout, timeout: Duration) -> Result<DownOutcom
 
 /// Writes the state file for the daemon answering at `addr`. Running `up` again against the
 /// same daemon leaves the file as it was.
-async fn record(layout: &EngineLayout, addr: &EngineAddr, started: bool) -> Result<EngineState, DaemonError> {
+async fn record(
+    layout: &EngineLayout,
+    addr: &EngineAddr,
+    started: bool,
+) -> Result<EngineState, DaemonError> {
     let pid = read_pid(&layout.pidfile());
     let previous = EngineState::load(&layout.state_file())
         .ok()
         .filter(|p| !started && p.pid == pid && p.docker_host == layout.docker_host());
-    let docker_version = version(addr, Duration::from_secs(5)).await.ok().map(|v| v.version);
+    let docker_version = version(addr, Duration::from_secs(5))
+        .await
+        .ok()
+        .map(|v| v.version);
     let state = EngineState {
         docker_host: layout.docker_host(),
         pid,
@@ -172,9 +225,15 @@ async fn record(layout: &EngineLayout, addr: &EngineAddr, started: bool) -> Resu
         log: layout.log(),
         // A daemon we started earlier stays "started by cogpack" when `up` runs again.
         started_by_cogpack: started || previous.as_ref().is_some_and(|p| p.started_by_cogpack),
-        recorded_at_unix: previous.as_ref().map(|p| p.recorded_at_unix).unwrap_or_else(|| {
-            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-        }),
+        recorded_at_unix: previous
+            .as_ref()
+            .map(|p| p.recorded_at_unix)
+            .unwrap_or_else(|| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            }),
         docker_version,
     };
     if previous.as_ref() != Some(&state) {
@@ -193,7 +252,11 @@ fn remove_state(layout: &EngineLayout) -> Result<(), DaemonError> {
 }
 
 fn start_failed(layout: &EngineLayout, reason: String) -> DaemonError {
-    DaemonError::StartFailed { reason, log: layout.log(), log_tail: tail(&layout.log(), 20) }
+    DaemonError::StartFailed {
+        reason,
+        log: layout.log(),
+        log_tail: tail(&layout.log(), 20),
+    }
 }
 
 /// The last `n` lines of a text file ("" if unreadable).
@@ -211,25 +274,48 @@ fn read_pid(pidfile: &Path) -> Option<u32> {
 fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state letter follows the parenthesised command name.
-        Ok(stat) => stat.rsplit_once(')').map(|(_, rest)| !rest.trim_start().starts_with('Z')).unwrap_or(true),
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
+            .unwrap_or(true),
         Err(_) => false,
     }
 }
 
 /// `pid` runs dockerd with this layout's socket (guards against a reused pid).
 fn is_our_dockerd(pid: u32, layout: &EngineLayout) -> bool {
-    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
-    let args: Vec<String> =
-        cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-    let is_dockerd = args.first().is_some_and(|a| a.rsplit('/').next() == Some("dockerd"));
-    is_dockerd && args.iter().any(|a| a.contains(&layout.socket().display().to_string()))
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let is_dockerd = args
+        .first()
+        .is_some_and(|a| a.rsplit('/').next() == Some("dockerd"));
+    is_dockerd
+        && args
+            .iter()
+            .any(|a| a.contains(&layout.socket().display().to_string()))
 }
 
 /// PATH with the sbin directories dockerd, containerd, runc and iptables live in.
 fn sbin_path() -> String {
-    let mut dirs: Vec<String> =
-        std::env::var("PATH").unwrap_or_default().split(':').filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    for d in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+    let mut dirs: Vec<String> = std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for d in [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ] {
         if !dirs.iter().any(|x| x == d) {
             dirs.push(d.to_owned());
         }
@@ -239,7 +325,10 @@ fn sbin_path() -> String {
 
 /// A program on [`sbin_path`].
 fn find_program(name: &str) -> Option<PathBuf> {
-    sbin_path().split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    sbin_path()
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
 }
 
 /// `apt-get update && apt-get install -y docker.io`.
@@ -288,6 +377,9 @@ mod tests {
     async fn down_on_an_empty_layout_is_a_no_op() {
         let dir = tempfile::tempdir().unwrap();
         let layout = EngineLayout::at(dir.path().join("state"), dir.path().join("run"));
-        assert_eq!(down(&layout, Duration::from_secs(1)).await.unwrap(), DownOutcome::NotRunning);
+        assert_eq!(
+            down(&layout, Duration::from_secs(1)).await.unwrap(),
+            DownOutcome::NotRunning
+        );
     }
 }

@@ -38,7 +38,10 @@ pub enum DaemonError {
 
     /// An address from the flag or the environment does not parse.
     #[error("{source_name}: {source}")]
-    BadAddress { source_name: &'static str, source: AddrError },
+    BadAddress {
+        source_name: &'static str,
+        source: AddrError,
+    },
 
     /// Nothing answers at the address.
     #[error(
@@ -73,14 +76,22 @@ pub enum DaemonError {
 
     /// `apt-get` failed.
     #[error("installing docker.io failed: `{command}` exited with {status}\n{output_tail}")]
-    InstallFailed { command: String, status: String, output_tail: String },
+    InstallFailed {
+        command: String,
+        status: String,
+        output_tail: String,
+    },
 
     /// `dockerd` exited or did not answer in time.
     #[error(
         "dockerd did not come up: {reason}\n--- last lines of {} ---\n{log_tail}",
         log.display()
     )]
-    StartFailed { reason: String, log: PathBuf, log_tail: String },
+    StartFailed {
+        reason: String,
+        log: PathBuf,
+        log_tail: String,
+    },
 
     /// `dockerd` did not stop after SIGTERM.
     #[error("dockerd (pid {pid}) did not stop within {secs}s of SIGTERM\nhelp: `kill -9 {pid}`")]
@@ -96,11 +107,17 @@ pub enum DaemonError {
 
     /// A file of the layout could not be read or written.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// The state file exists but is not ours.
     #[error("{}: not a cogpack engine state file: {source}", path.display())]
-    BadState { path: PathBuf, source: serde_json::Error },
+    BadState {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
 
     /// A Docker API call failed.
     #[error("docker API: {0}")]

@@ -70,7 +70,10 @@ pub async fn ping(addr: &EngineAddr, timeout: Duration) -> Result<(), DaemonErro
     } else {
         Err(DaemonError::Unexpected {
             addr: addr.to_string(),
-            what: format!("/_ping answered HTTP {status}: {}", String::from_utf8_lossy(&body)),
+            what: format!(
+                "/_ping answered HTTP {status}: {}",
+                String::from_utf8_lossy(&body)
+            ),
         })
     }
 }
@@ -96,27 +99,45 @@ pub async fn connect(addr: &EngineAddr) -> Result<Docker, DaemonError> {
     let v = version(addr, Duration::from_secs(10)).await?;
     let client_version = pick_api_version(&v.api_version);
     let docker = match addr {
-        EngineAddr::DockerUnix { path } => {
-            Docker::connect_with_unix(&path.display().to_string(), CLIENT_TIMEOUT_SECS, &client_version)
-        }
-        EngineAddr::DockerTcp { host, port } => {
-            Docker::connect_with_http(&format!("tcp://{host}:{port}"), CLIENT_TIMEOUT_SECS, &client_version)
-        }
+        EngineAddr::DockerUnix { path } => Docker::connect_with_unix(
+            &path.display().to_string(),
+            CLIENT_TIMEOUT_SECS,
+            &client_version,
+        ),
+        EngineAddr::DockerTcp { host, port } => Docker::connect_with_http(
+            &format!("tcp://{host}:{port}"),
+            CLIENT_TIMEOUT_SECS,
+            &client_version,
+        ),
         EngineAddr::BuildkitUnix { .. } | EngineAddr::BuildkitTcp { .. } => {
-            return Err(DaemonError::NotDocker { addr: addr.to_string() })
+            return Err(DaemonError::NotDocker {
+                addr: addr.to_string(),
+            })
         }
     };
-    docker.map_err(|e| DaemonError::Unreachable { addr: addr.to_string(), reason: e.to_string() })
+    docker.map_err(|e| DaemonError::Unreachable {
+        addr: addr.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// The lower of the daemon's API version and bollard's.
 fn pick_api_version(server: &str) -> ClientVersion {
-    let parsed = server.split_once('.').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+    let parsed = server
+        .split_once('.')
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
     match parsed {
         Some((major, minor))
-            if (major, minor) < (API_DEFAULT_VERSION.major_version, API_DEFAULT_VERSION.minor_version) =>
+            if (major, minor)
+                < (
+                    API_DEFAULT_VERSION.major_version,
+                    API_DEFAULT_VERSION.minor_version,
+                ) =>
         {
-            ClientVersion { major_version: major, minor_version: minor }
+            ClientVersion {
+                major_version: major,
+                minor_version: minor,
+            }
         }
         _ => ClientVersion {
             major_version: API_DEFAULT_VERSION.major_version,
@@ -126,9 +147,15 @@ fn pick_api_version(server: &str) -> ClientVersion {
 }
 
 /// One HTTP/1.1 GET over a fresh connection; returns status and body.
-async fn get(addr: &EngineAddr, path: &str, timeout: Duration) -> Result<(u16, Bytes), DaemonError> {
-    let unreachable =
-        |reason: String| DaemonError::Unreachable { addr: addr.to_string(), reason };
+async fn get(
+    addr: &EngineAddr,
+    path: &str,
+    timeout: Duration,
+) -> Result<(u16, Bytes), DaemonError> {
+    let unreachable = |reason: String| DaemonError::Unreachable {
+        addr: addr.to_string(),
+        reason,
+    };
     let fut = async {
         match addr {
             EngineAddr::DockerUnix { path: sock } | EngineAddr::BuildkitUnix { path: sock } => {
@@ -147,7 +174,10 @@ async fn get(addr: &EngineAddr, path: &str, timeout: Duration) -> Result<(u16, B
     };
     match tokio::time::timeout(timeout, fut).await {
         Ok(r) => r,
-        Err(_) => Err(unreachable(format!("no answer within {}s", timeout.as_secs()))),
+        Err(_) => Err(unreachable(format!(
+            "no answer within {}s",
+            timeout.as_secs()
+        ))),
     }
 }
 
@@ -167,7 +197,12 @@ where
         .map_err(|e| e.to_string())?;
     let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
     let status = res.status().as_u16();
-    let body = res.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
     driver.abort();
     Ok((status, body))
 }
@@ -191,7 +226,10 @@ mod tests {
         let v = pick_api_version("1.99");
         assert_eq!(
             (v.major_version, v.minor_version),
-            (API_DEFAULT_VERSION.major_version, API_DEFAULT_VERSION.minor_version)
+            (
+                API_DEFAULT_VERSION.major_version,
+                API_DEFAULT_VERSION.minor_version
+            )
         );
     }
 }

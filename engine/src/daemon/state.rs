@@ -32,15 +32,22 @@ pub struct EngineState {
 impl EngineState {
     /// Reads a state file.
     pub fn load(path: &Path) -> Result<Self, DaemonError> {
-        let text = std::fs::read(path)
-            .map_err(|source| DaemonError::Io { path: path.to_owned(), source })?;
-        serde_json::from_slice(&text)
-            .map_err(|source| DaemonError::BadState { path: path.to_owned(), source })
+        let text = std::fs::read(path).map_err(|source| DaemonError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        serde_json::from_slice(&text).map_err(|source| DaemonError::BadState {
+            path: path.to_owned(),
+            source,
+        })
     }
 
     /// Writes a state file atomically (temp file + rename).
     pub fn save(&self, path: &Path) -> Result<(), DaemonError> {
-        let io = |source| DaemonError::Io { path: path.to_owned(), source };
+        let io = |source| DaemonError::Io {
+            path: path.to_owned(),
+            source,
+        };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
@@ -73,6 +80,9 @@ mod tests {
         state.save(&path).unwrap();
         assert_eq!(EngineState::load(&path).unwrap(), state);
         std::fs::write(&path, "{\"nope\":1}").unwrap();
-        assert!(matches!(EngineState::load(&path), Err(DaemonError::BadState { .. })));
+        assert!(matches!(
+            EngineState::load(&path),
+            Err(DaemonError::BadState { .. })
+        ));
     }
 }

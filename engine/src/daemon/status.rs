@@ -58,9 +58,13 @@ pub async fn status(found: &Discovered, layout: &EngineLayout) -> EngineStatus {
         // A standalone buildkitd speaks gRPC only: check that something listens; asking it
         // for its version (ListWorkers) is the BuildKit client's job.
         let connected = match &found.addr {
-            EngineAddr::BuildkitUnix { path } => tokio::net::UnixStream::connect(path).await.map(drop),
+            EngineAddr::BuildkitUnix { path } => {
+                tokio::net::UnixStream::connect(path).await.map(drop)
+            }
             EngineAddr::BuildkitTcp { host, port } => {
-                tokio::net::TcpStream::connect((host.as_str(), *port)).await.map(drop)
+                tokio::net::TcpStream::connect((host.as_str(), *port))
+                    .await
+                    .map(drop)
             }
             _ => Ok(()),
         };

@@ -101,11 +101,21 @@ pub fn rfc3339(epoch: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// The config JSON for `recipe` with one layer `diff_id`.
-pub fn image_config(recipe: &BaseImageRecipe, diff_id: &str, epoch: i64, python: Option<&str>) -> Vec<u8> {
+pub fn image_config(
+    recipe: &BaseImageRecipe,
+    diff_id: &str,
+    epoch: i64,
+    python: Option<&str>,
+) -> Vec<u8> {
     let mut env = vec![format!("PATH={DEFAULT_PATH}")];
     for (k, v) in &recipe.env {
         if k == "PATH" {
@@ -127,7 +137,11 @@ pub fn image_config(recipe: &BaseImageRecipe, diff_id: &str, epoch: i64, python:
     let created = rfc3339(epoch);
     let config = ImageConfig {
         architecture: docker_arch().to_owned(),
-        config: RunConfig { env, cmd: vec!["bash".to_owned()], labels },
+        config: RunConfig {
+            env,
+            cmd: vec!["bash".to_owned()],
+            labels,
+        },
         created: created.clone(),
         history: vec![History {
             created,
@@ -139,7 +153,10 @@ pub fn image_config(recipe: &BaseImageRecipe, diff_id: &str, epoch: i64, python:
             ),
         }],
         os: "linux".to_owned(),
-        rootfs: RootFs { kind: "layers".to_owned(), diff_ids: vec![diff_id.to_owned()] },
+        rootfs: RootFs {
+            kind: "layers".to_owned(),
+            diff_ids: vec![diff_id.to_owned()],
+        },
     };
     serde_json::to_vec(&config).expect("config serialises")
 }
@@ -171,7 +188,10 @@ pub async fn load(
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(8);
     let layer_path = layer_path.to_owned();
     let writer = tokio::task::spawn_blocking(move || -> io::Result<()> {
-        let mut ar = tar::Builder::new(ChannelWriter { tx, buf: Vec::with_capacity(CHUNK) });
+        let mut ar = tar::Builder::new(ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        });
         let put = |ar: &mut tar::Builder<ChannelWriter>, path: &str, data: &[u8]| {
             let mut h = tar::Header::new_gnu();
             h.set_mode(0o644);
@@ -207,11 +227,15 @@ pub async fn load(
     }
     let written = writer.await.map_err(|e| io::Error::other(e.to_string()));
     if let Some(message) = failure {
-        return Err(ImagesError::Load { name: name.to_owned(), message });
+        return Err(ImagesError::Load {
+            name: name.to_owned(),
+            message,
+        });
     }
-    written
-        .and_then(|r| r)
-        .map_err(|e| ImagesError::Load { name: name.to_owned(), message: format!("writing the archive: {e}") })
+    written.and_then(|r| r).map_err(|e| ImagesError::Load {
+        name: name.to_owned(),
+        message: format!("writing the archive: {e}"),
+    })
 }
 
 const CHUNK: usize = 1 << 20;
@@ -262,8 +286,14 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&a).unwrap();
         assert_eq!(v["created"], "2024-01-01T00:00:00Z");
         assert_eq!(v["config"]["Env"][0], format!("PATH={DEFAULT_PATH}"));
-        assert_eq!(v["config"]["Labels"][labels::RECIPE], "cogpack/base:py3.11-bookworm");
+        assert_eq!(
+            v["config"]["Labels"][labels::RECIPE],
+            "cogpack/base:py3.11-bookworm"
+        );
         assert_eq!(v["rootfs"]["diff_ids"][0], "sha256:00");
-        assert_ne!(a, image_config(&recipe, "sha256:01", 1_704_067_200, Some("3.11.2-1+b1")));
+        assert_ne!(
+            a,
+            image_config(&recipe, "sha256:01", 1_704_067_200, Some("3.11.2-1+b1"))
+        );
     }
 }

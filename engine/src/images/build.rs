@@ -101,16 +101,19 @@ pub enum Presence {
     /// The image exists and was built from this recipe.
     Current { id: ImageId },
     /// An image has the name but another recipe digest (or none): it is rebuilt by `ensure`.
-    Stale { id: ImageId, recipe_digest: Option<String> },
+    Stale {
+        id: ImageId,
+        recipe_digest: Option<String>,
+    },
 }
 
 /// Looks the recipe's image up in the daemon.
 pub async fn presence(docker: &Docker, recipe: &BaseImageRecipe) -> Result<Presence, ImagesError> {
     let image = match docker.inspect_image(&recipe.name).await {
         Ok(image) => image,
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
-            return Ok(Presence::Absent)
-        }
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => return Ok(Presence::Absent),
         Err(e) => return Err(e.into()),
     };
     let id = ImageId(image.id.unwrap_or_default());
@@ -121,7 +124,10 @@ pub async fn presence(docker: &Docker, recipe: &BaseImageRecipe) -> Result<Prese
     Ok(if digest.as_deref() == Some(recipe.digest().as_str()) {
         Presence::Current { id }
     } else {
-        Presence::Stale { id, recipe_digest: digest }
+        Presence::Stale {
+            id,
+            recipe_digest: digest,
+        }
     })
 }
 
@@ -134,7 +140,9 @@ pub async fn ensure(
     match presence(docker, recipe).await? {
         Presence::Current { id } => Ok(id),
         Presence::Absent | Presence::Stale { .. } => {
-            Ok(build(docker, recipe, &BuildOptions::default(), progress).await?.id)
+            Ok(build(docker, recipe, &BuildOptions::default(), progress)
+                .await?
+                .id)
         }
     }
 }
@@ -152,7 +160,12 @@ pub async fn build(
     if uid != 0 {
         return Err(ImagesError::NotRoot { uid });
     }
-    let step = |step| progress(BuildEvent::Step { recipe: recipe.name.clone(), step });
+    let step = |step| {
+        progress(BuildEvent::Step {
+            recipe: recipe.name.clone(),
+            step,
+        })
+    };
 
     let program = match debootstrap::find() {
         Some(p) => p,
@@ -161,16 +174,22 @@ pub async fn build(
             debootstrap::install().await?
         }
     };
+    debootstrap::check_suite(&recipe.suite)?;
     let cache_dir = match &opts.cache_dir {
         Some(dir) => {
             let dir = dir.join(format!("{}-{}", recipe.suite, super::docker_arch()));
-            std::fs::create_dir_all(&dir).map_err(|source| ImagesError::Io { path: dir.clone(), source })?;
+            std::fs::create_dir_all(&dir).map_err(|source| ImagesError::Io {
+                path: dir.clone(),
+                source,
+            })?;
             Some(dir)
         }
         None => None,
     };
-    std::fs::create_dir_all(&opts.work_dir)
-        .map_err(|source| ImagesError::Io { path: opts.work_dir.clone(), source })?;
+    std::fs::create_dir_all(&opts.work_dir).map_err(|source| ImagesError::Io {
+        path: opts.work_dir.clone(),
+        source,
+    })?;
     let work = WorkDir::new(&opts.work_dir)?;
     let rootfs = work.path().join("rootfs");
     let layer_path = work.path().join("layer.tar");
@@ -203,7 +222,11 @@ pub async fn build(
     let config = image_config(recipe, &layer.diff_id, epoch, python.as_deref());
     let config_digest = sha256(&config);
     load(docker, &recipe.name, config, &layer_path, &layer.diff_id).await?;
-    let id = docker.inspect_image(&recipe.name).await?.id.unwrap_or_default();
+    let id = docker
+        .inspect_image(&recipe.name)
+        .await?
+        .id
+        .unwrap_or_default();
     drop(work);
 
     Ok(BuiltImage {
@@ -224,7 +247,10 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn join_error(e: tokio::task::JoinError) -> ImagesError {
-    ImagesError::Io { path: PathBuf::from("<worker thread>"), source: std::io::Error::other(e.to_string()) }
+    ImagesError::Io {
+        path: PathBuf::from("<worker thread>"),
+        source: std::io::Error::other(e.to_string()),
+    }
 }
 
 /// A temporary directory that is unmounted under and removed when dropped (also on errors
@@ -236,7 +262,10 @@ impl WorkDir {
         let dir = tempfile::Builder::new()
             .prefix("cogpack-base-")
             .tempdir_in(parent)
-            .map_err(|source| ImagesError::Io { path: parent.to_owned(), source })?;
+            .map_err(|source| ImagesError::Io {
+                path: parent.to_owned(),
+                source,
+            })?;
         Ok(WorkDir(dir.keep()))
     }
 

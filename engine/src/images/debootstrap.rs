@@ -12,15 +12,22 @@ const TAIL_LINES: usize = 25;
 
 /// The debootstrap program, if installed.
 pub fn find() -> Option<PathBuf> {
-    ["/usr/sbin/debootstrap", "/usr/bin/debootstrap", "/usr/local/sbin/debootstrap"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
+    [
+        "/usr/sbin/debootstrap",
+        "/usr/bin/debootstrap",
+        "/usr/local/sbin/debootstrap",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
 }
 
 /// `apt-get install -y debootstrap` (with an `apt-get update` first).
 pub async fn install() -> Result<PathBuf, ImagesError> {
-    for args in [&["update"][..], &["install", "-y", "--no-install-recommends", "debootstrap"][..]] {
+    for args in [
+        &["update"][..],
+        &["install", "-y", "--no-install-recommends", "debootstrap"][..],
+    ] {
         let out = tokio::process::Command::new("apt-get")
             .args(args)
             .env("DEBIAN_FRONTEND", "noninteractive")
@@ -47,6 +54,21 @@ pub async fn install() -> Result<PathBuf, ImagesError> {
         status: "succeeded".into(),
         output_tail: "but no debootstrap binary was found afterwards".into(),
     })
+}
+
+/// Checks that the installed debootstrap knows `suite` (it has a script per suite name).
+/// bookworm's debootstrap 1.0.128 knows trixie (a link to its `sid` script), and trixie's
+/// Release file is also signed with the 12/bookworm archive key, so bookworm's keyring
+/// verifies it; a suite newer than the installed debootstrap fails here with a hint.
+pub fn check_suite(suite: &str) -> Result<(), ImagesError> {
+    let scripts = Path::new("/usr/share/debootstrap/scripts");
+    if scripts.is_dir() && !scripts.join(suite).exists() {
+        return Err(ImagesError::SuiteUnsupported {
+            suite: suite.to_owned(),
+            scripts: scripts.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// The debootstrap command line for `recipe` into `target`.
@@ -84,7 +106,10 @@ pub async fn run(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|source| ImagesError::Io { path: program.to_owned(), source })?;
+        .map_err(|source| ImagesError::Io {
+            path: program.to_owned(),
+            source,
+        })?;
     let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
     let mut err = BufReader::new(child.stderr.take().expect("piped")).lines();
     let mut tail: VecDeque<String> = VecDeque::new();
@@ -102,7 +127,10 @@ pub async fn run(
             on_line(line);
         }
     }
-    let status = child.wait().await.map_err(|source| ImagesError::Io { path: program.to_owned(), source })?;
+    let status = child.wait().await.map_err(|source| ImagesError::Io {
+        path: program.to_owned(),
+        source,
+    })?;
     if status.success() {
         return Ok(());
     }
@@ -124,8 +152,11 @@ pub async fn run(
 /// target and may leave them after a failure), deepest first. Must run before the tree is
 /// deleted or walked.
 pub fn unmount_under(root: &Path) -> Result<(), ImagesError> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts")
-        .map_err(|source| ImagesError::Io { path: "/proc/self/mounts".into(), source })?;
+    let mounts =
+        std::fs::read_to_string("/proc/self/mounts").map_err(|source| ImagesError::Io {
+            path: "/proc/self/mounts".into(),
+            source,
+        })?;
     let mut under: Vec<PathBuf> = mounts
         .lines()
         .filter_map(|l| l.split_whitespace().nth(1))
@@ -134,12 +165,19 @@ pub fn unmount_under(root: &Path) -> Result<(), ImagesError> {
         .collect();
     under.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     for path in under {
-        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-            .map_err(|e| ImagesError::Io { path: path.clone(), source: std::io::Error::other(e) })?;
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).map_err(|e| {
+            ImagesError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e),
+            }
+        })?;
         // SAFETY: c is a valid NUL-terminated path; MNT_DETACH cannot corrupt anything of ours.
         let rc = unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
         if rc != 0 {
-            return Err(ImagesError::Io { path, source: std::io::Error::last_os_error() });
+            return Err(ImagesError::Io {
+                path,
+                source: std::io::Error::last_os_error(),
+            });
         }
     }
     Ok(())
@@ -151,7 +189,12 @@ fn unescape_mount_path(s: &str) -> PathBuf {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
+        if bytes[i] == b'\\'
+            && i + 3 < bytes.len()
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
+        {
             let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -160,7 +203,9 @@ fn unescape_mount_path(s: &str) -> PathBuf {
             i += 1;
         }
     }
-    PathBuf::from(std::ffi::OsString::from(String::from_utf8_lossy(&out).into_owned()))
+    PathBuf::from(std::ffi::OsString::from(
+        String::from_utf8_lossy(&out).into_owned(),
+    ))
 }
 
 /// Version of an installed package, read from the rootfs's dpkg status file.
@@ -179,7 +224,9 @@ pub fn installed_version(root: &Path, package: &str) -> Option<String> {
                 installed = v.trim().ends_with(" installed");
             }
         }
-        (name == Some(package) && installed).then(|| version.map(str::to_owned)).flatten()
+        (name == Some(package) && installed)
+            .then(|| version.map(str::to_owned))
+            .flatten()
     })
 }
 
@@ -212,7 +259,10 @@ mod tests {
              Package: python3\nStatus: install ok installed\nVersion: 3.11.2-1+b1\n",
         )
         .unwrap();
-        assert_eq!(installed_version(dir.path(), "python3").as_deref(), Some("3.11.2-1+b1"));
+        assert_eq!(
+            installed_version(dir.path(), "python3").as_deref(),
+            Some("3.11.2-1+b1")
+        );
         assert_eq!(installed_version(dir.path(), "git"), None);
     }
 

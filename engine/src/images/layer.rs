@@ -34,23 +34,41 @@ pub fn write_layer(
     epoch: i64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<LayerInfo, ImagesError> {
-    let file = File::create(dest).map_err(|source| ImagesError::Io { path: dest.to_owned(), source })?;
-    let hashing = HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hasher: Sha256::new(), written: 0 };
+    let file = File::create(dest).map_err(|source| ImagesError::Io {
+        path: dest.to_owned(),
+        source,
+    })?;
+    let hashing = HashingWriter {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        hasher: Sha256::new(),
+        written: 0,
+    };
     let mut builder = tar::Builder::new(hashing);
     let clamp = u64::try_from(epoch).unwrap_or(0);
 
     let mut seen_inodes: HashMap<(u64, u64), std::path::PathBuf> = HashMap::new();
     let mut entries = 0u64;
     let mut skipped = Vec::new();
-    let walk = WalkDir::new(root).follow_links(false).min_depth(1).sort_by_file_name();
+    let walk = WalkDir::new(root)
+        .follow_links(false)
+        .min_depth(1)
+        .sort_by_file_name();
     for entry in walk {
         let entry = entry.map_err(|e| ImagesError::Io {
-            path: e.path().map(Path::to_owned).unwrap_or_else(|| root.to_owned()),
-            source: e.into_io_error().unwrap_or_else(|| io::Error::other("walk failed")),
+            path: e
+                .path()
+                .map(Path::to_owned)
+                .unwrap_or_else(|| root.to_owned()),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| io::Error::other("walk failed")),
         })?;
         let path = entry.path();
         let rel = path.strip_prefix(root).expect("walkdir stays under root");
-        let io_err = |source| ImagesError::Io { path: path.to_owned(), source };
+        let io_err = |source| ImagesError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let meta = entry.path().symlink_metadata().map_err(io_err)?;
         let ft = meta.file_type();
 
@@ -63,17 +81,23 @@ pub fn write_layer(
 
         if ft.is_dir() {
             header.set_entry_type(EntryType::Directory);
-            builder.append_data(&mut header, rel, io::empty()).map_err(io_err)?;
+            builder
+                .append_data(&mut header, rel, io::empty())
+                .map_err(io_err)?;
         } else if ft.is_symlink() {
             let target = std::fs::read_link(path).map_err(io_err)?;
             header.set_entry_type(EntryType::Symlink);
-            builder.append_link(&mut header, rel, target).map_err(io_err)?;
+            builder
+                .append_link(&mut header, rel, target)
+                .map_err(io_err)?;
         } else if ft.is_file() {
             if meta.nlink() > 1 {
                 let key = (meta.dev(), meta.ino());
                 if let Some(first) = seen_inodes.get(&key) {
                     header.set_entry_type(EntryType::Link);
-                    builder.append_link(&mut header, rel, first).map_err(io_err)?;
+                    builder
+                        .append_link(&mut header, rel, first)
+                        .map_err(io_err)?;
                     entries += 1;
                     continue;
                 }
@@ -94,7 +118,9 @@ pub fn write_layer(
             let rdev = meta.rdev();
             header.set_device_major(libc::major(rdev)).map_err(io_err)?;
             header.set_device_minor(libc::minor(rdev)).map_err(io_err)?;
-            builder.append_data(&mut header, rel, io::empty()).map_err(io_err)?;
+            builder
+                .append_data(&mut header, rel, io::empty())
+                .map_err(io_err)?;
         } else {
             skipped.push(rel.display().to_string());
             continue;
@@ -104,11 +130,19 @@ pub fn write_layer(
             progress(entries);
         }
     }
-    let hashing = builder
-        .into_inner()
-        .map_err(|source| ImagesError::Io { path: dest.to_owned(), source })?;
-    let HashingWriter { mut inner, hasher, written } = hashing;
-    inner.flush().map_err(|source| ImagesError::Io { path: dest.to_owned(), source })?;
+    let hashing = builder.into_inner().map_err(|source| ImagesError::Io {
+        path: dest.to_owned(),
+        source,
+    })?;
+    let HashingWriter {
+        mut inner,
+        hasher,
+        written,
+    } = hashing;
+    inner.flush().map_err(|source| ImagesError::Io {
+        path: dest.to_owned(),
+        source,
+    })?;
     progress(entries);
     Ok(LayerInfo {
         diff_id: format!("sha256:{}", hex::encode(hasher.finalize())),
@@ -173,7 +207,10 @@ mod tests {
             let e = e.unwrap();
             assert_eq!(e.header().mtime().unwrap(), 1_000);
             assert_eq!(e.header().username().unwrap(), Some(""));
-            seen.push((e.path().unwrap().display().to_string(), e.header().entry_type()));
+            seen.push((
+                e.path().unwrap().display().to_string(),
+                e.header().entry_type(),
+            ));
         }
         let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
         let mut sorted = names.clone();

@@ -39,7 +39,11 @@ pub enum ImagesError {
 
     /// A recipe field is unusable.
     #[error("base image recipe `{name}`: invalid `{field}`: {reason}")]
-    InvalidRecipe { name: String, field: &'static str, reason: String },
+    InvalidRecipe {
+        name: String,
+        field: &'static str,
+        reason: String,
+    },
 
     /// Building needs root (debootstrap creates device nodes and chowns files).
     #[error("building base images needs root (debootstrap); running as uid {uid}")]
@@ -47,18 +51,38 @@ pub enum ImagesError {
 
     /// A helper program (apt-get) failed.
     #[error("`{command}` failed ({status})\n{output_tail}")]
-    Tool { command: String, status: String, output_tail: String },
+    Tool {
+        command: String,
+        status: String,
+        output_tail: String,
+    },
+
+    /// The installed debootstrap has no script for the suite.
+    #[error(
+        "debootstrap does not know suite `{suite}` (no script in {})\n\
+         help: install a newer debootstrap and debian-archive-keyring (e.g. from backports)",
+        scripts.display()
+    )]
+    SuiteUnsupported { suite: String, scripts: PathBuf },
 
     /// debootstrap failed.
     #[error(
         "building `{recipe}`: `{command}` failed ({status})\n{output_tail}\n\
          help: check that the mirror is reachable and the packages exist in the suite"
     )]
-    Debootstrap { recipe: String, command: String, status: String, output_tail: String },
+    Debootstrap {
+        recipe: String,
+        command: String,
+        status: String,
+        output_tail: String,
+    },
 
     /// A file of the work tree could not be read or written.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// `POST /images/load` failed.
     #[error("loading `{name}` into the Docker daemon failed: {message}")]

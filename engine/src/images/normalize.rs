@@ -77,7 +77,12 @@ pub fn normalize(root: &Path, epoch: i64) -> Result<NormalizeReport, ImagesError
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(ImagesError::Io { path: dir, source: e }),
+            Err(e) => {
+                return Err(ImagesError::Io {
+                    path: dir,
+                    source: e,
+                })
+            }
         };
         for entry in entries {
             let path = entry.map_err(io_err(&dir))?.path();
@@ -95,7 +100,10 @@ pub fn normalize(root: &Path, epoch: i64) -> Result<NormalizeReport, ImagesError
     }
     for file in TRUNCATED {
         let path = root.join(file);
-        if path.symlink_metadata().is_ok_and(|m| m.is_file() && m.len() > 0) {
+        if path
+            .symlink_metadata()
+            .is_ok_and(|m| m.is_file() && m.len() > 0)
+        {
             fs::write(&path, b"").map_err(io_err(&path))?;
             report.rewritten.push((*file).to_owned());
         }
@@ -106,13 +114,19 @@ pub fn normalize(root: &Path, epoch: i64) -> Result<NormalizeReport, ImagesError
     let mut pycache = Vec::new();
     for entry in WalkDir::new(root).follow_links(false) {
         let entry = entry.map_err(|e| ImagesError::Io {
-            path: e.path().map(Path::to_owned).unwrap_or_else(|| root.to_owned()),
-            source: e.into_io_error().unwrap_or_else(|| io::Error::other("walk failed")),
+            path: e
+                .path()
+                .map(Path::to_owned)
+                .unwrap_or_else(|| root.to_owned()),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| io::Error::other("walk failed")),
         })?;
         let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_dir() && name == "__pycache__" {
-            pycache.push(entry.path().to_owned());
-        } else if entry.file_type().is_file() && (name.ends_with(".pyc") || name.ends_with(".pyo")) {
+        let is_cache_dir = entry.file_type().is_dir() && name == "__pycache__";
+        let is_compiled =
+            entry.file_type().is_file() && (name.ends_with(".pyc") || name.ends_with(".pyo"));
+        if is_cache_dir || is_compiled {
             pycache.push(entry.path().to_owned());
         }
     }
@@ -182,12 +196,22 @@ mod tests {
     fn normalize_removes_build_leftovers_and_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for d in ["var/log/apt", "var/cache/apt/archives", "usr/lib/python3/__pycache__", "etc", "tmp"] {
+        for d in [
+            "var/log/apt",
+            "var/cache/apt/archives",
+            "usr/lib/python3/__pycache__",
+            "etc",
+            "tmp",
+        ] {
             fs::create_dir_all(root.join(d)).unwrap();
         }
         fs::write(root.join("var/log/apt/history.log"), "x").unwrap();
         fs::write(root.join("var/cache/apt/pkgcache.bin"), "x").unwrap();
-        fs::write(root.join("usr/lib/python3/__pycache__/a.cpython-311.pyc"), "x").unwrap();
+        fs::write(
+            root.join("usr/lib/python3/__pycache__/a.cpython-311.pyc"),
+            "x",
+        )
+        .unwrap();
         fs::write(root.join("usr/lib/python3/a.py"), "x").unwrap();
         fs::write(root.join("etc/hostname"), "buildhost\n").unwrap();
         fs::write(root.join("etc/passwd-"), "x").unwrap();
@@ -203,7 +227,10 @@ mod tests {
         assert_eq!(fs::read(root.join("etc/hostname")).unwrap(), b"");
         assert!(!root.join("etc/passwd-").exists());
         assert!(!root.join("tmp/junk").exists());
-        assert_eq!(fs::read_to_string(root.join("etc/shadow")).unwrap(), "root:*:0:0:99999:7:::\n");
+        assert_eq!(
+            fs::read_to_string(root.join("etc/shadow")).unwrap(),
+            "root:*:0:0:99999:7:::\n"
+        );
         assert!(report.rewritten.contains(&"etc/shadow".to_owned()));
     }
 }

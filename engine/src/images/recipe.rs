@@ -62,26 +62,43 @@ impl BaseImageRecipe {
         let repo_ok = repo
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c));
-        let tag_ok = tag.len() <= 128 && tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        let tag_ok = tag.len() <= 128
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !repo_ok || !tag_ok {
-            return Err(invalid("name", "not a valid Docker reference (lowercase repository, tag of [A-Za-z0-9._-])".into()));
+            return Err(invalid(
+                "name",
+                "not a valid Docker reference (lowercase repository, tag of [A-Za-z0-9._-])".into(),
+            ));
         }
         if !SUITES.contains(&self.suite.as_str()) {
             return Err(invalid(
                 "suite",
-                format!("unknown suite `{}`; expected one of: {}", self.suite, SUITES.join(", ")),
+                format!(
+                    "unknown suite `{}`; expected one of: {}",
+                    self.suite,
+                    SUITES.join(", ")
+                ),
             ));
         }
         for p in &self.packages {
             let ok = !p.is_empty()
-                && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
             if !ok {
-                return Err(invalid("packages", format!("`{p}` is not a Debian package name")));
+                return Err(invalid(
+                    "packages",
+                    format!("`{p}` is not a Debian package name"),
+                ));
             }
         }
         let m = self.mirror_url();
         if !(m.starts_with("http://") || m.starts_with("https://") || m.starts_with("file:///")) {
-            return Err(invalid("mirror", format!("`{m}` is not an http(s):// or file:/// URL")));
+            return Err(invalid(
+                "mirror",
+                format!("`{m}` is not an http(s):// or file:/// URL"),
+            ));
         }
         for (k, _) in &self.env {
             if k.is_empty() || k.contains('=') {
@@ -103,7 +120,10 @@ pub fn builtin_recipes() -> Vec<BaseImageRecipe> {
         mirror: None,
         env: vec![("LANG".to_owned(), "C.UTF-8".to_owned())],
     };
-    vec![python(PY311_BOOKWORM, "bookworm"), python(PY313_TRIXIE, "trixie")]
+    vec![
+        python(PY311_BOOKWORM, "bookworm"),
+        python(PY313_TRIXIE, "trixie"),
+    ]
 }
 
 /// A built-in recipe by image name.
@@ -113,7 +133,10 @@ pub fn builtin_recipe(name: &str) -> Result<BaseImageRecipe, ImagesError> {
         return Ok(r.clone());
     }
     // Accept the tag alone (`py3.11-bookworm`) as a shorthand.
-    if let Some(r) = all.iter().find(|r| r.name.rsplit_once(':').map(|(_, t)| t) == Some(name)) {
+    if let Some(r) = all
+        .iter()
+        .find(|r| r.name.rsplit_once(':').map(|(_, t)| t) == Some(name))
+    {
         return Ok(r.clone());
     }
     Err(ImagesError::UnknownRecipe {
@@ -132,7 +155,9 @@ mod tests {
             r.validate().unwrap();
         }
         assert_eq!(builtin_recipe("py3.13-trixie").unwrap().suite, "trixie");
-        let err = builtin_recipe("cogpack/base:py3.12").unwrap_err().to_string();
+        let err = builtin_recipe("cogpack/base:py3.12")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("cogpack/base:py3.11-bookworm"), "{err}");
     }
 

@@ -26,24 +26,36 @@ pub async fn create_and_start(
     let mut bindings = HashMap::new();
     bindings.insert(
         COG_PORT.to_owned(),
-        Some(vec![PortBinding { host_ip: Some(bind_ip.to_owned()), host_port: Some(String::new()) }]),
+        Some(vec![PortBinding {
+            host_ip: Some(bind_ip.to_owned()),
+            host_port: Some(String::new()),
+        }]),
     );
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         exposed_ports: Some(vec![COG_PORT.to_owned()]),
         labels: Some(HashMap::from([(LABEL.to_owned(), "1".to_owned())])),
-        host_config: Some(HostConfig { port_bindings: Some(bindings), ..Default::default() }),
+        host_config: Some(HostConfig {
+            port_bindings: Some(bindings),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let created = docker
         .create_container(None, body)
         .await
-        .map_err(|e| PredictError::Docker { action: "creating the container", source: e })?;
+        .map_err(|e| PredictError::Docker {
+            action: "creating the container",
+            source: e,
+        })?;
     let id = created.id;
     if let Err(e) = docker.start_container(&id, None).await {
         remove(docker, &id).await;
-        return Err(PredictError::Docker { action: "starting the container", source: e });
+        return Err(PredictError::Docker {
+            action: "starting the container",
+            source: e,
+        });
     }
     Ok(id)
 }
@@ -53,7 +65,10 @@ pub async fn host_port(docker: &Docker, id: &str) -> Result<u16, PredictError> {
     let info = docker
         .inspect_container(id, None)
         .await
-        .map_err(|e| PredictError::Docker { action: "inspecting the container", source: e })?;
+        .map_err(|e| PredictError::Docker {
+            action: "inspecting the container",
+            source: e,
+        })?;
     info.network_settings
         .and_then(|n| n.ports)
         .and_then(|mut p| p.remove(COG_PORT))
@@ -67,14 +82,21 @@ pub async fn state(docker: &Docker, id: &str) -> Result<(bool, Option<i64>), Pre
     let info = docker
         .inspect_container(id, None)
         .await
-        .map_err(|e| PredictError::Docker { action: "inspecting the container", source: e })?;
+        .map_err(|e| PredictError::Docker {
+            action: "inspecting the container",
+            source: e,
+        })?;
     let state = info.state.unwrap_or_default();
     Ok((state.running.unwrap_or(false), state.exit_code))
 }
 
 /// The last `lines` lines of the container's stdout and stderr ("" if unavailable).
 pub async fn log_tail(docker: &Docker, id: &str, lines: usize) -> String {
-    let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&lines.to_string()).build();
+    let opts = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .tail(&lines.to_string())
+        .build();
     let mut stream = docker.logs(id, Some(opts));
     let mut text = String::new();
     while let Some(Ok(chunk)) = stream.next().await {
@@ -85,6 +107,9 @@ pub async fn log_tail(docker: &Docker, id: &str, lines: usize) -> String {
 
 /// Force-removes the container; errors are ignored (nothing left to do about them).
 pub async fn remove(docker: &Docker, id: &str) {
-    let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+    let opts = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
     let _ = docker.remove_container(id, Some(opts)).await;
 }

@@ -32,7 +32,11 @@ impl Answer {
 
 impl CogClient {
     pub fn new(host: &str, port: u16) -> Self {
-        let host = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
         Self {
             base: format!("http://{host}:{port}"),
             client: Client::builder(TokioExecutor::new()).build_http(),
@@ -56,20 +60,37 @@ impl CogClient {
     pub async fn post_json(&self, path: &str, body: &Value) -> Result<Answer, String> {
         let req = hyper::Request::post(format!("{}{path}", self.base))
             .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(serde_json::to_vec(body).map_err(|e| e.to_string())?)))
+            .body(Full::new(Bytes::from(
+                serde_json::to_vec(body).map_err(|e| e.to_string())?,
+            )))
             .map_err(|e| e.to_string())?;
         self.send(req, None).await
     }
 
-    async fn send(&self, req: hyper::Request<Full<Bytes>>, timeout: Option<Duration>) -> Result<Answer, String> {
+    async fn send(
+        &self,
+        req: hyper::Request<Full<Bytes>>,
+        timeout: Option<Duration>,
+    ) -> Result<Answer, String> {
         let fut = async {
-            let res = self.client.request(req).await.map_err(|e| format!("{e:?}"))?;
+            let res = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| format!("{e:?}"))?;
             let status = res.status().as_u16();
-            let body = res.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+            let body = res
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?
+                .to_bytes();
             Ok(Answer { status, body })
         };
         match timeout {
-            Some(t) => tokio::time::timeout(t, fut).await.map_err(|_| format!("no answer within {}s", t.as_secs()))?,
+            Some(t) => tokio::time::timeout(t, fut)
+                .await
+                .map_err(|_| format!("no answer within {}s", t.as_secs()))?,
             None => fut.await,
         }
     }

@@ -19,9 +19,10 @@ impl RawInput {
     /// Parses `key=value` (the value may contain `=`).
     pub fn parse(arg: &str) -> Result<Self, PredictError> {
         match arg.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Ok(RawInput { key: k.trim().to_owned(), value: v.to_owned() })
-            }
+            Some((k, v)) if !k.trim().is_empty() => Ok(RawInput {
+                key: k.trim().to_owned(),
+                value: v.to_owned(),
+            }),
             _ => Err(PredictError::BadInput {
                 key: arg.to_owned(),
                 reason: "expected `-i name=value` (use `name=@file` for a file)".into(),
@@ -62,12 +63,17 @@ impl InputSchema {
         let mut inputs: Vec<(i64, String, InputType)> = props
             .iter()
             .map(|(name, prop)| {
-                let order = prop.get("x-order").and_then(Value::as_i64).unwrap_or(i64::MAX);
+                let order = prop
+                    .get("x-order")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(i64::MAX);
                 (order, name.clone(), type_of(prop, schemas, 0))
             })
             .collect();
         inputs.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        Some(InputSchema { inputs: inputs.into_iter().map(|(_, n, t)| (n, t)).collect() })
+        Some(InputSchema {
+            inputs: inputs.into_iter().map(|(_, n, t)| (n, t)).collect(),
+        })
     }
 
     fn get(&self, name: &str) -> Option<&InputType> {
@@ -83,7 +89,10 @@ fn type_of(prop: &Value, schemas: &Value, depth: usize) -> InputType {
     }
     if let Some(r) = prop.get("$ref").and_then(Value::as_str) {
         let name = r.rsplit('/').next().unwrap_or_default();
-        return schemas.get(name).map(|s| type_of(s, schemas, depth + 1)).unwrap_or(InputType::Any);
+        return schemas
+            .get(name)
+            .map(|s| type_of(s, schemas, depth + 1))
+            .unwrap_or(InputType::Any);
     }
     for key in ["allOf", "anyOf", "oneOf"] {
         if let Some(list) = prop.get(key).and_then(Value::as_array) {
@@ -99,13 +108,18 @@ fn type_of(prop: &Value, schemas: &Value, depth: usize) -> InputType {
         }
     }
     match prop.get("type").and_then(Value::as_str) {
-        Some("string") if prop.get("format").and_then(Value::as_str) == Some("uri") => InputType::File,
+        Some("string") if prop.get("format").and_then(Value::as_str) == Some("uri") => {
+            InputType::File
+        }
         Some("string") => InputType::String,
         Some("integer") => InputType::Integer,
         Some("number") => InputType::Number,
         Some("boolean") => InputType::Boolean,
         Some("array") => {
-            let inner = prop.get("items").map(|i| type_of(i, schemas, depth + 1)).unwrap_or(InputType::Any);
+            let inner = prop
+                .get("items")
+                .map(|i| type_of(i, schemas, depth + 1))
+                .unwrap_or(InputType::Any);
             InputType::Array(Box::new(inner))
         }
         _ => InputType::Any,
@@ -123,17 +137,22 @@ pub fn coerce(
     let mut out = Map::new();
     for RawInput { key, value } in raw {
         let ty = match schema {
-            Some(s) => s.get(key).cloned().ok_or_else(|| PredictError::UnknownInput {
-                key: key.clone(),
-                known: s.inputs.iter().map(|(n, _)| n.clone()).collect(),
-            })?,
+            Some(s) => s
+                .get(key)
+                .cloned()
+                .ok_or_else(|| PredictError::UnknownInput {
+                    key: key.clone(),
+                    known: s.inputs.iter().map(|(n, _)| n.clone()).collect(),
+                })?,
             None if value.starts_with('@') => InputType::File,
             None => InputType::String,
         };
         match ty {
             InputType::Array(inner) => {
                 let v = scalar(key, value, &inner, read_file)?;
-                let slot = out.entry(key.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                let slot = out
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(items) = slot {
                     items.push(v);
                 }
@@ -158,9 +177,13 @@ fn scalar(
     ty: &InputType,
     read_file: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
 ) -> Result<Value, PredictError> {
-    let bad = |reason: String| PredictError::BadInput { key: key.to_owned(), reason };
+    let bad = |reason: String| PredictError::BadInput {
+        key: key.to_owned(),
+        reason,
+    };
     if let Some(path) = value.strip_prefix('@') {
-        let bytes = read_file(Path::new(path)).map_err(|e| bad(format!("cannot read `{path}`: {e}")))?;
+        let bytes =
+            read_file(Path::new(path)).map_err(|e| bad(format!("cannot read `{path}`: {e}")))?;
         return Ok(Value::String(data_url(Path::new(path), &bytes)));
     }
     Ok(match ty {
@@ -171,7 +194,10 @@ fn scalar(
             .map(Value::from)
             .map_err(|_| bad(format!("`{value}` is not an integer")))?,
         InputType::Number => {
-            let n: f64 = value.trim().parse().map_err(|_| bad(format!("`{value}` is not a number")))?;
+            let n: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("`{value}` is not a number")))?;
             serde_json::Number::from_f64(n)
                 .map(Value::Number)
                 .ok_or_else(|| bad(format!("`{value}` is not a finite number")))?
@@ -182,15 +208,24 @@ fn scalar(
             _ => return Err(bad(format!("`{value}` is not a boolean (true/false)"))),
         },
         InputType::Array(inner) => scalar(key, value, inner, read_file)?,
-        InputType::Any => serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned())),
+        InputType::Any => {
+            serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()))
+        }
     })
 }
 
 /// `data:<mime>;base64,<bytes>` for a file, with the MIME type guessed from its extension.
 pub fn data_url(path: &Path, bytes: &[u8]) -> String {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let mime = super::output::mime_for_extension(&ext);
-    format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 #[cfg(test)]
@@ -227,7 +262,9 @@ mod tests {
     fn values_follow_the_schema_types() {
         let got = coerce(
             Some(&schema()),
-            &raw(&["s=a=b", "n=42", "f=0.5", "b=true", "opt=7", "choice=2", "xs=1", "xs=2"]),
+            &raw(&[
+                "s=a=b", "n=42", "f=0.5", "b=true", "opt=7", "choice=2", "xs=1", "xs=2",
+            ]),
             &no_files,
         )
         .unwrap();
@@ -239,11 +276,17 @@ mod tests {
 
     #[test]
     fn bad_values_and_names_are_errors_that_name_the_input() {
-        let e = coerce(Some(&schema()), &raw(&["n=abc"]), &no_files).unwrap_err().to_string();
+        let e = coerce(Some(&schema()), &raw(&["n=abc"]), &no_files)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`n`") && e.contains("not an integer"), "{e}");
-        let e = coerce(Some(&schema()), &raw(&["nope=1"]), &no_files).unwrap_err().to_string();
+        let e = coerce(Some(&schema()), &raw(&["nope=1"]), &no_files)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("nope") && e.contains("s, n, f, b"), "{e}");
-        let e = coerce(Some(&schema()), &raw(&["s=1", "s=2"]), &no_files).unwrap_err().to_string();
+        let e = coerce(Some(&schema()), &raw(&["s=1", "s=2"]), &no_files)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("more than once"), "{e}");
         assert!(RawInput::parse("novalue").is_err());
     }

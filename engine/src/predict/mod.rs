@@ -63,7 +63,10 @@ pub enum PredictEvent {
     /// The container runs; its server is published at `url`.
     Started { container: String, url: String },
     /// Waiting for READY; `status` is the last health-check status seen.
-    Waiting { elapsed: Duration, status: Option<String> },
+    Waiting {
+        elapsed: Duration,
+        status: Option<String>,
+    },
     /// The model is ready after `elapsed`.
     Ready { elapsed: Duration },
     /// `/openapi.json` has no input schema: inputs are sent as strings.
@@ -94,28 +97,43 @@ pub enum PredictError {
     UnknownInput { key: String, known: Vec<String> },
 
     #[error("{action}: {source}")]
-    Docker { action: &'static str, source: bollard::errors::Error },
+    Docker {
+        action: &'static str,
+        source: bollard::errors::Error,
+    },
 
     #[error("Docker did not publish port {COG_PORT} of the container")]
     NoPort,
 
-    #[error("the container exited during setup (exit code {exit_code})\n--- container log ---\n{logs}")]
+    #[error(
+        "the container exited during setup (exit code {exit_code})\n--- container log ---\n{logs}"
+    )]
     Exited { exit_code: i64, logs: String },
 
-    #[error("the model's setup failed (health-check status {status})\n--- container log ---\n{logs}")]
+    #[error(
+        "the model's setup failed (health-check status {status})\n--- container log ---\n{logs}"
+    )]
     SetupFailed { status: String, logs: String },
 
     #[error(
         "the model was not ready after {secs}s (last health-check status: {last})\n\
          help: raise --timeout for slow setups\n--- container log ---\n{logs}"
     )]
-    NotReady { secs: u64, last: String, logs: String },
+    NotReady {
+        secs: u64,
+        last: String,
+        logs: String,
+    },
 
     #[error("the model rejected the input (HTTP {status}): {detail}")]
     Rejected { status: u16, detail: String },
 
     #[error("the prediction failed: {error}\n--- container log ---\n{logs}")]
-    Failed { error: String, logs: String, response: Value },
+    Failed {
+        error: String,
+        logs: String,
+        response: Value,
+    },
 
     #[error("unexpected answer from the model server: {what}")]
     Protocol { what: String },
@@ -144,10 +162,19 @@ pub async fn run(
 ) -> Result<Prediction, PredictError> {
     match docker.inspect_image(&opts.image).await {
         Ok(_) => {}
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
-            return Err(PredictError::ImageNotFound { image: opts.image.clone() })
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {
+            return Err(PredictError::ImageNotFound {
+                image: opts.image.clone(),
+            })
         }
-        Err(e) => return Err(PredictError::Docker { action: "inspecting the image", source: e }),
+        Err(e) => {
+            return Err(PredictError::Docker {
+                action: "inspecting the image",
+                source: e,
+            })
+        }
     }
     // Inputs that cannot be read (a missing @file) fail before anything starts.
     let read = |p: &std::path::Path| std::fs::read(p);
@@ -182,12 +209,17 @@ async fn predict_in(
 ) -> Result<Prediction, PredictError> {
     let port = container::host_port(docker, id).await?;
     let client = CogClient::new(&opts.host, port);
-    progress(PredictEvent::Started { container: id.to_owned(), url: client.base().to_owned() });
+    progress(PredictEvent::Started {
+        container: id.to_owned(),
+        url: client.base().to_owned(),
+    });
 
     wait_ready(docker, id, &client, opts.ready_timeout, progress).await?;
 
     let schema = match client.get("/openapi.json", Duration::from_secs(30)).await {
-        Ok(answer) if answer.status == 200 => answer.json().as_ref().and_then(InputSchema::from_openapi),
+        Ok(answer) if answer.status == 200 => {
+            answer.json().as_ref().and_then(InputSchema::from_openapi)
+        }
         _ => None,
     };
     if schema.is_none() {
@@ -199,11 +231,16 @@ async fn predict_in(
     let answer = client
         .post_json("/predictions", &json!({ "input": input }))
         .await
-        .map_err(|e| PredictError::Protocol { what: format!("POST /predictions: {e}") })?;
+        .map_err(|e| PredictError::Protocol {
+            what: format!("POST /predictions: {e}"),
+        })?;
     let body = answer.json();
     match (answer.status, body) {
         (200, Some(response)) => {
-            let status = response.get("status").and_then(Value::as_str).unwrap_or_default();
+            let status = response
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if status == "succeeded" {
                 let output = response.get("output").cloned().unwrap_or(Value::Null);
                 Ok(Prediction { response, output })
@@ -214,7 +251,11 @@ async fn predict_in(
                     .map(str::to_owned)
                     .unwrap_or_else(|| format!("status `{status}`"));
                 let logs = container::log_tail(docker, id, LOG_LINES).await;
-                Err(PredictError::Failed { error, logs, response })
+                Err(PredictError::Failed {
+                    error,
+                    logs,
+                    response,
+                })
             }
         }
         (status @ (400 | 422), body) => Err(PredictError::Rejected {
@@ -224,7 +265,10 @@ async fn predict_in(
                 .unwrap_or_else(|| String::from_utf8_lossy(&answer.body).into_owned()),
         }),
         (status, _) => Err(PredictError::Protocol {
-            what: format!("POST /predictions answered HTTP {status}: {}", String::from_utf8_lossy(&answer.body)),
+            what: format!(
+                "POST /predictions answered HTTP {status}: {}",
+                String::from_utf8_lossy(&answer.body)
+            ),
         }),
     }
 }
@@ -243,7 +287,10 @@ async fn wait_ready(
         let (running, exit_code) = container::state(docker, id).await?;
         if !running {
             let logs = container::log_tail(docker, id, LOG_LINES).await;
-            return Err(PredictError::Exited { exit_code: exit_code.unwrap_or(-1), logs });
+            return Err(PredictError::Exited {
+                exit_code: exit_code.unwrap_or(-1),
+                logs,
+            });
         }
         if let Ok(answer) = client.get("/health-check", Duration::from_secs(5)).await {
             let status = answer
@@ -251,12 +298,17 @@ async fn wait_ready(
                 .and_then(|v| v.get("status").and_then(Value::as_str).map(str::to_owned));
             match status.as_deref() {
                 Some("READY") => {
-                    progress(PredictEvent::Ready { elapsed: start.elapsed() });
+                    progress(PredictEvent::Ready {
+                        elapsed: start.elapsed(),
+                    });
                     return Ok(());
                 }
                 Some(s @ ("SETUP_FAILED" | "DEFUNCT")) => {
                     let logs = container::log_tail(docker, id, LOG_LINES).await;
-                    return Err(PredictError::SetupFailed { status: s.to_owned(), logs });
+                    return Err(PredictError::SetupFailed {
+                        status: s.to_owned(),
+                        logs,
+                    });
                 }
                 _ => last = status.or(last),
             }
@@ -269,7 +321,10 @@ async fn wait_ready(
                 logs,
             });
         }
-        progress(PredictEvent::Waiting { elapsed: start.elapsed(), status: last.clone() });
+        progress(PredictEvent::Waiting {
+            elapsed: start.elapsed(),
+            status: last.clone(),
+        });
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

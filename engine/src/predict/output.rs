@@ -23,12 +23,20 @@ const TABLE: &[(&str, &str)] = &[
 
 /// MIME type for a lowercase file extension (`application/octet-stream` if unknown).
 pub fn mime_for_extension(ext: &str) -> &'static str {
-    TABLE.iter().find(|(e, _)| *e == ext).map(|(_, m)| *m).unwrap_or("application/octet-stream")
+    TABLE
+        .iter()
+        .find(|(e, _)| *e == ext)
+        .map(|(_, m)| *m)
+        .unwrap_or("application/octet-stream")
 }
 
 /// File extension for a MIME type (`bin` if unknown).
 pub fn extension_for_mime(mime: &str) -> &'static str {
-    TABLE.iter().find(|(_, m)| *m == mime).map(|(e, _)| *e).unwrap_or("bin")
+    TABLE
+        .iter()
+        .find(|(_, m)| *m == mime)
+        .map(|(e, _)| *e)
+        .unwrap_or("bin")
 }
 
 /// A decoded `data:` URL.
@@ -45,10 +53,16 @@ impl DataUrl {
         let rest = s.strip_prefix("data:")?;
         let (meta, data) = rest.split_once(',')?;
         let mut parts = meta.split(';');
-        let mime = parts.next().filter(|m| !m.is_empty()).unwrap_or("text/plain").to_owned();
+        let mime = parts
+            .next()
+            .filter(|m| !m.is_empty())
+            .unwrap_or("text/plain")
+            .to_owned();
         let is_base64 = parts.any(|p| p == "base64");
         let bytes = if is_base64 {
-            base64::engine::general_purpose::STANDARD.decode(data).ok()?
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .ok()?
         } else {
             data.as_bytes().to_vec()
         };
