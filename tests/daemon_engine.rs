@@ -300,3 +300,65 @@ async fn engine_down_then_up_restarts_the_private_daemon() {
     .await
     .expect("answers after up");
 }
+
+/// `up` and `down` for real, on a second daemon with its own temp layout. It runs without a
+/// bridge (`--bridge=none --iptables=false`) so it cannot disturb the shared engine's docker0;
+/// that is fine here because no build runs on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn up_starts_and_down_stops_a_daemon_of_a_private_layout() {
+    use cogpack::daemon::{down, up, DownOutcome, UpEvent, UpOptions, UpOutcome};
+    if !std::path::Path::new("/usr/sbin/dockerd").exists() || unsafe { libc::geteuid() } != 0 {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI needs dockerd and root"
+        );
+        eprintln!("SKIPPED: needs dockerd and root");
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("cp-eng")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let layout = EngineLayout::at(dir.path().join("state"), dir.path().join("run"));
+    let opts = UpOptions {
+        timeout: Duration::from_secs(60),
+        extra_args: [
+            "--bridge=none",
+            "--iptables=false",
+            "--ip-masq=false",
+            "--ip-forward=false",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..UpOptions::default()
+    };
+    let mut events = Vec::new();
+    let started = up(&layout, &opts, &mut |e| events.push(e)).await;
+    // Stop it whatever the assertions say.
+    let stopped = down(&layout, Duration::from_secs(30)).await;
+
+    let UpOutcome::Started { state, .. } = started.expect("up") else {
+        panic!("expected a new daemon")
+    };
+    assert!(
+        matches!(events.first(), Some(UpEvent::Started { .. })),
+        "{events:?}"
+    );
+    assert!(state.started_by_cogpack);
+    assert_eq!(state.docker_host, layout.docker_host());
+    let pid = state.pid.expect("pid recorded");
+    assert_eq!(stopped.expect("down"), DownOutcome::Stopped { pid });
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "dockerd is gone"
+    );
+    assert!(!layout.state_file().exists(), "state file removed");
+    assert!(std::fs::read_to_string(layout.log())
+        .unwrap()
+        .contains("API listen on"));
+    assert_eq!(
+        down(&layout, Duration::from_secs(5)).await.unwrap(),
+        DownOutcome::NotRunning
+    );
+}

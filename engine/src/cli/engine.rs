@@ -45,6 +45,7 @@ pub fn run(cmd: EngineCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode>
             let opts = UpOptions {
                 install,
                 timeout: Duration::from_secs(timeout),
+                ..UpOptions::default()
             };
             let bar = spinner();
             let mut on_event = |e: UpEvent| match e {

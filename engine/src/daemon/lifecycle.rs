@@ -17,6 +17,10 @@ pub struct UpOptions {
     pub install: bool,
     /// How long to wait for `/_ping` after starting dockerd.
     pub timeout: Duration,
+    /// Extra dockerd flags after the layout's. Empty for the real engine (builds need the
+    /// default bridge); tests start a second daemon with `--bridge=none --iptables=false` so
+    /// it does not fight the first over `docker0`.
+    pub extra_args: Vec<String>,
 }
 
 impl Default for UpOptions {
@@ -24,6 +28,7 @@ impl Default for UpOptions {
         Self {
             install: false,
             timeout: Duration::from_secs(60),
+            extra_args: Vec::new(),
         }
     }
 }
@@ -116,6 +121,7 @@ pub async fn up(
     let args = layout.dockerd_args();
     let mut child = Command::new(&dockerd)
         .args(&args[1..])
+        .args(&opts.extra_args)
         .env("PATH", sbin_path())
         .stdin(Stdio::null())
         .stdout(log)
@@ -159,6 +165,10 @@ pub async fn up(
         });
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // Reap it when it exits, so a long-lived caller (a test, a server) keeps no zombie.
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
     let state = record(layout, &addr, true).await?;
     Ok(UpOutcome::Started {
         state,
