@@ -301,9 +301,9 @@ async fn engine_down_then_up_restarts_the_private_daemon() {
     .expect("answers after up");
 }
 
-/// `up` and `down` for real, on a second daemon with its own temp layout. It runs without a
-/// bridge (`--bridge=none --iptables=false`) so it cannot disturb the shared engine's docker0;
-/// that is fine here because no build runs on it.
+/// `up` and `down` for real, on a second daemon with its own temp layout, in its own network
+/// namespace (`unshare --net`): it gets its own docker0 and iptables and cannot disturb the
+/// shared engine. (Not `--bridge=none`: at start that makes dockerd delete the host's docker0.)
 #[tokio::test(flavor = "multi_thread")]
 async fn up_starts_and_down_stops_a_daemon_of_a_private_layout() {
     use cogpack::daemon::{down, up, DownOutcome, UpEvent, UpOptions, UpOutcome};
@@ -323,14 +323,7 @@ async fn up_starts_and_down_stops_a_daemon_of_a_private_layout() {
     let layout = EngineLayout::at(dir.path().join("state"), dir.path().join("run"));
     let opts = UpOptions {
         timeout: Duration::from_secs(60),
-        extra_args: [
-            "--bridge=none",
-            "--iptables=false",
-            "--ip-masq=false",
-            "--ip-forward=false",
-        ]
-        .map(String::from)
-        .to_vec(),
+        wrapper: vec!["unshare".into(), "--net".into()],
         ..UpOptions::default()
     };
     let mut events = Vec::new();

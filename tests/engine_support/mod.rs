@@ -215,19 +215,28 @@ pub async fn string_predictor_image(docker: &Docker) -> String {
 
 /// An image made from the base with just a different CMD (no pip): for crash and hang tests.
 pub async fn image_with_cmd(docker: &Docker, repo: &str, cmd: &[&str]) -> String {
+    let image = format!("{repo}:latest");
+    let want: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+    if let Ok(found) = docker.inspect_image(&image).await {
+        if found.config.and_then(|c| c.cmd).as_ref() == Some(&want) {
+            return image;
+        }
+    }
     let (recipe, _) = base_image(docker).await;
     let id = create(docker, &recipe.name, &["true"], Vec::new(), Vec::new()).await;
     let config = ContainerConfig {
-        cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+        cmd: Some(want),
         ..Default::default()
     };
     commit(docker, &id, repo, "latest", config).await;
     remove(docker, &id).await;
-    format!("{repo}:latest")
+    image
 }
 
-/// Containers `cogpack predict` left behind for `image`.
+/// Containers `cogpack predict` left behind for `image` (matched by name or image ID, so a
+/// container survives in the list even if the tag has moved since).
 pub async fn leftover_predict_containers(docker: &Docker, image: &str) -> Vec<String> {
+    let image_id = docker.inspect_image(image).await.ok().and_then(|i| i.id);
     let filters = HashMap::from([("label".to_owned(), vec![cogpack::predict::LABEL.to_owned()])]);
     let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
         .all(true)
@@ -238,7 +247,9 @@ pub async fn leftover_predict_containers(docker: &Docker, image: &str) -> Vec<St
         .await
         .expect("list containers")
         .into_iter()
-        .filter(|c| c.image.as_deref() == Some(image))
+        .filter(|c| {
+            c.image.as_deref() == Some(image) || (image_id.is_some() && c.image_id == image_id)
+        })
         .filter_map(|c| c.id)
         .collect()
 }

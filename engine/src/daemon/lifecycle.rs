@@ -17,10 +17,10 @@ pub struct UpOptions {
     pub install: bool,
     /// How long to wait for `/_ping` after starting dockerd.
     pub timeout: Duration,
-    /// Extra dockerd flags after the layout's. Empty for the real engine (builds need the
-    /// default bridge); tests start a second daemon with `--bridge=none --iptables=false` so
-    /// it does not fight the first over `docker0`.
-    pub extra_args: Vec<String>,
+    /// A command prefix dockerd runs under, e.g. `["unshare", "--net"]` for a daemon in its own
+    /// network namespace (the tests start a second daemon that way, so it cannot touch the
+    /// first one's `docker0`). The prefix must exec dockerd in place so the pidfile names it.
+    pub wrapper: Vec<String>,
 }
 
 impl Default for UpOptions {
@@ -28,7 +28,7 @@ impl Default for UpOptions {
         Self {
             install: false,
             timeout: Duration::from_secs(60),
-            extra_args: Vec::new(),
+            wrapper: Vec::new(),
         }
     }
 }
@@ -118,10 +118,11 @@ pub async fn up(
         source,
     })?;
 
-    let args = layout.dockerd_args();
-    let mut child = Command::new(&dockerd)
-        .args(&args[1..])
-        .args(&opts.extra_args)
+    let mut argv: Vec<String> = opts.wrapper.clone();
+    argv.push(dockerd.display().to_string());
+    argv.extend(layout.dockerd_args().into_iter().skip(1));
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
         .env("PATH", sbin_path())
         .stdin(Stdio::null())
         .stdout(log)
