@@ -199,7 +199,7 @@ mod tests {
         let l1 = write_layer(d1.path(), &out.path().join("1.tar"), 1_000, &mut |_| {}).unwrap();
         let l2 = write_layer(d2.path(), &out.path().join("2.tar"), 1_000, &mut |_| {}).unwrap();
         assert_eq!(l1.diff_id, l2.diff_id);
-        assert_eq!(l1.entries, 7);
+        assert_eq!(l1.entries, 8);
 
         let mut ar = tar::Archive::new(File::open(out.path().join("1.tar")).unwrap());
         let mut seen = Vec::new();
