@@ -1,1 +1,2 @@
-//! Placeholder: filled in by the issue that owns this module.
+//! Placeholder while the resolver is written.
+pub mod version;
