@@ -77,6 +77,13 @@ pub struct TorchVariant {
     pub index_url: String,
 }
 
+impl TorchVariant {
+    /// The CUDA a `cuXYZ` label targets (`cu118` -> 11.8, `cu130` -> 13.0); `None` otherwise.
+    pub fn cuda_of(label: &str) -> Option<Version> {
+        super::check::cuda_of_label(label)
+    }
+}
+
 /// A torch release with its paired torchvision/torchaudio (`compat/torch.toml`).
 #[derive(Debug, Clone)]
 pub struct TorchRow {
