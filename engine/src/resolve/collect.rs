@@ -550,7 +550,21 @@ fn unversioned_torch(t: &CompatTables, c: &Collected, src: &Source) -> ResolveEr
         .rev()
         .find(|r| r.pythons.iter().any(|p| p.cog_matches(&python)) && r.variants.iter().any(|v| v.cuda.is_some()));
     let mut hints = Vec::new();
-    if let Some(row) = suggestion {
+    let paired = c.of(Target::Torchvision).chain(c.of(Target::Torchaudio)).find_map(|k| {
+        let v = k.spec.exact()?.without_local();
+        let row = t.torch.iter().find(|r| r.torchvision == v || r.torchaudio == v)?;
+        Some((k, row))
+    });
+    if let Some((k, row)) = paired {
+        hints.push(format!(
+            "{} ({}) pairs with torch {} ({}): pin `torch=={}`",
+            k.fact.trim_start_matches("the project requires "),
+            k.source,
+            row.torch,
+            row.at,
+            row.torch
+        ));
+    } else if let Some(row) = suggestion {
         let cudas: Vec<&Version> = row.variants.iter().filter_map(|v| v.cuda.as_ref()).collect();
         hints.push(format!(
             "pin torch, e.g. `torch=={}` (the newest torch with wheels for Python {python}; CUDA {})",

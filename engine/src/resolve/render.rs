@@ -15,12 +15,11 @@ fn located(f: &Fact) -> String {
 }
 
 fn because(d: &Derivation, out: &mut String) {
-    let n = d.facts.len();
     for (i, f) in d.facts.iter().enumerate() {
         let lead = if i == 0 { "  Because " } else { "      and " };
         out.push_str(lead);
         out.push_str(&located(f));
-        out.push_str(if i + 1 < n { ",\n" } else { ",\n" });
+        out.push_str(",\n");
     }
     if !d.conclusion.is_empty() {
         out.push_str("  ");

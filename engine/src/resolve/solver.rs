@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use super::collect::{Collected, Constraint, Target};
+use super::collect::{strip_local, Collected, Constraint, Target};
 use super::derivation::{fmt_sources, list_strings, list_versions, Derivation, Fact, Tried};
 use super::version::{Op, SpecifierSet, Version};
 use super::{ResolveError, Source, Warning};
@@ -210,6 +210,7 @@ fn narrow<T: Item + Clone>(
     if groups.is_empty() {
         return (false, false);
     }
+    groups.sort_by_key(|g| g.1.len());
     let tried = groups
         .into_iter()
         .map(|(why, what, rows)| Tried { what: list_strings(&what, "candidates"), rows, why })
@@ -366,19 +367,22 @@ impl<'t> Solver<'_, 't> {
             _ if labelled => Aspect::Both,
             _ => Aspect::Version,
         };
+        let public = SpecifierSet::parse(&strip_local(&k.spec)).unwrap_or_default();
+        let wanted_label = k.spec.specifiers().iter().find_map(|s| s.version.local());
         let (_, empty) = narrow(torch, fact, aspect, vec![], Some(idx), |i| match k.target {
-            Target::Torch => (!k.spec.contains(&i.full())).then(|| {
-                if labelled {
-                    format!("is torch {}+{}, not {}", i.row.torch, i.variant.label, k.written.trim_start_matches("=="))
-                } else {
-                    format!("is torch {}, not {}", i.row.torch, k.written.trim_start_matches("=="))
-                }
+            Target::Torch => (!k.spec.contains(&i.full())).then(|| match &wanted_label {
+                Some(l) if public.contains(&i.row.torch) => format!("is not the {l} build"),
+                _ => match public.exact() {
+                    Some(v) => format!("is not torch {v}"),
+                    None => format!("does not satisfy torch{public}"),
+                },
             }),
             Target::Torchvision => (!k.spec.contains(&i.with_label(&i.row.torchvision)))
-                .then(|| format!("pairs with torchvision {}", i.row.torchvision)),
+                .then(|| format!("does not pair with torchvision{}", k.written)),
             Target::Torchaudio => (!k.spec.contains(&i.with_label(&i.row.torchaudio)))
-                .then(|| format!("pairs with torchaudio {}", i.row.torchaudio)),
-            _ => (Some(&i.variant.label) != k.label.as_ref()).then(|| format!("is the {} build", i.variant.label)),
+                .then(|| format!("does not pair with torchaudio{}", k.written)),
+            _ => (Some(&i.variant.label) != k.label.as_ref())
+                .then(|| format!("is not the {} build", k.label.as_deref().unwrap_or("requested"))),
         });
         if empty {
             Err(Var::Torch)
@@ -671,7 +675,7 @@ impl<'t> Solver<'_, 't> {
                 _ => "satisfies all of these",
             }
         );
-        let hints = self.hints(&involved);
+        let hints = if facts.len() == 1 { self.nearest(&involved) } else { self.hints(&involved) };
         ResolveError::Conflict(Derivation {
             title: format!("cannot resolve {}: the project's requirements conflict", var.noun()),
             facts,
@@ -679,6 +683,55 @@ impl<'t> Solver<'_, 't> {
             tried,
             hints,
         })
+    }
+
+    /// When one constraint alone matches no row: the rows nearest to what it asks for.
+    fn nearest(&self, involved: &[usize]) -> Vec<String> {
+        let mut hints = Vec::new();
+        for &i in involved {
+            let k = &self.c.constraints[i];
+            let Some(want) = k.spec.exact() else { continue };
+            let want_public = want.without_local();
+            let same_series = |v: &Version| v.major() == want.major() && v.minor() == want.minor();
+            match k.target {
+                Target::Torch => {
+                    if let Some(row) = self.t.torch_row(&want_public) {
+                        let labels: Vec<&str> = row.variants.iter().map(|v| v.label.as_str()).collect();
+                        hints.push(format!(
+                            "torch {} is built as {} ({}): use one of those labels, or drop the label",
+                            row.torch,
+                            labels.join(", "),
+                            row.at
+                        ));
+                    } else {
+                        let near: Vec<&Version> = self.t.torch.iter().map(|r| &r.torch).filter(|v| same_series(v)).collect();
+                        if !near.is_empty() {
+                            hints.push(format!("compat/torch.toml knows torch {} in the {}.{} series", list_versions(near), want.major(), want.minor()));
+                        }
+                    }
+                }
+                Target::Tensorflow => {
+                    let near: Vec<&Version> =
+                        self.t.tensorflow.iter().flat_map(|r| r.versions.iter()).filter(|v| same_series(v)).collect();
+                    if !near.is_empty() {
+                        hints.push(format!("compat/tensorflow.toml knows tensorflow {} in the {}.{} series", list_versions(near), want.major(), want.minor()));
+                    }
+                }
+                Target::Cuda => {
+                    let below = self.t.cuda.iter().rev().find(|r| r.version.cog_cmp(want).is_lt());
+                    let above = self.t.cuda.iter().find(|r| r.version.cog_cmp(want).is_gt());
+                    let near: Vec<String> = below.into_iter().chain(above).map(|r| r.version.to_string()).collect();
+                    if !near.is_empty() {
+                        hints.push(format!("the nearest CUDA releases with images are {}", near.join(" and ")));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if hints.is_empty() {
+            hints.push("if that release exists, add it to cogpack's compat tables (docs/compat-data.md)".into());
+        }
+        hints
     }
 
     /// For each constraint in the derivation: would the rest resolve without it, and with
@@ -766,7 +819,7 @@ pub(crate) fn solve<'t>(c: &Collected, t: &'t CompatTables) -> Result<Choice<'t>
     if let Err(var) = solver.narrow_all(&mut s) {
         return Err(solver.conflict(&s, var));
     }
-    pick(&solver, s).map_err(|(state, var)| solver.conflict(&state, var))
+    pick(&solver, s).map_err(|failed| solver.conflict(&failed.0, failed.1))
 }
 
 fn fix<T: Item + Clone>(dom: &mut Dom<T>, what: String, keep: impl Fn(&T) -> bool) {
@@ -774,7 +827,7 @@ fn fix<T: Item + Clone>(dom: &mut Dom<T>, what: String, keep: impl Fn(&T) -> boo
     narrow(dom, fact, Aspect::Both, vec![], None, |i| (!keep(i)).then(|| format!("cogpack picked {what}")));
 }
 
-type Picked<'t> = Result<Choice<'t>, (State<'t>, Var)>;
+type Picked<'t> = Result<Choice<'t>, Box<(State<'t>, Var)>>;
 
 /// Tries each candidate in order of preference: fix it, propagate, pick the rest. The first
 /// failure is kept to explain the case where none works.
@@ -784,7 +837,7 @@ fn try_each<'t, C>(solver: &Solver<'_, 't>, s: &State<'t>, cands: Vec<C>, apply:
         let mut next = s.clone();
         apply(&mut next, &cand);
         if let Err(var) = solver.propagate(&mut next) {
-            first_err.get_or_insert((next, var));
+            first_err.get_or_insert(Box::new((next, var)));
             continue;
         }
         match pick(solver, next) {
@@ -794,7 +847,7 @@ fn try_each<'t, C>(solver: &Solver<'_, 't>, s: &State<'t>, cands: Vec<C>, apply:
             }
         }
     }
-    Err(first_err.unwrap_or_else(|| (s.clone(), Var::Python)))
+    Err(first_err.unwrap_or_else(|| Box::new((s.clone(), Var::Python))))
 }
 
 fn pick<'t>(solver: &Solver<'_, 't>, s: State<'t>) -> Picked<'t> {
