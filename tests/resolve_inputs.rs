@@ -182,7 +182,8 @@ fn a_build_label_that_does_not_exist_is_a_conflict_with_the_real_builds() {
         .unwrap_err();
     assert_eq!(e.exit_code(), exit::RESOLVE_CONFLICT);
     let text = render(&e);
-    assert!(text.contains("torch 2.0.1 cu117, torch 2.0.1 cu118") || text.contains("torch 2.0.1 cu118"), "{text}");
+    assert!(text.contains("torch 2.0.1 cpu, torch 2.0.1 cu117, torch 2.0.1 cu118 (compat/torch.toml:40): is not the cu121 build"), "{text}");
+    assert!(text.contains("help: torch 2.0.1 is built as cpu, cu117, cu118"), "{text}");
     insta::assert_snapshot!("resolve_torch_201_cu121", text);
 }
 

@@ -181,7 +181,7 @@ type Step = Result<(), Var>;
 
 fn narrow<T: Item + Clone>(
     dom: &mut Dom<T>,
-    fact: Fact,
+    fact: impl FnOnce() -> Fact,
     aspect: Aspect,
     causes: Vec<(Var, Aspect)>,
     constraint: Option<usize>,
@@ -215,7 +215,7 @@ fn narrow<T: Item + Clone>(
         .into_iter()
         .map(|(why, what, rows)| Tried { what: list_strings(&what, "candidates"), rows, why })
         .collect();
-    dom.log.push(Entry { fact, aspect, causes, tried, constraint });
+    dom.log.push(Entry { fact: fact(), aspect, causes, tried, constraint });
     (true, dom.items.is_empty())
 }
 
@@ -300,7 +300,7 @@ impl<'t> Solver<'_, 't> {
         if let Some(torch) = &mut s.torch {
             if !self.explicit_build() {
                 let gpu = self.c.gpu;
-                let fact = if gpu {
+                let fact = || if gpu {
                     Fact::new("the build uses a GPU, so torch must be a CUDA build", vec![self.c.gpu_source.clone()])
                 } else {
                     Fact::new("the build is CPU-only, so torch must be a CPU build", vec![self.c.gpu_source.clone()])
@@ -327,7 +327,7 @@ impl<'t> Solver<'_, 't> {
         self.propagate(s)?;
         for (idx, k) in self.active() {
             if k.target == Target::Python {
-                let fact = Fact::new(k.fact.clone(), vec![k.source.clone()]);
+                let fact = || Fact::new(k.fact.clone(), vec![k.source.clone()]);
                 let (_, empty) = narrow(&mut s.python, fact, Aspect::Both, vec![], Some(idx), |p| {
                     (!k.spec.contains_cog(&p.version)).then(|| is_not(k))
                 });
@@ -342,7 +342,7 @@ impl<'t> Solver<'_, 't> {
                 continue;
             }
             let Some(cuda) = &mut s.cuda else { continue };
-            let fact = Fact::new(k.fact.clone(), vec![k.source.clone()]);
+            let fact = || Fact::new(k.fact.clone(), vec![k.source.clone()]);
             let (_, empty) = narrow(cuda, fact, Aspect::Both, vec![], Some(idx), |r| {
                 if k.target == Target::Cuda {
                     (!k.spec.contains_cog(&r.version)).then(|| format!("is not CUDA {}", k.written))
@@ -360,7 +360,7 @@ impl<'t> Solver<'_, 't> {
 
     fn apply_torch(&self, s: &mut State<'t>, idx: usize, k: &Constraint) -> Step {
         let Some(torch) = &mut s.torch else { return Ok(()) };
-        let fact = Fact::new(k.fact.clone(), vec![k.source.clone()]);
+        let fact = || Fact::new(k.fact.clone(), vec![k.source.clone()]);
         let labelled = k.spec.specifiers().iter().any(|s| s.version.local().is_some());
         let aspect = match k.target {
             Target::TorchIndex => Aspect::Variant,
@@ -393,7 +393,7 @@ impl<'t> Solver<'_, 't> {
 
     fn apply_tf(&self, s: &mut State<'t>, idx: usize, k: &Constraint) -> Step {
         let Some(tf) = &mut s.tf else { return Ok(()) };
-        let fact = Fact::new(k.fact.clone(), vec![k.source.clone()]);
+        let fact = || Fact::new(k.fact.clone(), vec![k.source.clone()]);
         let (_, empty) =
             narrow(tf, fact, Aspect::Both, vec![], Some(idx), |i| (!k.spec.contains(i.version)).then(|| is_not(k)));
         if empty {
@@ -411,7 +411,7 @@ impl<'t> Solver<'_, 't> {
                 // Python <- torch.
                 let items = torch.items.clone();
                 let pythons: Vec<&Version> = items.iter().flat_map(|i| i.row.pythons.iter()).collect();
-                let fact = Fact::new(
+                let fact = || Fact::new(
                     format!("torch {} supports Python {}", torch_versions(&items), list_versions(pythons.iter().copied())),
                     distinct_rows(&items),
                 );
@@ -431,7 +431,7 @@ impl<'t> Solver<'_, 't> {
                     .copied()
                     .collect();
                 if !removed.is_empty() {
-                    let fact = Fact::new(
+                    let fact = || Fact::new(
                         format!(
                             "torch {} supports Python {} only",
                             torch_versions(&removed),
@@ -454,7 +454,7 @@ impl<'t> Solver<'_, 't> {
                     if cudas.len() == torch.items.len() {
                         if let Some(min) = cudas.iter().min().copied() {
                             let items = torch.items.clone();
-                            let fact = Fact::new(
+                            let fact = || Fact::new(
                                 format!(
                                     "torch {} is built for CUDA {}",
                                     torch_versions(&items),
@@ -484,7 +484,7 @@ impl<'t> Solver<'_, 't> {
                     let removed: Vec<TorchC<'t>> = torch.items.iter().filter(|i| !fits(i)).copied().collect();
                     if !removed.is_empty() {
                         let shown: Vec<String> = removed.iter().map(|i| i.describe()).collect();
-                        let fact = Fact::new(
+                        let fact = || Fact::new(
                             format!("the builds {} need a newer CUDA", list_strings(&shown, "builds")),
                             distinct_rows(&removed),
                         );
@@ -508,7 +508,7 @@ impl<'t> Solver<'_, 't> {
             if let Some(tf) = &mut s.tf {
                 let items = tf.items.clone();
                 let pythons: Vec<&Version> = items.iter().flat_map(|i| i.row.pythons.iter()).collect();
-                let fact = Fact::new(
+                let fact = || Fact::new(
                     format!("tensorflow {} supports Python {}", tf_versions(&items), list_versions(pythons.iter().copied())),
                     distinct_rows(&items),
                 );
@@ -528,7 +528,7 @@ impl<'t> Solver<'_, 't> {
                     .copied()
                     .collect();
                 if !removed.is_empty() {
-                    let fact = Fact::new(
+                    let fact = || Fact::new(
                         format!(
                             "tensorflow {} supports Python {} only",
                             tf_versions(&removed),
@@ -563,7 +563,7 @@ impl<'t> Solver<'_, 't> {
                         v.dedup();
                         v
                     };
-                    let fact = Fact::new(
+                    let fact = || Fact::new(
                         format!(
                             "tensorflow {} was built for {}, so it needs {}",
                             tf_versions(&items),
@@ -586,7 +586,7 @@ impl<'t> Solver<'_, 't> {
                     let removed: Vec<TfC<'t>> =
                         tf.items.iter().filter(|i| !rows.iter().any(|r| ok(r, i))).copied().collect();
                     if !removed.is_empty() {
-                        let fact = Fact::new(
+                        let fact = || Fact::new(
                             format!(
                                 "tensorflow {} needs CUDA {}.x with cuDNN {}",
                                 tf_versions(&removed),
@@ -823,8 +823,10 @@ pub(crate) fn solve<'t>(c: &Collected, t: &'t CompatTables) -> Result<Choice<'t>
 }
 
 fn fix<T: Item + Clone>(dom: &mut Dom<T>, what: String, keep: impl Fn(&T) -> bool) {
-    let fact = Fact::new(format!("cogpack picks {what}"), vec![]);
-    narrow(dom, fact, Aspect::Both, vec![], None, |i| (!keep(i)).then(|| format!("cogpack picked {what}")));
+    let text = format!("cogpack picks {what}");
+    narrow(dom, || Fact::new(text.clone(), vec![]), Aspect::Both, vec![], None, |i| {
+        (!keep(i)).then(|| format!("cogpack picked {what}"))
+    });
 }
 
 type Picked<'t> = Result<Choice<'t>, Box<(State<'t>, Var)>>;
