@@ -206,3 +206,50 @@ fn malformed_values_are_invalid_not_conflicts() {
     .unwrap_err();
     assert_eq!(e.exit_code(), exit::PROJECT);
 }
+
+#[test]
+fn lines_for_other_platforms_are_neither_resolved_nor_rewritten() {
+    let text = "torch==2.0.1 ; sys_platform == \"darwin\"\ntorch==2.1.0+cu121 ; sys_platform == \"linux\"\n";
+    let r = ok(&ResolveInput { gpu: gpu(), requirements: reqs(text), ..Default::default() });
+    assert_eq!(r.values["torch"].version, "2.1.0");
+    assert_eq!(r.values["torch"].variant.as_deref(), Some("cu121"));
+    let rw = r.rewritten_requirements.unwrap();
+    assert!(rw.changed_lines.is_empty(), "{:?}", rw.changed_lines);
+    assert!(rw.text.ends_with(text), "{}", rw.text);
+}
+
+#[test]
+fn several_pytorch_indexes_allow_any_of_their_builds() {
+    let text = "--extra-index-url https://download.pytorch.org/whl/cpu\n--extra-index-url https://download.pytorch.org/whl/cu118\ntorch==2.1.0\n";
+    let r = ok(&ResolveInput { gpu: gpu(), requirements: reqs(text), ..Default::default() });
+    assert_eq!(r.values["torch"].variant.as_deref(), Some("cu118"));
+    let r = ok(&ResolveInput { requirements: reqs(text), ..Default::default() });
+    assert_eq!(r.values["torch"].variant.as_deref(), Some("cpu"));
+}
+
+#[test]
+fn tables_read_from_a_directory_report_bad_rows_at_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = cogpack::compat::CompatSources::builtin();
+    for (name, src) in [
+        ("python.toml", &builtin.python),
+        ("cuda.toml", &builtin.cuda),
+        ("torch.toml", &builtin.torch),
+        ("tensorflow.toml", &builtin.tensorflow),
+        ("base-images.toml", &builtin.base_images),
+    ] {
+        std::fs::write(dir.path().join(name), src.text.as_ref()).unwrap();
+    }
+    let sources = cogpack::compat::CompatSources::from_dir(dir.path()).unwrap();
+    assert!(CompatTables::parse(&sources).is_ok());
+
+    let tf = builtin.tensorflow.text.replacen("cudnn = \"8.6\"", "cudnn = \"eight\"", 1);
+    let line = tf.lines().position(|l| l == "cudnn = \"eight\"").unwrap() + 1;
+    std::fs::write(dir.path().join("tensorflow.toml"), tf).unwrap();
+    let sources = cogpack::compat::CompatSources::from_dir(dir.path()).unwrap();
+    let err = CompatTables::parse(&sources).unwrap_err();
+    let text = err.to_string();
+    let expected = format!("{}:{line}:9: `cudnn`: invalid version: `eight`", dir.path().join("tensorflow.toml").display());
+    assert!(text.contains(&expected), "{text}\nexpected: {expected}");
+    assert_eq!(err.exit_code(), exit::MANIFEST);
+}

@@ -10,8 +10,11 @@
 //! local path (wheel filenames give the name and version), or `-e` editable.
 //!
 //! [`rewrite`] swaps the requirement lines of chosen packages (torch, torchvision, torchaudio)
-//! and adds `--extra-index-url` lines, keeping every other line verbatim.
+//! and adds `--extra-index-url` lines, keeping every other line verbatim. Environment markers
+//! are evaluated only as far as Linux goes ([`evaluate_on_linux`]): a line for another OS is
+//! neither resolved nor rewritten.
 
+mod marker;
 mod parse;
 mod rewrite;
 
@@ -19,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use marker::evaluate_on_linux;
 pub use rewrite::{rewrite, AddedLine, ChangedLine, Replacement, RewritePlan, RewrittenRequirements};
 
 use crate::resolve::version::{SpecifierSet, Version};
@@ -196,6 +200,12 @@ impl Requirement {
     /// The parsed version specifier (empty set when none was given).
     pub fn specifier_set(&self) -> &SpecifierSet {
         &self.spec
+    }
+
+    /// False when the line's environment marker rules out Linux (`; sys_platform == "darwin"`);
+    /// markers that depend on anything else count as applying.
+    pub fn applies_on_linux(&self) -> bool {
+        self.marker.as_deref().is_none_or(|m| evaluate_on_linux(m) != Some(false))
     }
 
     /// The version this line pins, from `==V` or from a wheel filename.

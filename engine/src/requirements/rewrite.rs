@@ -125,7 +125,7 @@ fn touches(file: &RequirementsFile, plan: &RewritePlan) -> bool {
 }
 
 fn replacement_for<'p>(r: &Requirement, plan: &'p RewritePlan) -> Option<&'p Replacement> {
-    if r.form != RequirementForm::Named {
+    if r.form != RequirementForm::Named || !r.applies_on_linux() {
         return None;
     }
     let name = r.normalized_name()?;

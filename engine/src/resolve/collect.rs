@@ -254,7 +254,7 @@ pub(crate) fn collect(input: &ResolveInput, t: &CompatTables) -> Result<Collecte
 
     if gpu {
         if let Some(torch) = &c.torch {
-            let versioned = c.of(Target::Torch).any(|k| !k.spec.is_empty() && !k.constraint_file);
+            let versioned = c.of(Target::Torch).any(|k| !k.spec.is_empty());
             if !versioned {
                 if let Some(src) = &torch.unversioned {
                     return Err(unversioned_torch(t, &c, src));
@@ -386,6 +386,9 @@ fn scan_file(
 ) -> Result<(), ResolveError> {
     for found in file.requirements() {
         let r = found.requirement;
+        if !r.applies_on_linux() {
+            continue;
+        }
         let Some(name) = r.normalized_name() else { continue };
         let target = match name.as_str() {
             "torch" => Target::Torch,
@@ -438,12 +441,22 @@ fn scan_file(
             continue;
         }
         let source = source_of((path, line.line));
+        // Several pytorch.org index lines allow any of their builds.
+        if let Some(k) = c.constraints.iter_mut().find(|k| k.target == Target::TorchIndex) {
+            if let Some(l) = &mut k.label {
+                l.push(',');
+                l.push_str(label);
+            }
+            k.written = format!("{}, {url}", k.written);
+            k.fact = format!("the project installs torch from {}", k.written);
+            continue;
+        }
         c.constraints.push(Constraint {
             target: Target::TorchIndex,
             spec: SpecifierSet::default(),
             label: Some(label.to_string()),
             written: url.clone(),
-            fact: format!("the project installs from {url}, which serves the {label} build of torch"),
+            fact: format!("the project installs torch from {url}, which serves the {label} build"),
             source,
             constraint_file: false,
         });

@@ -381,8 +381,11 @@ impl<'t> Solver<'_, 't> {
                 .then(|| format!("does not pair with torchvision{}", k.written)),
             Target::Torchaudio => (!k.spec.contains(&i.with_label(&i.row.torchaudio)))
                 .then(|| format!("does not pair with torchaudio{}", k.written)),
-            _ => (Some(&i.variant.label) != k.label.as_ref())
-                .then(|| format!("is not the {} build", k.label.as_deref().unwrap_or("requested"))),
+            _ => {
+                let labels = k.label.as_deref().unwrap_or_default();
+                (!labels.split(',').any(|l| l == i.variant.label))
+                    .then(|| format!("is not the {} build", labels.replace(',', " or ")))
+            }
         });
         if empty {
             Err(Var::Torch)
