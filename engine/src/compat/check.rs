@@ -21,7 +21,11 @@ pub(crate) struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     pub fn new(label: &'a str, text: &'a str) -> Self {
-        Self { label, text, problems: Vec::new() }
+        Self {
+            label,
+            text,
+            problems: Vec::new(),
+        }
     }
 
     /// Parses the whole file into its raw type; a TOML or schema error becomes one problem.
@@ -29,21 +33,33 @@ impl<'a> Checker<'a> {
         match toml::from_str::<T>(self.text) {
             Ok(v) => Some(v),
             Err(e) => {
-                let (line, col) = e.span().map(|s| line_col(self.text, s.start)).unwrap_or((1, 1));
+                let (line, col) = e
+                    .span()
+                    .map(|s| line_col(self.text, s.start))
+                    .unwrap_or((1, 1));
                 let message = e.message().trim().to_string();
                 let help = if message.contains("unknown field") {
                     Some("see docs/compat-data.md for the fields each table takes".to_string())
                 } else {
                     None
                 };
-                self.problems.push(Problem { file: self.label.to_string(), line, col, message, help });
+                self.problems.push(Problem {
+                    file: self.label.to_string(),
+                    line,
+                    col,
+                    message,
+                    help,
+                });
                 None
             }
         }
     }
 
     fn at(&self, span: Range<usize>) -> TableRef {
-        TableRef { file: self.label.to_string(), line: line_col(self.text, span.start).0 }
+        TableRef {
+            file: self.label.to_string(),
+            line: line_col(self.text, span.start).0,
+        }
     }
 
     fn problem(&mut self, span: Range<usize>, message: impl Into<String>, help: Option<&str>) {
@@ -84,7 +100,14 @@ impl<'a> Checker<'a> {
     fn major_only(&mut self, field: &str, value: &Spanned<String>) -> Option<Version> {
         let v = self.version(field, value)?;
         if v.release().len() != 1 || v.local().is_some() {
-            self.problem(value.span(), format!("`{field}` must be a major version, got `{}`", value.get_ref()), None);
+            self.problem(
+                value.span(),
+                format!(
+                    "`{field}` must be a major version, got `{}`",
+                    value.get_ref()
+                ),
+                None,
+            );
             return None;
         }
         Some(v)
@@ -95,7 +118,10 @@ impl<'a> Checker<'a> {
         if v.local().is_some() {
             self.problem(
                 value.span(),
-                format!("`{field}` must not carry a local label (`+...`): `{}`", value.get_ref()),
+                format!(
+                    "`{field}` must not carry a local label (`+...`): `{}`",
+                    value.get_ref()
+                ),
                 Some("variants are listed in `variants`"),
             );
             return None;
@@ -105,7 +131,11 @@ impl<'a> Checker<'a> {
 
     fn pythons(&mut self, value: &Spanned<Vec<String>>) -> Option<Vec<Version>> {
         if value.get_ref().is_empty() {
-            self.problem(value.span(), "`pythons` must list at least one Python", None);
+            self.problem(
+                value.span(),
+                "`pythons` must list at least one Python",
+                None,
+            );
             return None;
         }
         let mut out = Vec::new();
@@ -113,7 +143,11 @@ impl<'a> Checker<'a> {
             match Version::parse(p) {
                 Ok(v) if v.release().len() == 2 => out.push(v),
                 _ => {
-                    self.problem(value.span(), format!("`pythons`: `{p}` is not a `major.minor` version"), None);
+                    self.problem(
+                        value.span(),
+                        format!("`pythons`: `{p}` is not a `major.minor` version"),
+                        None,
+                    );
                     return None;
                 }
             }
@@ -132,11 +166,24 @@ impl<'a> Checker<'a> {
         }
         let date = checked.get_ref();
         let ok = date.len() == 10
-            && date.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() });
+            && date.chars().enumerate().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            });
         if !ok {
-            self.problem(checked.span(), format!("`checked` must be a date `YYYY-MM-DD`, got `{date}`"), None);
+            self.problem(
+                checked.span(),
+                format!("`checked` must be a date `YYYY-MM-DD`, got `{date}`"),
+                None,
+            );
         }
-        Citation { source: source.get_ref().clone(), checked: date.clone() }
+        Citation {
+            source: source.get_ref().clone(),
+            checked: date.clone(),
+        }
     }
 }
 
@@ -150,19 +197,32 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
 }
 
 pub(crate) fn python(c: &mut Checker<'_>) -> Vec<PythonRow> {
-    let Some(file) = c.parse::<raw::PythonFile>() else { return Vec::new() };
+    let Some(file) = c.parse::<raw::PythonFile>() else {
+        return Vec::new();
+    };
     let mut rows = Vec::new();
     let mut seen = BTreeMap::new();
     for row in &file.python {
         let at = c.at(row.span());
         let r = row.get_ref();
         let cite = c.citation(&r.source, &r.checked);
-        let Some(version) = c.major_minor("version", &r.version) else { continue };
+        let Some(version) = c.major_minor("version", &r.version) else {
+            continue;
+        };
         if let Some(first) = seen.insert(version.to_string(), at.line) {
-            c.problem(r.version.span(), format!("Python {version} is listed twice (first at line {first})"), None);
+            c.problem(
+                r.version.span(),
+                format!("Python {version} is listed twice (first at line {first})"),
+                None,
+            );
             continue;
         }
-        rows.push(PythonRow { version, default: r.default, at, cite });
+        rows.push(PythonRow {
+            version,
+            default: r.default,
+            at,
+            cite,
+        });
     }
     let defaults = rows.iter().filter(|r| r.default).count();
     if defaults != 1 && c.problems.is_empty() {
@@ -178,7 +238,9 @@ pub(crate) fn python(c: &mut Checker<'_>) -> Vec<PythonRow> {
 }
 
 pub(crate) fn cuda(c: &mut Checker<'_>) -> Vec<CudaRow> {
-    let Some(file) = c.parse::<raw::CudaFile>() else { return Vec::new() };
+    let Some(file) = c.parse::<raw::CudaFile>() else {
+        return Vec::new();
+    };
     let mut rows = Vec::new();
     let mut seen = BTreeMap::new();
     for row in &file.cuda {
@@ -189,24 +251,47 @@ pub(crate) fn cuda(c: &mut Checker<'_>) -> Vec<CudaRow> {
         let release = c.version("release", &r.release);
         let cudnn = c.major_only("cudnn", &r.cudnn);
         let ubuntu = r.ubuntu.get_ref().clone();
-        if ubuntu.is_empty() || ubuntu.iter().any(|u| Version::parse(u).map_or(true, |v| v.release().len() != 2)) {
-            c.problem(r.ubuntu.span(), "`ubuntu` must list releases like \"22.04\"", None);
+        if ubuntu.is_empty()
+            || ubuntu
+                .iter()
+                .any(|u| Version::parse(u).map_or(true, |v| v.release().len() != 2))
+        {
+            c.problem(
+                r.ubuntu.span(),
+                "`ubuntu` must list releases like \"22.04\"",
+                None,
+            );
             continue;
         }
-        let (Some(version), Some(release), Some(cudnn)) = (version, release, cudnn) else { continue };
+        let (Some(version), Some(release), Some(cudnn)) = (version, release, cudnn) else {
+            continue;
+        };
         if release.release().len() != 3 || !release.cog_matches(&version) {
             c.problem(
                 r.release.span(),
-                format!("`release` must be a patch release of CUDA {version}, like \"{version}.0\""),
+                format!(
+                    "`release` must be a patch release of CUDA {version}, like \"{version}.0\""
+                ),
                 None,
             );
             continue;
         }
         if let Some(first) = seen.insert(version.to_string(), at.line) {
-            c.problem(r.version.span(), format!("CUDA {version} is listed twice (first at line {first})"), None);
+            c.problem(
+                r.version.span(),
+                format!("CUDA {version} is listed twice (first at line {first})"),
+                None,
+            );
             continue;
         }
-        rows.push(CudaRow { version, release, cudnn, ubuntu, at, cite });
+        rows.push(CudaRow {
+            version,
+            release,
+            cudnn,
+            ubuntu,
+            at,
+            cite,
+        });
     }
     rows.sort_by(|a, b| a.version.cmp(&b.version));
     rows
@@ -223,7 +308,9 @@ pub(crate) fn cuda_of_label(label: &str) -> Option<Version> {
 }
 
 pub(crate) fn torch(c: &mut Checker<'_>) -> Vec<TorchRow> {
-    let Some(file) = c.parse::<raw::TorchFile>() else { return Vec::new() };
+    let Some(file) = c.parse::<raw::TorchFile>() else {
+        return Vec::new();
+    };
     let template = file.index_url.get_ref().clone();
     if !template.contains("{variant}") || !template.starts_with("https://") {
         c.problem(
@@ -261,13 +348,25 @@ pub(crate) fn torch(c: &mut Checker<'_>) -> Vec<TorchRow> {
                 continue;
             };
             if !labels.insert(label.clone()) {
-                c.problem(r.variants.span(), format!("variant `{label}` is listed twice"), None);
+                c.problem(
+                    r.variants.span(),
+                    format!("variant `{label}` is listed twice"),
+                    None,
+                );
                 bad = true;
             }
-            variants.push(TorchVariant { label: label.clone(), cuda, index_url: template.replace("{variant}", label) });
+            variants.push(TorchVariant {
+                label: label.clone(),
+                cuda,
+                index_url: template.replace("{variant}", label),
+            });
         }
         if variants.is_empty() && !bad {
-            c.problem(r.variants.span(), "`variants` must list at least one build", None);
+            c.problem(
+                r.variants.span(),
+                "`variants` must list at least one build",
+                None,
+            );
             continue;
         }
         let (Some(torch), Some(torchvision), Some(torchaudio), Some(pythons), false) =
@@ -276,18 +375,32 @@ pub(crate) fn torch(c: &mut Checker<'_>) -> Vec<TorchRow> {
             continue;
         };
         if let Some(first) = seen.insert(torch.to_string(), at.line) {
-            c.problem(r.torch.span(), format!("torch {torch} is listed twice (first at line {first})"), None);
+            c.problem(
+                r.torch.span(),
+                format!("torch {torch} is listed twice (first at line {first})"),
+                None,
+            );
             continue;
         }
         variants.sort_by(|a, b| a.cuda.cmp(&b.cuda));
-        rows.push(TorchRow { torch, torchvision, torchaudio, variants, pythons, at, cite });
+        rows.push(TorchRow {
+            torch,
+            torchvision,
+            torchaudio,
+            variants,
+            pythons,
+            at,
+            cite,
+        });
     }
     rows.sort_by(|a, b| a.torch.cmp(&b.torch));
     rows
 }
 
 pub(crate) fn tensorflow(c: &mut Checker<'_>) -> Vec<TensorflowRow> {
-    let Some(file) = c.parse::<raw::TensorflowFile>() else { return Vec::new() };
+    let Some(file) = c.parse::<raw::TensorflowFile>() else {
+        return Vec::new();
+    };
     let mut rows = Vec::new();
     let mut seen = BTreeMap::new();
     for row in &file.tensorflow {
@@ -297,14 +410,25 @@ pub(crate) fn tensorflow(c: &mut Checker<'_>) -> Vec<TensorflowRow> {
         let cuda = c.major_minor("cuda", &r.cuda);
         let cudnn = c.version("cudnn", &r.cudnn);
         let pythons = c.pythons(&r.pythons);
-        for (field, value) in [("cpu_package", &r.cpu_package), ("gpu_package", &r.gpu_package)] {
+        for (field, value) in [
+            ("cpu_package", &r.cpu_package),
+            ("gpu_package", &r.gpu_package),
+        ] {
             if !value.get_ref().contains("{version}") {
-                c.problem(value.span(), format!("`{field}` must contain `{{version}}`"), None);
+                c.problem(
+                    value.span(),
+                    format!("`{field}` must contain `{{version}}`"),
+                    None,
+                );
             }
         }
         let mut versions = Vec::new();
         if r.versions.get_ref().is_empty() {
-            c.problem(r.versions.span(), "`versions` must list at least one release", None);
+            c.problem(
+                r.versions.span(),
+                "`versions` must list at least one release",
+                None,
+            );
         }
         for v in r.versions.get_ref() {
             match Version::parse(v) {
@@ -318,10 +442,16 @@ pub(crate) fn tensorflow(c: &mut Checker<'_>) -> Vec<TensorflowRow> {
                     }
                     versions.push(ver);
                 }
-                _ => c.problem(r.versions.span(), format!("`versions`: `{v}` is not a release version"), None),
+                _ => c.problem(
+                    r.versions.span(),
+                    format!("`versions`: `{v}` is not a release version"),
+                    None,
+                ),
             }
         }
-        let (Some(cuda), Some(cudnn), Some(pythons)) = (cuda, cudnn, pythons) else { continue };
+        let (Some(cuda), Some(cudnn), Some(pythons)) = (cuda, cudnn, pythons) else {
+            continue;
+        };
         if versions.is_empty() {
             continue;
         }
@@ -345,7 +475,9 @@ const SUITES: &[&str] = &["bookworm", "trixie", "bionic", "focal", "jammy", "nob
 const LOCAL_SUITES: &[&str] = &["bookworm", "trixie"];
 
 pub(crate) fn base_images(c: &mut Checker<'_>) -> Vec<BaseImage> {
-    let Some(file) = c.parse::<raw::BaseImageFile>() else { return Vec::new() };
+    let Some(file) = c.parse::<raw::BaseImageFile>() else {
+        return Vec::new();
+    };
     let mut rows = Vec::new();
     let mut seen = BTreeMap::new();
     for row in &file.image {
@@ -354,28 +486,48 @@ pub(crate) fn base_images(c: &mut Checker<'_>) -> Vec<BaseImage> {
         let cite = c.citation(&r.source, &r.checked);
         let name = r.name.get_ref().trim().to_string();
         if name.is_empty() || name.contains(char::is_whitespace) {
-            c.problem(r.name.span(), "`name` must be an image reference without spaces", None);
+            c.problem(
+                r.name.span(),
+                "`name` must be an image reference without spaces",
+                None,
+            );
             continue;
         }
         if let Some(first) = seen.insert(name.clone(), at.line) {
-            c.problem(r.name.span(), format!("image `{name}` is listed twice (first at line {first})"), None);
+            c.problem(
+                r.name.span(),
+                format!("image `{name}` is listed twice (first at line {first})"),
+                None,
+            );
             continue;
         }
         let origin = match r.origin.get_ref().as_str() {
             "local" => Origin::Local,
             "registry" => Origin::Registry,
             other => {
-                c.problem(r.origin.span(), format!("`origin` must be \"local\" or \"registry\", got \"{other}\""), None);
+                c.problem(
+                    r.origin.span(),
+                    format!("`origin` must be \"local\" or \"registry\", got \"{other}\""),
+                    None,
+                );
                 continue;
             }
         };
         let suite = r.suite.get_ref().clone();
         if !SUITES.contains(&suite.as_str()) {
-            c.problem(r.suite.span(), format!("unknown `suite` \"{suite}\"; known: {}", SUITES.join(", ")), None);
+            c.problem(
+                r.suite.span(),
+                format!("unknown `suite` \"{suite}\"; known: {}", SUITES.join(", ")),
+                None,
+            );
             continue;
         }
         if r.os.get_ref().trim().is_empty() {
-            c.problem(r.os.span(), "`os` must name the OS release, e.g. \"debian-12\"", None);
+            c.problem(
+                r.os.span(),
+                "`os` must name the OS release, e.g. \"debian-12\"",
+                None,
+            );
             continue;
         }
         let python = match &r.python {
@@ -400,7 +552,11 @@ pub(crate) fn base_images(c: &mut Checker<'_>) -> Vec<BaseImage> {
             None => None,
         };
         if cuda.is_some() != cudnn.is_some() {
-            c.problem(row.span(), "a GPU image gives both `cuda` and `cudnn`, a CPU image neither", None);
+            c.problem(
+                row.span(),
+                "a GPU image gives both `cuda` and `cudnn`, a CPU image neither",
+                None,
+            );
             continue;
         }
         let mut provides = Vec::new();
@@ -431,7 +587,11 @@ pub(crate) fn base_images(c: &mut Checker<'_>) -> Vec<BaseImage> {
             );
             continue;
         }
-        let packages = r.packages.as_ref().map(|p| p.get_ref().clone()).unwrap_or_default();
+        let packages = r
+            .packages
+            .as_ref()
+            .map(|p| p.get_ref().clone())
+            .unwrap_or_default();
         if origin == Origin::Local {
             if packages.is_empty() {
                 c.problem(

@@ -44,7 +44,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.col, self.message
+        )?;
         if let Some(help) = &self.help {
             write!(f, "\n  help: {help}")?;
         }
@@ -98,7 +102,10 @@ pub struct TableSource {
 
 impl TableSource {
     fn embedded(label: &str, text: &'static str) -> Self {
-        Self { label: label.to_string(), text: Cow::Borrowed(text) }
+        Self {
+            label: label.to_string(),
+            text: Cow::Borrowed(text),
+        }
     }
 }
 
@@ -121,9 +128,18 @@ impl CompatSources {
     /// The tables embedded in the binary at compile time.
     pub fn builtin() -> Self {
         Self {
-            python: TableSource::embedded("compat/python.toml", include_str!("../../../compat/python.toml")),
-            cuda: TableSource::embedded("compat/cuda.toml", include_str!("../../../compat/cuda.toml")),
-            torch: TableSource::embedded("compat/torch.toml", include_str!("../../../compat/torch.toml")),
+            python: TableSource::embedded(
+                "compat/python.toml",
+                include_str!("../../../compat/python.toml"),
+            ),
+            cuda: TableSource::embedded(
+                "compat/cuda.toml",
+                include_str!("../../../compat/cuda.toml"),
+            ),
+            torch: TableSource::embedded(
+                "compat/torch.toml",
+                include_str!("../../../compat/torch.toml"),
+            ),
             tensorflow: TableSource::embedded(
                 "compat/tensorflow.toml",
                 include_str!("../../../compat/tensorflow.toml"),
@@ -139,9 +155,14 @@ impl CompatSources {
     pub fn from_dir(dir: &Path) -> Result<Self, CompatError> {
         let read = |name: &str| -> Result<TableSource, CompatError> {
             let path = dir.join(name);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| CompatError::Io { path: path.clone(), message: e.to_string() })?;
-            Ok(TableSource { label: path.display().to_string(), text: Cow::Owned(text) })
+            let text = std::fs::read_to_string(&path).map_err(|e| CompatError::Io {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            Ok(TableSource {
+                label: path.display().to_string(),
+                text: Cow::Owned(text),
+            })
         };
         Ok(Self {
             python: read("python.toml")?,
@@ -173,7 +194,10 @@ impl CompatTables {
     /// data (a test guards it).
     pub fn builtin() -> Result<&'static CompatTables, CompatError> {
         static BUILTIN: OnceLock<Result<CompatTables, CompatError>> = OnceLock::new();
-        BUILTIN.get_or_init(|| CompatTables::parse(&CompatSources::builtin())).as_ref().map_err(Clone::clone)
+        BUILTIN
+            .get_or_init(|| CompatTables::parse(&CompatSources::builtin()))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Checks the five files and the references between them (every CUDA a torch variant,
@@ -193,8 +217,12 @@ impl CompatTables {
         run(&sources.python, &mut |c| python = check::python(c));
         run(&sources.cuda, &mut |c| cuda = check::cuda(c));
         run(&sources.torch, &mut |c| torch = check::torch(c));
-        run(&sources.tensorflow, &mut |c| tensorflow = check::tensorflow(c));
-        run(&sources.base_images, &mut |c| base_images = check::base_images(c));
+        run(&sources.tensorflow, &mut |c| {
+            tensorflow = check::tensorflow(c)
+        });
+        run(&sources.base_images, &mut |c| {
+            base_images = check::base_images(c)
+        });
         if python.is_empty() && problems.is_empty() {
             problems.push(Problem {
                 file: sources.python.label.clone(),
@@ -204,7 +232,13 @@ impl CompatTables {
                 help: None,
             });
         }
-        let tables = CompatTables { python, cuda, torch, tensorflow, base_images };
+        let tables = CompatTables {
+            python,
+            cuda,
+            torch,
+            tensorflow,
+            base_images,
+        };
         if problems.is_empty() {
             problems.extend(tables.cross_check());
         }
@@ -237,14 +271,26 @@ impl CompatTables {
         }
         for row in &self.tensorflow {
             if self.cuda_row(&row.cuda).is_none() {
-                missing(&row.at, format!("tensorflow {} needs CUDA {}, which compat/cuda.toml lacks", row.versions[0], row.cuda));
+                missing(
+                    &row.at,
+                    format!(
+                        "tensorflow {} needs CUDA {}, which compat/cuda.toml lacks",
+                        row.versions[0], row.cuda
+                    ),
+                );
             }
         }
         for img in &self.base_images {
             if let (Some(c), Some(d)) = (&img.cuda, &img.cudnn) {
                 match self.cuda_row(c) {
                     Some(row) if row.cudnn.major() == d.major() => {}
-                    _ => missing(&img.at, format!("image `{}` has CUDA {c} with cuDNN {d}, which compat/cuda.toml lacks", img.name)),
+                    _ => missing(
+                        &img.at,
+                        format!(
+                            "image `{}` has CUDA {c} with cuDNN {d}, which compat/cuda.toml lacks",
+                            img.name
+                        ),
+                    ),
                 }
             }
         }
@@ -258,7 +304,10 @@ impl CompatTables {
 
     /// The default Python row.
     pub fn default_python(&self) -> &PythonRow {
-        self.python.iter().find(|r| r.default).unwrap_or(&self.python[self.python.len() - 1])
+        self.python
+            .iter()
+            .find(|r| r.default)
+            .unwrap_or(&self.python[self.python.len() - 1])
     }
 
     /// The lowest supported Python.
@@ -279,7 +328,9 @@ impl CompatTables {
 
     /// The TensorFlow row covering a release.
     pub fn tensorflow_row(&self, version: &Version) -> Option<&TensorflowRow> {
-        self.tensorflow.iter().find(|r| r.versions.contains(version))
+        self.tensorflow
+            .iter()
+            .find(|r| r.versions.contains(version))
     }
 }
 
@@ -306,21 +357,35 @@ mod tests {
         let t = CompatTables::builtin().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.min_python().version.to_string(), "3.10");
         assert_eq!(t.default_python().version.to_string(), "3.13");
-        assert!(t.torch_row(&Version::parse("2.0.1+cu118").unwrap()).is_some());
+        assert!(t
+            .torch_row(&Version::parse("2.0.1+cu118").unwrap())
+            .is_some());
         assert!(t.torch_row(&Version::parse("1.13.0").unwrap()).is_some());
         let r270 = t.torch_row(&Version::parse("2.7.0").unwrap()).unwrap();
         let cu126 = r270.variants.iter().find(|v| v.label == "cu126").unwrap();
         assert_eq!(cu126.index_url, "https://download.pytorch.org/whl/cu126");
         assert_eq!(cu126.cuda.as_ref().unwrap().to_string(), "12.6");
-        let tf = t.tensorflow_row(&Version::parse("2.12.0").unwrap()).unwrap();
-        assert_eq!((tf.cuda.to_string(), tf.cudnn.to_string()), ("11.8".into(), "8.6".into()));
-        assert!(t.base_images.iter().any(|i| i.name == "cogpack/base:py3.11-bookworm" && i.origin == Origin::Local));
+        let tf = t
+            .tensorflow_row(&Version::parse("2.12.0").unwrap())
+            .unwrap();
+        assert_eq!(
+            (tf.cuda.to_string(), tf.cudnn.to_string()),
+            ("11.8".into(), "8.6".into())
+        );
+        assert!(t
+            .base_images
+            .iter()
+            .any(|i| i.name == "cogpack/base:py3.11-bookworm" && i.origin == Origin::Local));
     }
 
     #[test]
     fn a_malformed_row_is_reported_at_its_line() {
         let p = problems(with(|s| {
-            let text = s.torch.text.replacen("variants = [\"cpu\", \"cu116\"", "variants = [\"cpu\", \"cuda116\"", 1);
+            let text = s.torch.text.replacen(
+                "variants = [\"cpu\", \"cu116\"",
+                "variants = [\"cpu\", \"cuda116\"",
+                1,
+            );
             s.torch.text = Cow::Owned(text);
         }));
         assert_eq!(p.len(), 1, "{p:?}");
@@ -331,20 +396,36 @@ mod tests {
             .position(|l| l.starts_with("variants = [\"cpu\", \"cu116\""))
             .unwrap() as u32
             + 1;
-        assert_eq!((p[0].file.as_str(), p[0].line), ("compat/torch.toml", expected_line));
-        assert!(p[0].message.contains("`cuda116` is neither `cpu` nor `cuXYZ`"), "{}", p[0].message);
+        assert_eq!(
+            (p[0].file.as_str(), p[0].line),
+            ("compat/torch.toml", expected_line)
+        );
+        assert!(
+            p[0].message
+                .contains("`cuda116` is neither `cpu` nor `cuXYZ`"),
+            "{}",
+            p[0].message
+        );
     }
 
     #[test]
     fn unknown_fields_and_bad_dates_are_rejected() {
         let p = problems(with(|s| {
-            s.python.text = Cow::Owned(s.python.text.replacen("\ndefault = true\n", "\ndefault = true\nflavour = \"x\"\n", 1));
+            s.python.text = Cow::Owned(s.python.text.replacen(
+                "\ndefault = true\n",
+                "\ndefault = true\nflavour = \"x\"\n",
+                1,
+            ));
         }));
         assert!(p[0].message.contains("unknown field `flavour`"), "{}", p[0]);
         assert!(p[0].line > 1);
 
         let p = problems(with(|s| {
-            s.cuda.text = Cow::Owned(s.cuda.text.replacen("checked = \"2026-11-21\"", "checked = \"yesterday\"", 1));
+            s.cuda.text = Cow::Owned(s.cuda.text.replacen(
+                "checked = \"2026-11-21\"",
+                "checked = \"yesterday\"",
+                1,
+            ));
         }));
         assert!(p[0].message.contains("YYYY-MM-DD"), "{}", p[0]);
     }
@@ -352,10 +433,18 @@ mod tests {
     #[test]
     fn cross_references_are_checked() {
         let p = problems(with(|s| {
-            let text = s.cuda.text.replacen("version = \"11.7\"\nrelease = \"11.7.1\"", "version = \"11.9\"\nrelease = \"11.9.0\"", 1);
+            let text = s.cuda.text.replacen(
+                "version = \"11.7\"\nrelease = \"11.7.1\"",
+                "version = \"11.9\"\nrelease = \"11.9.0\"",
+                1,
+            );
             s.cuda.text = Cow::Owned(text);
         }));
-        assert!(p.iter().any(|p| p.file == "compat/torch.toml" && p.message.contains("needs CUDA 11.7")), "{p:?}");
+        assert!(
+            p.iter()
+                .any(|p| p.file == "compat/torch.toml" && p.message.contains("needs CUDA 11.7")),
+            "{p:?}"
+        );
     }
 
     #[test]
@@ -367,6 +456,10 @@ mod tests {
                 1,
             ));
         }));
-        assert!(p[0].message.contains("lists the Debian `packages`"), "{}", p[0]);
+        assert!(
+            p[0].message.contains("lists the Debian `packages`"),
+            "{}",
+            p[0]
+        );
     }
 }

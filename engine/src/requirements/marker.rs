@@ -41,7 +41,9 @@ fn lex(s: &str) -> Option<Vec<Tok>> {
             out.push(Tok::Op(op));
         } else if c.is_alphanumeric() || c == '_' || c == '.' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+            {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
@@ -123,7 +125,9 @@ impl Parser {
             return Some(v);
         }
         let lhs = self.toks.get(self.pos)?.clone();
-        let Tok::Op(op) = self.toks.get(self.pos + 1)?.clone() else { return None };
+        let Tok::Op(op) = self.toks.get(self.pos + 1)?.clone() else {
+            return None;
+        };
         let rhs = self.toks.get(self.pos + 2)?.clone();
         self.pos += 3;
         let side = |t: &Tok| -> Option<Option<String>> {
@@ -133,7 +137,9 @@ impl Parser {
                 _ => None,
             }
         };
-        let (Some(l), Some(r)) = (side(&lhs)?, side(&rhs)?) else { return Some(None) };
+        let (Some(l), Some(r)) = (side(&lhs)?, side(&rhs)?) else {
+            return Some(None);
+        };
         Some(match op.as_str() {
             "==" | "===" => Some(l == r),
             "!=" => Some(l != r),
@@ -165,9 +171,18 @@ mod tests {
         assert_eq!(eval("sys_platform == \"darwin\""), Some(false));
         assert_eq!(eval("sys_platform == 'linux'"), Some(true));
         assert_eq!(eval("platform_system != \"Windows\""), Some(true));
-        assert_eq!(eval("sys_platform == \"darwin\" and python_version >= \"3.8\""), Some(false));
-        assert_eq!(eval("sys_platform == \"linux\" and python_version >= \"3.8\""), None);
-        assert_eq!(eval("(os_name == \"nt\") or sys_platform == \"linux\""), Some(true));
+        assert_eq!(
+            eval("sys_platform == \"darwin\" and python_version >= \"3.8\""),
+            Some(false)
+        );
+        assert_eq!(
+            eval("sys_platform == \"linux\" and python_version >= \"3.8\""),
+            None
+        );
+        assert_eq!(
+            eval("(os_name == \"nt\") or sys_platform == \"linux\""),
+            Some(true)
+        );
         assert_eq!(eval("sys_platform not in \"win32 cygwin\""), Some(true));
         assert_eq!(eval("python_version < \"3.11\""), None);
         assert_eq!(eval("sys_platform =="), None);

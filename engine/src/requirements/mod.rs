@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use marker::evaluate_on_linux;
-pub use rewrite::{rewrite, AddedLine, ChangedLine, Replacement, RewritePlan, RewrittenRequirements};
+pub use rewrite::{
+    rewrite, AddedLine, ChangedLine, Replacement, RewritePlan, RewrittenRequirements,
+};
 
 use crate::resolve::version::{SpecifierSet, Version};
 
@@ -205,7 +207,9 @@ impl Requirement {
     /// False when the line's environment marker rules out Linux (`; sys_platform == "darwin"`);
     /// markers that depend on anything else count as applying.
     pub fn applies_on_linux(&self) -> bool {
-        self.marker.as_deref().is_none_or(|m| evaluate_on_linux(m) != Some(false))
+        self.marker
+            .as_deref()
+            .is_none_or(|m| evaluate_on_linux(m) != Some(false))
     }
 
     /// The version this line pins, from `==V` or from a wheel filename.
@@ -213,7 +217,9 @@ impl Requirement {
         if let Some(v) = self.spec.exact() {
             return Some(v.clone());
         }
-        self.file_version.as_deref().and_then(|v| Version::parse(v).ok())
+        self.file_version
+            .as_deref()
+            .and_then(|v| Version::parse(v).ok())
     }
 }
 
@@ -273,11 +279,17 @@ impl RequirementsFile {
         for line in &self.lines {
             match &line.kind {
                 LineKind::Requirement(r) => {
-                    out.push(Found { path: &self.path, line, requirement: r, constraint });
+                    out.push(Found {
+                        path: &self.path,
+                        line,
+                        requirement: r,
+                        constraint,
+                    });
                 }
                 LineKind::Option(o) if is_include(&o.name) => {
                     if let Some(inc) = self.included.iter().find(|i| i.from_line == line.line) {
-                        inc.file.walk(constraint || inc.kind == IncludeKind::Constraints, out);
+                        inc.file
+                            .walk(constraint || inc.kind == IncludeKind::Constraints, out);
                     }
                 }
                 _ => {}
@@ -323,7 +335,9 @@ fn load_rec(
     let dir = file.parent().unwrap_or(Path::new("."));
     let label_dir = Path::new(label).parent().unwrap_or(Path::new(""));
     for line in &parsed.lines {
-        let LineKind::Option(o) = &line.kind else { continue };
+        let LineKind::Option(o) = &line.kind else {
+            continue;
+        };
         let kind = match o.name.as_str() {
             "--requirement" => IncludeKind::Requirements,
             "--constraint" => IncludeKind::Constraints,
@@ -349,7 +363,11 @@ fn load_rec(
         }
         let from = format!("{label}:{}", line.line);
         let file = load_rec(&child, &child_label, Some(from), stack)?;
-        parsed.included.push(Included { kind, from_line: line.line, file });
+        parsed.included.push(Included {
+            kind,
+            from_line: line.line,
+            file,
+        });
     }
     stack.pop();
     Ok(parsed)

@@ -49,10 +49,19 @@ pub(super) fn parse(path: &str, text: &str) -> Result<RequirementsFile, Requirem
         let raw = physical[start..=i].join("\n");
         let line_no = start as u32 + 1;
         let kind = parse_line(path, line_no, &logical)?;
-        lines.push(Line { line: line_no, end_line: i as u32 + 1, raw, kind });
+        lines.push(Line {
+            line: line_no,
+            end_line: i as u32 + 1,
+            raw,
+            kind,
+        });
         i += 1;
     }
-    Ok(RequirementsFile { path: path.to_string(), lines, included: Vec::new() })
+    Ok(RequirementsFile {
+        path: path.to_string(),
+        lines,
+        included: Vec::new(),
+    })
 }
 
 /// Splits `content # comment` at the first `#` that starts the line or follows whitespace.
@@ -68,15 +77,29 @@ fn split_comment(s: &str) -> (&str, Option<&str>) {
     (s.trim_end(), None)
 }
 
-fn syntax(path: &str, line: u32, message: impl Into<String>, help: Option<&str>) -> RequirementsError {
-    RequirementsError::Syntax { path: path.to_string(), line, message: message.into(), help: help.map(str::to_string) }
+fn syntax(
+    path: &str,
+    line: u32,
+    message: impl Into<String>,
+    help: Option<&str>,
+) -> RequirementsError {
+    RequirementsError::Syntax {
+        path: path.to_string(),
+        line,
+        message: message.into(),
+        help: help.map(str::to_string),
+    }
 }
 
 fn parse_line(path: &str, line: u32, logical: &str) -> Result<LineKind, RequirementsError> {
     let (content, comment) = split_comment(logical);
     let content = content.trim();
     if content.is_empty() {
-        return Ok(if comment.is_some() { LineKind::Comment } else { LineKind::Blank });
+        return Ok(if comment.is_some() {
+            LineKind::Comment
+        } else {
+            LineKind::Blank
+        });
     }
     if content.starts_with('-') {
         let option = parse_option(path, line, content)?;
@@ -95,13 +118,18 @@ fn parse_line(path: &str, line: u32, logical: &str) -> Result<LineKind, Requirem
 
 fn parse_option(path: &str, line: u32, content: &str) -> Result<OptionLine, RequirementsError> {
     let (name, inline_value) = if let Some(long) = content.strip_prefix("--") {
-        let end = long.find(|c: char| c == '=' || c.is_whitespace()).unwrap_or(long.len());
+        let end = long
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(long.len());
         let name = format!("--{}", &long[..end]);
         let rest = long[end..].trim_start_matches('=').trim();
         (name, rest)
     } else {
         // `-r file`, `-rfile`.
-        let short = &content[..content.char_indices().nth(2).map_or(content.len(), |(i, _)| i)];
+        let short = &content[..content
+            .char_indices()
+            .nth(2)
+            .map_or(content.len(), |(i, _)| i)];
         let rest = content[short.len()..].trim();
         let long = VALUED
             .iter()
@@ -117,10 +145,16 @@ fn parse_option(path: &str, line: u32, content: &str) -> Result<OptionLine, Requ
         if inline_value.is_empty() {
             return Err(syntax(path, line, format!("`{name}` needs a value"), None));
         }
-        return Ok(OptionLine { name, value: Some(inline_value.to_string()) });
+        return Ok(OptionLine {
+            name,
+            value: Some(inline_value.to_string()),
+        });
     }
     // An option cogpack does not know: kept as written, pip will judge it.
-    Ok(OptionLine { name, value: (!inline_value.is_empty()).then(|| inline_value.to_string()) })
+    Ok(OptionLine {
+        name,
+        value: (!inline_value.is_empty()).then(|| inline_value.to_string()),
+    })
 }
 
 fn looks_like_url_or_path(s: &str) -> Option<RequirementForm> {
@@ -128,11 +162,18 @@ fn looks_like_url_or_path(s: &str) -> Option<RequirementForm> {
     if first.contains("://") || first.starts_with("file:") || first.starts_with("git+") {
         return Some(RequirementForm::Url);
     }
-    if first.starts_with('.') || first.starts_with('/') || first.starts_with('~') || first.contains('/') {
+    if first.starts_with('.')
+        || first.starts_with('/')
+        || first.starts_with('~')
+        || first.contains('/')
+    {
         return Some(RequirementForm::Path);
     }
     let lower = first.to_ascii_lowercase();
-    if [".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz"].iter().any(|e| lower.ends_with(e)) {
+    if [".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+    {
         return Some(RequirementForm::Path);
     }
     None
@@ -150,7 +191,11 @@ fn split_options(s: &str) -> (&str, Vec<String>) {
     (s, Vec::new())
 }
 
-fn parse_requirement(path: &str, line: u32, content: &str) -> Result<Requirement, RequirementsError> {
+fn parse_requirement(
+    path: &str,
+    line: u32,
+    content: &str,
+) -> Result<Requirement, RequirementsError> {
     let (body, options) = split_options(content);
     if let Some(form) = looks_like_url_or_path(body) {
         // For URLs and paths pip wants whitespace before the marker's `;`.
@@ -186,9 +231,18 @@ fn parse_requirement(path: &str, line: u32, content: &str) -> Result<Requirement
     let mut extras = Vec::new();
     if let Some(after) = rest.strip_prefix('[') {
         let Some(close) = after.find(']') else {
-            return Err(syntax(path, line, format!("`{name}[`: unclosed extras"), None));
+            return Err(syntax(
+                path,
+                line,
+                format!("`{name}[`: unclosed extras"),
+                None,
+            ));
         };
-        extras = after[..close].split(',').map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).collect();
+        extras = after[..close]
+            .split(',')
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty())
+            .collect();
         rest = after[close + 1..].trim_start();
     }
     if let Some(url) = rest.strip_prefix('@') {
@@ -204,7 +258,10 @@ fn parse_requirement(path: &str, line: u32, content: &str) -> Result<Requirement
         return Ok(req);
     }
     let mut spec_text = rest.trim();
-    if let Some(inner) = spec_text.strip_prefix('(').and_then(|s| s.strip_suffix(')')) {
+    if let Some(inner) = spec_text
+        .strip_prefix('(')
+        .and_then(|s| s.strip_suffix(')'))
+    {
         spec_text = inner.trim();
     }
     if spec_text.starts_with(|c: char| c.is_ascii_digit()) {
@@ -216,7 +273,12 @@ fn parse_requirement(path: &str, line: u32, content: &str) -> Result<Requirement
         ));
     }
     let spec = SpecifierSet::parse(spec_text).map_err(|e| {
-        syntax(path, line, format!("`{content}`: {e}"), Some("specifiers look like `==2.0.1`, `>=1.0,<2`, `~=3.1`"))
+        syntax(
+            path,
+            line,
+            format!("`{content}`: {e}"),
+            Some("specifiers look like `==2.0.1`, `>=1.0,<2`, `~=3.1`"),
+        )
     })?;
     let specifier = spec_text.split_whitespace().collect::<String>();
     Ok(Requirement {
@@ -320,8 +382,8 @@ requests==2.31.0 \\
         assert_eq!(
             kinds,
             [
-                "comment", "blank", "option", "option", "option", "option", "option", "option", "req", "req",
-                "req", "req", "req", "req", "req", "req", "req", "option"
+                "comment", "blank", "option", "option", "option", "option", "option", "option",
+                "req", "req", "req", "req", "req", "req", "req", "req", "req", "option"
             ]
         );
         let opt = |i: usize| match &f.lines[i].kind {
@@ -329,9 +391,21 @@ requests==2.31.0 \\
             _ => unreachable!(),
         };
         assert_eq!(opt(2).name, "--extra-index-url");
-        assert_eq!(opt(3), OptionLine { name: "--index-url".into(), value: Some("https://pypi.org/simple".into()) });
+        assert_eq!(
+            opt(3),
+            OptionLine {
+                name: "--index-url".into(),
+                value: Some("https://pypi.org/simple".into())
+            }
+        );
         assert_eq!(opt(4).value.as_deref(), Some("./wheels"));
-        assert_eq!(opt(5), OptionLine { name: "--pre".into(), value: None });
+        assert_eq!(
+            opt(5),
+            OptionLine {
+                name: "--pre".into(),
+                value: None
+            }
+        );
         assert_eq!(opt(6).name, "--requirement");
         assert_eq!(opt(7).name, "--constraint");
         assert_eq!(opt(17).name, "--some-future-option");
@@ -349,12 +423,18 @@ requests==2.31.0 \\
 
         assert_eq!(req(&f.lines[10]).specifier, ">=1.24");
         let pkg = req(&f.lines[11]);
-        assert_eq!((pkg.form, pkg.name.as_deref()), (RequirementForm::Url, Some("pkg")));
+        assert_eq!(
+            (pkg.form, pkg.name.as_deref()),
+            (RequirementForm::Url, Some("pkg"))
+        );
         assert_eq!(pkg.marker.as_deref(), Some("sys_platform == \"linux\""));
 
         let wheel = req(&f.lines[12]);
         assert_eq!(wheel.form, RequirementForm::Path);
-        assert_eq!((wheel.name.as_deref(), wheel.file_version.as_deref()), (Some("mywheel"), Some("1.2.3")));
+        assert_eq!(
+            (wheel.name.as_deref(), wheel.file_version.as_deref()),
+            (Some("mywheel"), Some("1.2.3"))
+        );
         let remote = req(&f.lines[13]);
         assert_eq!(remote.file_version.as_deref(), Some("2.0.1+cu118"));
         assert_eq!(remote.pinned_version().unwrap().to_string(), "2.0.1+cu118");
@@ -371,7 +451,10 @@ requests==2.31.0 \\
     fn bad_lines_name_the_line() {
         let e = RequirementsFile::parse("reqs.txt", "numpy\ntorch 2.0.1\n").unwrap_err();
         let msg = e.to_string();
-        assert!(msg.starts_with("reqs.txt:2: `torch 2.0.1`: a version needs an operator"), "{msg}");
+        assert!(
+            msg.starts_with("reqs.txt:2: `torch 2.0.1`: a version needs an operator"),
+            "{msg}"
+        );
         assert!(msg.contains("help: write `torch==2.0.1`"), "{msg}");
         let e = RequirementsFile::parse("reqs.txt", "torch==2.x\n").unwrap_err();
         assert!(e.to_string().contains("reqs.txt:1:"), "{e}");

@@ -100,11 +100,19 @@ pub fn rewrite(file: &RequirementsFile, plan: &RewritePlan) -> RewrittenRequirem
         .collect();
     let mut lines = Vec::new();
     for (url, why) in &plan.extra_index_urls {
-        if known.iter().any(|k| k == norm_url(url)) || out.added_lines.iter().any(|a| a.text.ends_with(url.as_str())) {
+        if known.iter().any(|k| k == norm_url(url))
+            || out
+                .added_lines
+                .iter()
+                .any(|a| a.text.ends_with(url.as_str()))
+        {
             continue;
         }
         let text = format!("--extra-index-url {url}");
-        out.added_lines.push(AddedLine { text: text.clone(), why: why.clone() });
+        out.added_lines.push(AddedLine {
+            text: text.clone(),
+            why: why.clone(),
+        });
         lines.push(text);
     }
     render(file, plan, &mut out, &mut lines, true);
@@ -116,10 +124,9 @@ pub fn rewrite(file: &RequirementsFile, plan: &RewritePlan) -> RewrittenRequirem
 fn touches(file: &RequirementsFile, plan: &RewritePlan) -> bool {
     file.lines.iter().any(|l| match &l.kind {
         LineKind::Requirement(r) => replacement_for(r, plan).is_some(),
-        LineKind::Option(o) if o.name == "--requirement" => file
-            .included
-            .iter()
-            .any(|i| i.from_line == l.line && i.kind == IncludeKind::Requirements && touches(&i.file, plan)),
+        LineKind::Option(o) if o.name == "--requirement" => file.included.iter().any(|i| {
+            i.from_line == l.line && i.kind == IncludeKind::Requirements && touches(&i.file, plan)
+        }),
         _ => false,
     })
 }
@@ -139,7 +146,10 @@ fn render(
     lines: &mut Vec<String>,
     top: bool,
 ) {
-    let dir = Path::new(&file.path).parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = Path::new(&file.path)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     for line in &file.lines {
         match &line.kind {
             LineKind::Requirement(r) => {
@@ -162,7 +172,9 @@ fn render(
             LineKind::Option(o) if o.name == "--requirement" || o.name == "--constraint" => {
                 let inc = file.included.iter().find(|i| i.from_line == line.line);
                 match inc {
-                    Some(inc) if inc.kind == IncludeKind::Requirements && touches(&inc.file, plan) => {
+                    Some(inc)
+                        if inc.kind == IncludeKind::Requirements && touches(&inc.file, plan) =>
+                    {
                         lines.push(format!(
                             "# cogpack: inlined from {} (included at {}:{})",
                             inc.file.path, file.path, line.line
@@ -220,14 +232,21 @@ mod tests {
     fn plan() -> RewritePlan {
         RewritePlan {
             replacements: vec![
-                Replacement { package: "torch".into(), specifier: "==2.0.1".into(), why: "cu118 build".into() },
+                Replacement {
+                    package: "torch".into(),
+                    specifier: "==2.0.1".into(),
+                    why: "cu118 build".into(),
+                },
                 Replacement {
                     package: "torchvision".into(),
                     specifier: "==0.15.2".into(),
                     why: "paired with torch 2.0.1".into(),
                 },
             ],
-            extra_index_urls: vec![("https://download.pytorch.org/whl/cu118".into(), "torch cu118".into())],
+            extra_index_urls: vec![(
+                "https://download.pytorch.org/whl/cu118".into(),
+                "torch cu118".into(),
+            )],
         }
     }
 
@@ -240,7 +259,11 @@ mod tests {
             r.text,
             "--extra-index-url https://download.pytorch.org/whl/cu118\n# my deps\n--index-url https://my.mirror/simple\nTorch==2.0.1 # gpu\ntorchvision[io]==0.15.2 ; sys_platform == \"linux\"\nnumpy==1.26.4\n\n--pre\n"
         );
-        assert_eq!(r.changed_lines.len(), 1, "the torch line already says ==2.0.1");
+        assert_eq!(
+            r.changed_lines.len(),
+            1,
+            "the torch line already says ==2.0.1"
+        );
         assert_eq!(r.changed_lines[0].line, 4);
         assert_eq!(r.added_lines.len(), 1);
         assert!(r.changed());
@@ -258,21 +281,36 @@ mod tests {
     #[test]
     fn inlines_an_include_only_when_it_must_change() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("requirements.txt"), "-r ml.txt\n-r other.txt\n-c pins.txt\nflask\n").unwrap();
+        std::fs::write(
+            dir.path().join("requirements.txt"),
+            "-r ml.txt\n-r other.txt\n-c pins.txt\nflask\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("ml.txt"), "torch>=2.0\n").unwrap();
         std::fs::write(dir.path().join("other.txt"), "requests\n").unwrap();
         std::fs::write(dir.path().join("pins.txt"), "torch==2.0.1\n").unwrap();
-        let f = RequirementsFile::load(&dir.path().join("requirements.txt"), "requirements.txt").unwrap();
-        let found: Vec<(String, bool)> =
-            f.requirements().iter().map(|r| (r.requirement.name.clone().unwrap(), r.constraint)).collect();
+        let f = RequirementsFile::load(&dir.path().join("requirements.txt"), "requirements.txt")
+            .unwrap();
+        let found: Vec<(String, bool)> = f
+            .requirements()
+            .iter()
+            .map(|r| (r.requirement.name.clone().unwrap(), r.constraint))
+            .collect();
         assert_eq!(
             found,
-            [("torch".into(), false), ("requests".into(), false), ("torch".into(), true), ("flask".into(), false)]
+            [
+                ("torch".into(), false),
+                ("requests".into(), false),
+                ("torch".into(), true),
+                ("flask".into(), false)
+            ]
         );
         let r = rewrite(&f, &plan());
         assert_eq!(r.inlined, ["ml.txt"]);
         assert_eq!(r.references, ["other.txt", "pins.txt"]);
-        assert!(r.text.contains("# cogpack: inlined from ml.txt (included at requirements.txt:1)\ntorch==2.0.1\n"));
+        assert!(r.text.contains(
+            "# cogpack: inlined from ml.txt (included at requirements.txt:1)\ntorch==2.0.1\n"
+        ));
         assert!(r.text.contains("\n-r other.txt\n-c pins.txt\nflask\n"));
     }
 
@@ -282,8 +320,14 @@ mod tests {
         std::fs::write(dir.path().join("a.txt"), "-r b.txt\n").unwrap();
         std::fs::write(dir.path().join("b.txt"), "numpy\n-r a.txt\n").unwrap();
         let e = RequirementsFile::load(&dir.path().join("a.txt"), "a.txt").unwrap_err();
-        assert_eq!(e.to_string(), "b.txt:2: `a.txt` includes a file that is already being read: a.txt -> b.txt -> a.txt");
+        assert_eq!(
+            e.to_string(),
+            "b.txt:2: `a.txt` includes a file that is already being read: a.txt -> b.txt -> a.txt"
+        );
         let e = RequirementsFile::load(&dir.path().join("missing.txt"), "missing.txt").unwrap_err();
-        assert!(e.to_string().starts_with("cannot read missing.txt: "), "{e}");
+        assert!(
+            e.to_string().starts_with("cannot read missing.txt: "),
+            "{e}"
+        );
     }
 }

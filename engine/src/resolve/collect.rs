@@ -93,20 +93,42 @@ impl Collected {
 }
 
 fn invalid(title: String, facts: Vec<Fact>, hints: Vec<String>) -> ResolveError {
-    ResolveError::Invalid(Derivation { title, facts, conclusion: String::new(), tried: Vec::new(), hints })
+    ResolveError::Invalid(Derivation {
+        title,
+        facts,
+        conclusion: String::new(),
+        tried: Vec::new(),
+        hints,
+    })
 }
 
-fn missing(title: String, facts: Vec<Fact>, conclusion: String, hints: Vec<String>) -> ResolveError {
-    ResolveError::MissingData(Derivation { title, facts, conclusion, tried: Vec::new(), hints })
+fn missing(
+    title: String,
+    facts: Vec<Fact>,
+    conclusion: String,
+    hints: Vec<String>,
+) -> ResolveError {
+    ResolveError::MissingData(Derivation {
+        title,
+        facts,
+        conclusion,
+        tried: Vec::new(),
+        hints,
+    })
 }
 
-const DATA_HINT: &str = "if that release exists, add it to cogpack's compat tables (docs/compat-data.md)";
+const DATA_HINT: &str =
+    "if that release exists, add it to cogpack's compat tables (docs/compat-data.md)";
 
 pub(crate) fn collect(input: &ResolveInput, t: &CompatTables) -> Result<Collected, ResolveError> {
     let gpu = input.gpu.as_ref().is_some_and(|g| g.value);
-    let gpu_source = input.gpu.as_ref().map(|g| g.source.clone()).unwrap_or_else(|| Source::Default {
-        why: "build.gpu is not set, so the build is CPU-only (as in Cog)".into(),
-    });
+    let gpu_source = input
+        .gpu
+        .as_ref()
+        .map(|g| g.source.clone())
+        .unwrap_or_else(|| Source::Default {
+            why: "build.gpu is not set, so the build is CPU-only (as in Cog)".into(),
+        });
     let mut c = Collected {
         gpu,
         gpu_source,
@@ -122,10 +144,17 @@ pub(crate) fn collect(input: &ResolveInput, t: &CompatTables) -> Result<Collecte
 
     if let Some(pin) = &input.python_version {
         let v = parse_pin("build.python_version", &pin.value, &pin.source, "3.11")?;
-        check_python(t, &v, &format!("invalid build.python_version \"{}\"", pin.value), &pin.source, true)?;
+        check_python(
+            t,
+            &v,
+            &format!("invalid build.python_version \"{}\"", pin.value),
+            &pin.source,
+            true,
+        )?;
         c.constraints.push(Constraint {
             target: Target::Python,
-            spec: SpecifierSet::parse(&format!("=={v}")).expect("a parsed version is a valid specifier"),
+            spec: SpecifierSet::parse(&format!("=={v}"))
+                .expect("a parsed version is a valid specifier"),
             label: None,
             written: pin.value.clone(),
             fact: format!("cog.yaml pins python {}", pin.value),
@@ -133,17 +162,28 @@ pub(crate) fn collect(input: &ResolveInput, t: &CompatTables) -> Result<Collecte
             constraint_file: false,
         });
     }
-    for (field, pin, target) in [("build.cuda", &input.cuda, Target::Cuda), ("build.cudnn", &input.cudnn, Target::Cudnn)] {
+    for (field, pin, target) in [
+        ("build.cuda", &input.cuda, Target::Cuda),
+        ("build.cudnn", &input.cudnn, Target::Cudnn),
+    ] {
         let Some(pin) = pin else { continue };
         if !gpu {
             c.warnings.push(Warning {
-                message: format!("{field} \"{}\" is ignored: the build is CPU-only", pin.value),
+                message: format!(
+                    "{field} \"{}\" is ignored: the build is CPU-only",
+                    pin.value
+                ),
                 source: Some(pin.source.clone()),
                 help: Some("set `build.gpu: true` for a CUDA image, or remove the field".into()),
             });
             continue;
         }
-        let v = parse_pin(field, &pin.value, &pin.source, if target == Target::Cuda { "11.8" } else { "8" })?;
+        let v = parse_pin(
+            field,
+            &pin.value,
+            &pin.source,
+            if target == Target::Cuda { "11.8" } else { "8" },
+        )?;
         if target == Target::Cuda {
             check_cuda(t, &v, &pin.value, &pin.source)?;
         } else {
@@ -151,7 +191,8 @@ pub(crate) fn collect(input: &ResolveInput, t: &CompatTables) -> Result<Collecte
         }
         c.constraints.push(Constraint {
             target,
-            spec: SpecifierSet::parse(&format!("=={v}")).expect("a parsed version is a valid specifier"),
+            spec: SpecifierSet::parse(&format!("=={v}"))
+                .expect("a parsed version is a valid specifier"),
             label: None,
             written: pin.value.clone(),
             fact: format!("cog.yaml pins {} {}", target.name(), pin.value),
@@ -161,28 +202,48 @@ pub(crate) fn collect(input: &ResolveInput, t: &CompatTables) -> Result<Collecte
     }
 
     if let Some(file) = &input.requirements {
-        scan_file(&mut c, file, &|line| Source::Requirements { path: line.0.to_string(), line: line.1 })?;
+        scan_file(&mut c, file, &|line| Source::Requirements {
+            path: line.0.to_string(),
+            line: line.1,
+        })?;
     }
     if !input.python_packages.is_empty() {
-        let text: String = input.python_packages.iter().map(|p| format!("{}\n", p.value)).collect();
+        let text: String = input
+            .python_packages
+            .iter()
+            .map(|p| format!("{}\n", p.value))
+            .collect();
         let label = "cog.yaml build.python_packages";
         let file = RequirementsFile::parse(label, &text).map_err(|e| {
             let (line, message) = match &e {
-                crate::requirements::RequirementsError::Syntax { line, message, .. } => (*line, message.clone()),
+                crate::requirements::RequirementsError::Syntax { line, message, .. } => {
+                    (*line, message.clone())
+                }
                 other => (1, other.to_string()),
             };
-            let source = input.python_packages[(line as usize).saturating_sub(1).min(input.python_packages.len() - 1)]
-                .source
-                .clone();
+            let source = input.python_packages[(line as usize)
+                .saturating_sub(1)
+                .min(input.python_packages.len() - 1)]
+            .source
+            .clone();
             invalid(
                 "invalid build.python_packages entry".into(),
-                vec![Fact::new(message.replace(&format!("{label}:{line}: "), ""), vec![source])],
+                vec![Fact::new(
+                    message.replace(&format!("{label}:{line}: "), ""),
+                    vec![source],
+                )],
                 vec![],
             )
         })?;
-        let sources: Vec<Source> = input.python_packages.iter().map(|p| p.source.clone()).collect();
+        let sources: Vec<Source> = input
+            .python_packages
+            .iter()
+            .map(|p| p.source.clone())
+            .collect();
         let lookup = sources.clone();
-        scan_file(&mut c, &file, &move |line| lookup[(line.1 as usize - 1).min(lookup.len() - 1)].clone())?;
+        scan_file(&mut c, &file, &move |line| {
+            lookup[(line.1 as usize - 1).min(lookup.len() - 1)].clone()
+        })?;
         c.packages_file = Some((file, sources));
     }
 
@@ -220,7 +281,13 @@ pub(crate) fn collect(input: &ResolveInput, t: &CompatTables) -> Result<Collecte
         }
         if target == Target::Python {
             if let Some(v) = spec.exact().or(spec.lower_bound()) {
-                check_python(t, v, &format!("block dependency python {}", dep.constraint), &dep.source, false)?;
+                check_python(
+                    t,
+                    v,
+                    &format!("block dependency python {}", dep.constraint),
+                    &dep.source,
+                    false,
+                )?;
             }
         }
         let presence = match target {
@@ -231,11 +298,15 @@ pub(crate) fn collect(input: &ResolveInput, t: &CompatTables) -> Result<Collecte
             _ => None,
         };
         if let Some(p) = presence {
-            p.get_or_insert_with(Presence::default).sources.push(dep.source.clone());
+            p.get_or_insert_with(Presence::default)
+                .sources
+                .push(dep.source.clone());
         }
         if !spec.is_empty() {
             let fact = match &dep.source {
-                Source::Block { id, .. } => format!("block `{id}` requires {} {}", dep.name, dep.constraint),
+                Source::Block { id, .. } => {
+                    format!("block `{id}` requires {} {}", dep.name, dep.constraint)
+                }
                 _ => format!("{} {} is required", dep.name, dep.constraint),
             };
             c.constraints.push(Constraint {
@@ -265,7 +336,12 @@ pub(crate) fn collect(input: &ResolveInput, t: &CompatTables) -> Result<Collecte
     Ok(c)
 }
 
-fn parse_pin(field: &str, value: &str, source: &Source, example: &str) -> Result<Version, ResolveError> {
+fn parse_pin(
+    field: &str,
+    value: &str,
+    source: &Source,
+    example: &str,
+) -> Result<Version, ResolveError> {
     let v = Version::parse(value).map_err(|e| {
         invalid(
             format!("invalid {field} \"{value}\""),
@@ -274,7 +350,11 @@ fn parse_pin(field: &str, value: &str, source: &Source, example: &str) -> Result
         )
     })?;
     if field != "build.cudnn" && v.release().len() < 2 {
-        let what = if field == "build.cuda" { "CUDA" } else { "Python" };
+        let what = if field == "build.cuda" {
+            "CUDA"
+        } else {
+            "Python"
+        };
         return Err(invalid(
             format!("invalid {field} \"{value}\": {what} version must include both major and minor versions"),
             vec![Fact::new(format!("cog.yaml sets {field} to \"{value}\""), vec![source.clone()])],
@@ -284,19 +364,35 @@ fn parse_pin(field: &str, value: &str, source: &Source, example: &str) -> Result
     Ok(v)
 }
 
-fn check_python(t: &CompatTables, v: &Version, title: &str, source: &Source, pin: bool) -> Result<(), ResolveError> {
+fn check_python(
+    t: &CompatTables,
+    v: &Version,
+    title: &str,
+    source: &Source,
+    pin: bool,
+) -> Result<(), ResolveError> {
     let min = t.min_python();
     let max = t.max_python();
     if t.python.iter().any(|r| r.version.cog_matches(v)) {
         return Ok(());
     }
     if v.cog_cmp(&min.version).is_lt() {
-        let said = if pin { format!("cog.yaml pins python {v}") } else { format!("python {v} is required") };
+        let said = if pin {
+            format!("cog.yaml pins python {v}")
+        } else {
+            format!("python {v} is required")
+        };
         return Err(invalid(
-            format!("{title}: minimum supported Python version is {}", min.version),
+            format!(
+                "{title}: minimum supported Python version is {}",
+                min.version
+            ),
             vec![
                 Fact::new(said, vec![source.clone()]),
-                Fact::new(format!("cogpack supports Python {} and newer", min.version), vec![(&min.at).into()]),
+                Fact::new(
+                    format!("cogpack supports Python {} and newer", min.version),
+                    vec![(&min.at).into()],
+                ),
             ],
             vec![format!(
                 "set python_version to \"{}\" or newer (the default is \"{}\")",
@@ -310,20 +406,34 @@ fn check_python(t: &CompatTables, v: &Version, title: &str, source: &Source, pin
             format!("cogpack's compat data has no Python {v}"),
             vec![
                 Fact::new(format!("python {v} is required"), vec![source.clone()]),
-                Fact::new(format!("compat/python.toml ends at Python {}", max.version), vec![(&max.at).into()]),
+                Fact::new(
+                    format!("compat/python.toml ends at Python {}", max.version),
+                    vec![(&max.at).into()],
+                ),
             ],
             format!("cogpack does not know Python {v} yet"),
-            vec![format!("use Python {} or older", max.version), DATA_HINT.into()],
+            vec![
+                format!("use Python {} or older", max.version),
+                DATA_HINT.into(),
+            ],
         ));
     }
     Ok(())
 }
 
-fn check_cuda(t: &CompatTables, v: &Version, written: &str, source: &Source) -> Result<(), ResolveError> {
+fn check_cuda(
+    t: &CompatTables,
+    v: &Version,
+    written: &str,
+    source: &Source,
+) -> Result<(), ResolveError> {
     if v.major() < 11 {
         return Err(invalid(
             format!("invalid build.cuda \"{written}\": minimum supported CUDA version is 11"),
-            vec![Fact::new(format!("cog.yaml pins cuda {written}"), vec![source.clone()])],
+            vec![Fact::new(
+                format!("cog.yaml pins cuda {written}"),
+                vec![source.clone()],
+            )],
             vec!["use CUDA 11.8 (Cog's default) or newer".into()],
         ));
     }
@@ -332,23 +442,44 @@ fn check_cuda(t: &CompatTables, v: &Version, written: &str, source: &Source) -> 
         return Err(missing(
             format!("cogpack's compat data has no CUDA {written}"),
             vec![
-                Fact::new(format!("cog.yaml pins cuda {written}"), vec![source.clone()]),
-                Fact::new(format!("compat/cuda.toml ends at CUDA {}", newest.version), vec![(&newest.at).into()]),
+                Fact::new(
+                    format!("cog.yaml pins cuda {written}"),
+                    vec![source.clone()],
+                ),
+                Fact::new(
+                    format!("compat/cuda.toml ends at CUDA {}", newest.version),
+                    vec![(&newest.at).into()],
+                ),
             ],
             format!("cogpack does not know CUDA {written} yet"),
-            vec![format!("use CUDA {} or older", newest.version), DATA_HINT.into()],
+            vec![
+                format!("use CUDA {} or older", newest.version),
+                DATA_HINT.into(),
+            ],
         ));
     }
     Ok(())
 }
 
-fn check_cudnn(t: &CompatTables, v: &Version, written: &str, source: &Source) -> Result<(), ResolveError> {
-    let newest = t.cuda.iter().max_by(|a, b| a.cudnn.cmp(&b.cudnn)).expect("cuda table is not empty");
+fn check_cudnn(
+    t: &CompatTables,
+    v: &Version,
+    written: &str,
+    source: &Source,
+) -> Result<(), ResolveError> {
+    let newest = t
+        .cuda
+        .iter()
+        .max_by(|a, b| a.cudnn.cmp(&b.cudnn))
+        .expect("cuda table is not empty");
     if v.major() > newest.cudnn.major() {
         return Err(missing(
             format!("cogpack's compat data has no cuDNN {written}"),
             vec![
-                Fact::new(format!("cog.yaml pins cudnn {written}"), vec![source.clone()]),
+                Fact::new(
+                    format!("cog.yaml pins cudnn {written}"),
+                    vec![source.clone()],
+                ),
                 Fact::new(
                     format!("the newest cuDNN in compat/cuda.toml is {}", newest.cudnn),
                     vec![(&newest.at).into()],
@@ -375,7 +506,15 @@ fn constraint_from(
         (Source::CogYaml { .. }, _) => format!("cog.yaml lists {name}{written}"),
         _ => format!("the project requires {name}{written}"),
     };
-    Constraint { target, spec, label: None, written: written.to_string(), fact, source: source.clone(), constraint_file }
+    Constraint {
+        target,
+        spec,
+        label: None,
+        written: written.to_string(),
+        fact,
+        source: source.clone(),
+        constraint_file,
+    }
 }
 
 /// Reads framework lines and pytorch.org index lines from a requirements file.
@@ -389,7 +528,9 @@ fn scan_file(
         if !r.applies_on_linux() {
             continue;
         }
-        let Some(name) = r.normalized_name() else { continue };
+        let Some(name) = r.normalized_name() else {
+            continue;
+        };
         let target = match name.as_str() {
             "torch" => Target::Torch,
             "torchvision" => Target::Torchvision,
@@ -427,7 +568,14 @@ fn scan_file(
         }
         if !spec.is_empty() {
             let shown = r.name.as_deref().unwrap_or(target.name());
-            c.constraints.push(constraint_from(target, spec, &written, &source, found.constraint, Some(shown)));
+            c.constraints.push(constraint_from(
+                target,
+                spec,
+                &written,
+                &source,
+                found.constraint,
+                Some(shown),
+            ));
         }
     }
     for (path, line, option) in file.options() {
@@ -436,13 +584,19 @@ fn scan_file(
         }
         let Some(url) = &option.value else { continue };
         let trimmed = url.trim_end_matches('/');
-        let Some(label) = trimmed.strip_prefix("https://download.pytorch.org/whl/") else { continue };
+        let Some(label) = trimmed.strip_prefix("https://download.pytorch.org/whl/") else {
+            continue;
+        };
         if label != "cpu" && crate::compat::tables::TorchVariant::cuda_of(label).is_none() {
             continue;
         }
         let source = source_of((path, line.line));
         // Several pytorch.org index lines allow any of their builds.
-        if let Some(k) = c.constraints.iter_mut().find(|k| k.target == Target::TorchIndex) {
+        if let Some(k) = c
+            .constraints
+            .iter_mut()
+            .find(|k| k.target == Target::TorchIndex)
+        {
             if let Some(l) = &mut k.label {
                 l.push(',');
                 l.push_str(label);
@@ -470,7 +624,11 @@ fn check_frameworks(c: &mut Collected, t: &CompatTables) -> Result<(), ResolveEr
     let torch_versions: Vec<&Version> = t.torch.iter().map(|r| &r.torch).collect();
     let tv_versions: Vec<&Version> = t.torch.iter().map(|r| &r.torchvision).collect();
     let ta_versions: Vec<&Version> = t.torch.iter().map(|r| &r.torchaudio).collect();
-    let tf_versions: Vec<&Version> = t.tensorflow.iter().flat_map(|r| r.versions.iter()).collect();
+    let tf_versions: Vec<&Version> = t
+        .tensorflow
+        .iter()
+        .flat_map(|r| r.versions.iter())
+        .collect();
     let mut drop_tf = false;
     for k in &c.constraints {
         let (known, file, name) = match k.target {
@@ -486,7 +644,10 @@ fn check_frameworks(c: &mut Collected, t: &CompatTables) -> Result<(), ResolveEr
             continue;
         }
         let newest = known.iter().max().expect("tables are not empty");
-        let beyond = public.exact().or(public.lower_bound()).is_some_and(|v| v > *newest);
+        let beyond = public
+            .exact()
+            .or(public.lower_bound())
+            .is_some_and(|v| v > *newest);
         if !beyond {
             continue; // a conflict the solver explains with the rows it tried
         }
@@ -518,16 +679,25 @@ fn check_frameworks(c: &mut Collected, t: &CompatTables) -> Result<(), ResolveEr
             format!("which builds of {name} {version} exist or which Python and CUDA they need")
         };
         return Err(missing(
-            format!("cogpack's compat data has no {name} {}", k.written.trim_start_matches("==")),
+            format!(
+                "cogpack's compat data has no {name} {}",
+                k.written.trim_start_matches("==")
+            ),
             vec![
                 Fact::new(k.fact.clone(), vec![k.source.clone()]),
                 Fact::new(
-                    format!("{file} knows {name} {oldest} to {newest} and has no row for {name}{}", k.written),
+                    format!(
+                        "{file} knows {name} {oldest} to {newest} and has no row for {name}{}",
+                        k.written
+                    ),
                     vec![newest_row],
                 ),
             ],
             format!("cogpack cannot tell {unknown}"),
-            vec![format!("pin a {name} version the table knows (newest: {newest})"), DATA_HINT.into()],
+            vec![
+                format!("pin a {name} version the table knows (newest: {newest})"),
+                DATA_HINT.into(),
+            ],
         ));
     }
     if drop_tf {
@@ -557,17 +727,22 @@ fn unversioned_torch(t: &CompatTables, c: &Collected, src: &Source) -> ResolveEr
         .of(Target::Python)
         .find_map(|k| k.spec.exact().cloned())
         .unwrap_or_else(|| t.default_python().version.clone());
-    let suggestion = t
-        .torch
-        .iter()
-        .rev()
-        .find(|r| r.pythons.iter().any(|p| p.cog_matches(&python)) && r.variants.iter().any(|v| v.cuda.is_some()));
-    let mut hints = Vec::new();
-    let paired = c.of(Target::Torchvision).chain(c.of(Target::Torchaudio)).find_map(|k| {
-        let v = k.spec.exact()?.without_local();
-        let row = t.torch.iter().find(|r| r.torchvision == v || r.torchaudio == v)?;
-        Some((k, row))
+    let suggestion = t.torch.iter().rev().find(|r| {
+        r.pythons.iter().any(|p| p.cog_matches(&python))
+            && r.variants.iter().any(|v| v.cuda.is_some())
     });
+    let mut hints = Vec::new();
+    let paired = c
+        .of(Target::Torchvision)
+        .chain(c.of(Target::Torchaudio))
+        .find_map(|k| {
+            let v = k.spec.exact()?.without_local();
+            let row = t
+                .torch
+                .iter()
+                .find(|r| r.torchvision == v || r.torchaudio == v)?;
+            Some((k, row))
+        });
     if let Some((k, row)) = paired {
         hints.push(format!(
             "{} ({}) pairs with torch {} ({}): pin `torch=={}`",
@@ -578,7 +753,11 @@ fn unversioned_torch(t: &CompatTables, c: &Collected, src: &Source) -> ResolveEr
             row.torch
         ));
     } else if let Some(row) = suggestion {
-        let cudas: Vec<&Version> = row.variants.iter().filter_map(|v| v.cuda.as_ref()).collect();
+        let cudas: Vec<&Version> = row
+            .variants
+            .iter()
+            .filter_map(|v| v.cuda.as_ref())
+            .collect();
         hints.push(format!(
             "pin torch, e.g. `torch=={}` (the newest torch with wheels for Python {python}; CUDA {})",
             row.torch,

@@ -36,7 +36,10 @@ pub struct Fact {
 impl Fact {
     /// A fact with its sources.
     pub fn new(text: impl Into<String>, sources: Vec<Source>) -> Self {
-        Self { text: text.into(), sources }
+        Self {
+            text: text.into(),
+            sources,
+        }
     }
 }
 
@@ -56,7 +59,10 @@ pub(crate) fn list_versions<'a>(versions: impl IntoIterator<Item = &'a Version>)
     let mut v: Vec<&Version> = versions.into_iter().collect();
     v.sort();
     v.dedup_by(|a, b| a.to_string() == b.to_string());
-    list_strings(&v.iter().map(|v| v.to_string()).collect::<Vec<_>>(), "versions")
+    list_strings(
+        &v.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+        "versions",
+    )
 }
 
 /// Like [`list_versions`] for already formatted items.
@@ -64,7 +70,13 @@ pub(crate) fn list_strings(items: &[String], noun: &str) -> String {
     if items.len() <= 6 {
         return items.join(", ");
     }
-    format!("{}, {}, ..., {} ({} {noun})", items[0], items[1], items[items.len() - 1], items.len())
+    format!(
+        "{}, {}, ..., {} ({} {noun})",
+        items[0],
+        items[1],
+        items[items.len() - 1],
+        items.len()
+    )
 }
 
 /// `compat/torch.toml:12, 20, 28; cog.yaml:3:19`: sources with the same table file share it.

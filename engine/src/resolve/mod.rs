@@ -95,7 +95,10 @@ impl Source {
 
 impl From<&TableRef> for Source {
     fn from(t: &TableRef) -> Self {
-        Source::Table { file: t.file.clone(), line: t.line }
+        Source::Table {
+            file: t.file.clone(),
+            line: t.line,
+        }
     }
 }
 
@@ -123,7 +126,14 @@ pub struct Pin<T = String> {
 impl<T> Pin<T> {
     /// A pin from a cog.yaml field.
     pub fn cog_yaml(value: T, field: &str, line: u32, col: u32) -> Self {
-        Self { value, source: Source::CogYaml { field: field.to_string(), line, col } }
+        Self {
+            value,
+            source: Source::CogYaml {
+                field: field.to_string(),
+                line,
+                col,
+            },
+        }
     }
 }
 
@@ -252,7 +262,9 @@ impl ResolveError {
     /// The derivation explaining the failure.
     pub fn derivation(&self) -> &Derivation {
         match self {
-            ResolveError::Conflict(d) | ResolveError::MissingData(d) | ResolveError::Invalid(d) => d,
+            ResolveError::Conflict(d) | ResolveError::MissingData(d) | ResolveError::Invalid(d) => {
+                d
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use super::collect::{Collected, Target};
 use super::derivation::{Derivation, Fact};
 use super::solver::{Choice, Why};
 use super::version::Version;
-use super::{Applied, ResolveError, ResolveInput, Resolution, Resolved, Source, Warning};
+use super::{Applied, Resolution, ResolveError, ResolveInput, Resolved, Source, Warning};
 use crate::compat::{BaseImage, CompatTables, CudaRow, Origin};
 use crate::requirements::{rewrite, Replacement, RewritePlan};
 
@@ -21,13 +21,26 @@ pub(crate) fn build(
     warnings.extend(ch.warnings.iter().cloned());
     let mut values = BTreeMap::new();
     let applied = |target: Target| -> Vec<Applied> {
-        c.of(target).map(|k| Applied { constraint: k.written.clone(), source: k.source.clone() }).collect()
+        c.of(target)
+            .map(|k| Applied {
+                constraint: k.written.clone(),
+                source: k.source.clone(),
+            })
+            .collect()
     };
-    let why = |key: &str| ch.why.get(key).cloned().unwrap_or_else(|| Why { reason: String::new(), source: Source::Default { why: String::new() } });
+    let why = |key: &str| {
+        ch.why.get(key).cloned().unwrap_or_else(|| Why {
+            reason: String::new(),
+            source: Source::Default { why: String::new() },
+        })
+    };
 
     // Python: a pin keeps its patch ("3.11.4"); otherwise the row's major.minor.
-    let python_pin = c.of(Target::Python).find(|k| matches!(k.source, Source::CogYaml { .. }));
-    let python_version = python_pin.map_or_else(|| ch.python.version.to_string(), |k| k.written.clone());
+    let python_pin = c
+        .of(Target::Python)
+        .find(|k| matches!(k.source, Source::CogYaml { .. }));
+    let python_version =
+        python_pin.map_or_else(|| ch.python.version.to_string(), |k| k.written.clone());
     let w = why("python");
     values.insert(
         "python".to_string(),
@@ -89,11 +102,24 @@ pub(crate) fn build(
             Some(cuda) => format!("the CUDA {cuda} build ({label})"),
             None => "the CPU build".to_string(),
         };
-        let mut add = |key: &'static str, target: Target, version: &Version, presence: bool, reason: String, source: Source| {
-            let user_label = c
-                .of(target)
-                .any(|k| !k.constraint_file && k.spec.specifiers().iter().any(|s| s.version.local().is_some()));
-            let spec = if user_label { format!("=={version}+{label}") } else { format!("=={version}") };
+        let mut add = |key: &'static str,
+                       target: Target,
+                       version: &Version,
+                       presence: bool,
+                       reason: String,
+                       source: Source| {
+            let user_label = c.of(target).any(|k| {
+                !k.constraint_file
+                    && k.spec
+                        .specifiers()
+                        .iter()
+                        .any(|s| s.version.local().is_some())
+            });
+            let spec = if user_label {
+                format!("=={version}+{label}")
+            } else {
+                format!("=={version}")
+            };
             let pin = c.of(target).find(|k| !k.constraint_file);
             values.insert(
                 key.to_string(),
@@ -118,17 +144,39 @@ pub(crate) fn build(
         };
         let w = why("torch");
         let direct = c.torch.as_ref().is_some_and(|p| p.direct);
-        add("torch", Target::Torch, &torch.row.torch, c.torch.is_some() && !direct, w.reason, w.source);
+        add(
+            "torch",
+            Target::Torch,
+            &torch.row.torch,
+            c.torch.is_some() && !direct,
+            w.reason,
+            w.source,
+        );
         for (key, target, version, presence) in [
-            ("torchvision", Target::Torchvision, &torch.row.torchvision, &c.torchvision),
-            ("torchaudio", Target::Torchaudio, &torch.row.torchaudio, &c.torchaudio),
+            (
+                "torchvision",
+                Target::Torchvision,
+                &torch.row.torchvision,
+                &c.torchvision,
+            ),
+            (
+                "torchaudio",
+                Target::Torchaudio,
+                &torch.row.torchaudio,
+                &c.torchaudio,
+            ),
         ] {
             let Some(p) = presence else { continue };
-            let pinned = c.of(target).find(|k| k.spec.exact().is_some() && !k.constraint_file);
+            let pinned = c
+                .of(target)
+                .find(|k| k.spec.exact().is_some() && !k.constraint_file);
             let (reason, source) = match pinned {
                 Some(k) => (format!("{} ({})", k.fact, k.source), k.source.clone()),
                 None => (
-                    format!("the {key} release paired with torch {} ({})", torch.row.torch, torch.row.at),
+                    format!(
+                        "the {key} release paired with torch {} ({})",
+                        torch.row.torch, torch.row.at
+                    ),
                     Source::from(&torch.row.at),
                 ),
             };
@@ -136,9 +184,15 @@ pub(crate) fn build(
         }
         plan.extra_index_urls.push((
             index.clone(),
-            format!("the package index of torch {} {build} ({})", torch.row.torch, torch.row.at),
+            format!(
+                "the package index of torch {} {build} ({})",
+                torch.row.torch, torch.row.at
+            ),
         ));
-        if c.torch.as_ref().and_then(|p| p.unversioned.as_ref()).is_some()
+        if c.torch
+            .as_ref()
+            .and_then(|p| p.unversioned.as_ref())
+            .is_some()
             && !c.of(Target::Torch).any(|k| !k.constraint_file)
         {
             warnings.push(Warning {
@@ -154,7 +208,11 @@ pub(crate) fn build(
 
     if let Some(tf) = ch.tf {
         let w = why("tensorflow");
-        let template = if c.gpu { &tf.row.gpu_package } else { &tf.row.cpu_package };
+        let template = if c.gpu {
+            &tf.row.gpu_package
+        } else {
+            &tf.row.cpu_package
+        };
         let package = template.replace("{version}", &tf.version.to_string());
         let pin = c.of(Target::Tensorflow).find(|k| !k.constraint_file);
         values.insert(
@@ -185,7 +243,9 @@ pub(crate) fn build(
             Resolved {
                 version: written.trim_start_matches("==").to_string(),
                 source: source.clone(),
-                reason: format!("installed as written ({source}); compat/tensorflow.toml has no row for it"),
+                reason: format!(
+                    "installed as written ({source}); compat/tensorflow.toml has no row for it"
+                ),
                 requested: Some(written.clone()),
                 variant: Some("cpu".into()),
                 index_url: None,
@@ -214,16 +274,26 @@ pub(crate) fn build(
     let rewritten_requirements = if let Some(file) = &input.requirements {
         Some(rewrite(file, &plan))
     } else {
-        c.packages_file.as_ref().map(|(file, _)| rewrite(file, &plan))
+        c.packages_file
+            .as_ref()
+            .map(|(file, _)| rewrite(file, &plan))
     };
 
-    Ok(Resolution { gpu: c.gpu, values, base_image: image, rewritten_requirements, warnings })
+    Ok(Resolution {
+        gpu: c.gpu,
+        values,
+        base_image: image,
+        rewritten_requirements,
+        warnings,
+    })
 }
 
 fn image_fits_cuda(img: &BaseImage, cuda: Option<&CudaRow>) -> bool {
     match (cuda, &img.cuda, &img.cudnn) {
         (None, None, _) => true,
-        (Some(row), Some(c), Some(d)) => row.version.cog_matches(c) && row.cudnn.major() == d.major(),
+        (Some(row), Some(c), Some(d)) => {
+            row.version.cog_matches(c) && row.cudnn.major() == d.major()
+        }
         _ => false,
     }
 }
@@ -234,7 +304,10 @@ fn image_reason(img: &BaseImage, python: &Version, cuda: Option<&CudaRow>) -> St
         None => "no CUDA".to_string(),
     };
     match &img.python {
-        Some(p) => format!("{} image with Python {p} and {what} ({})", img.origin, img.at),
+        Some(p) => format!(
+            "{} image with Python {p} and {what} ({})",
+            img.origin, img.at
+        ),
         None => format!(
             "{} image with {what} and no Python: Python {python} is installed on it ({})",
             img.origin, img.at
@@ -251,22 +324,44 @@ fn base_image(
     cuda: Option<&CudaRow>,
     warnings: &mut Vec<Warning>,
 ) -> Result<BaseImage, ResolveError> {
-    let fits: Vec<&BaseImage> = t.base_images.iter().filter(|i| image_fits_cuda(i, cuda)).collect();
+    let fits: Vec<&BaseImage> = t
+        .base_images
+        .iter()
+        .filter(|i| image_fits_cuda(i, cuda))
+        .collect();
     let by_origin = |imgs: Vec<&BaseImage>| -> Option<BaseImage> {
-        imgs.iter().find(|i| i.origin == Origin::Local).or_else(|| imgs.first()).map(|i| (*i).clone())
+        imgs.iter()
+            .find(|i| i.origin == Origin::Local)
+            .or_else(|| imgs.first())
+            .map(|i| (*i).clone())
     };
-    let with_python: Vec<&BaseImage> =
-        fits.iter().copied().filter(|i| i.python.as_ref().is_some_and(|p| p.cog_matches(python))).collect();
+    let with_python: Vec<&BaseImage> = fits
+        .iter()
+        .copied()
+        .filter(|i| i.python.as_ref().is_some_and(|p| p.cog_matches(python)))
+        .collect();
     if let Some(img) = by_origin(with_python) {
         return Ok(img);
     }
     let closest: Vec<String> = fits
         .iter()
-        .filter_map(|i| i.python.as_ref().map(|p| format!("{} (Python {p}, {})", i.name, i.origin)))
+        .filter_map(|i| {
+            i.python
+                .as_ref()
+                .map(|p| format!("{} (Python {p}, {})", i.name, i.origin))
+        })
         .collect();
-    let bare: Vec<&BaseImage> = fits.iter().copied().filter(|i| i.python.is_none()).collect();
+    let bare: Vec<&BaseImage> = fits
+        .iter()
+        .copied()
+        .filter(|i| i.python.is_none())
+        .collect();
     if let Some(img) = by_origin(bare) {
-        let closest_text = if closest.is_empty() { "none".to_string() } else { closest.join(", ") };
+        let closest_text = if closest.is_empty() {
+            "none".to_string()
+        } else {
+            closest.join(", ")
+        };
         warnings.push(Warning {
             message: format!(
                 "no base image ships Python {python} (closest: {closest_text}); Python {python} is installed on {}, which has none",
@@ -295,9 +390,14 @@ fn base_image(
         title: format!("cogpack's compat data has no base image for Python {python} with {what}"),
         facts: vec![Fact::new(
             format!("compat/base-images.toml has no image with {what}, with or without Python"),
-            vec![Source::Table { file: "compat/base-images.toml".into(), line: 1 }],
+            vec![Source::Table {
+                file: "compat/base-images.toml".into(),
+                line: 1,
+            }],
         )],
-        conclusion: "no base image fits; this is a gap in cogpack's tables, not an error in the project".into(),
+        conclusion:
+            "no base image fits; this is a gap in cogpack's tables, not an error in the project"
+                .into(),
         tried: Vec::new(),
         hints: vec![
             if near.is_empty() {

@@ -32,7 +32,12 @@ fn tail(d: &Derivation, out: &mut String) {
     if !d.tried.is_empty() {
         out.push_str("  Rows tried:\n");
         for t in &d.tried {
-            out.push_str(&format!("    - {} ({}): {}\n", t.what, fmt_sources(&t.rows), t.why));
+            out.push_str(&format!(
+                "    - {} ({}): {}\n",
+                t.what,
+                fmt_sources(&t.rows),
+                t.why
+            ));
         }
     }
     for h in &d.hints {
@@ -54,7 +59,9 @@ pub fn render(err: &ResolveError) -> String {
         ResolveError::MissingData(d) => {
             out.push_str(&format!("error: {}\n", d.title));
             because(d, &mut out);
-            out.push_str("  note: cogpack's compat tables lack this data; the project is not at fault\n");
+            out.push_str(
+                "  note: cogpack's compat tables lack this data; the project is not at fault\n",
+            );
             tail(d, &mut out);
         }
         ResolveError::Invalid(d) => {

@@ -19,7 +19,9 @@ use super::collect::{strip_local, Collected, Constraint, Target};
 use super::derivation::{fmt_sources, list_strings, list_versions, Derivation, Fact, Tried};
 use super::version::{Op, SpecifierSet, Version};
 use super::{ResolveError, Source, Warning};
-use crate::compat::{CompatTables, CudaRow, PythonRow, TableRef, TensorflowRow, TorchRow, TorchVariant};
+use crate::compat::{
+    CompatTables, CudaRow, PythonRow, TableRef, TensorflowRow, TorchRow, TorchVariant,
+};
 
 /// Cog's CUDA when no framework asks for one (replicate/cog `defaultCUDA()`).
 pub(crate) const DEFAULT_CUDA: &str = "11.8";
@@ -74,7 +76,10 @@ struct Dom<T> {
 
 impl<T> Dom<T> {
     fn new(items: Vec<T>) -> Self {
-        Self { items, log: Vec::new() }
+        Self {
+            items,
+            log: Vec::new(),
+        }
     }
 }
 
@@ -111,7 +116,8 @@ pub(crate) struct TorchC<'t> {
 impl TorchC<'_> {
     /// The version as the package index serves it: `2.0.1+cu118`.
     pub fn full(&self) -> Version {
-        Version::parse(&format!("{}+{}", self.row.torch, self.variant.label)).expect("table versions parse")
+        Version::parse(&format!("{}+{}", self.row.torch, self.variant.label))
+            .expect("table versions parse")
     }
     fn with_label(&self, v: &Version) -> Version {
         Version::parse(&format!("{v}+{}", self.variant.label)).expect("table versions parse")
@@ -213,9 +219,19 @@ fn narrow<T: Item + Clone>(
     groups.sort_by_key(|g| g.1.len());
     let tried = groups
         .into_iter()
-        .map(|(why, what, rows)| Tried { what: list_strings(&what, "candidates"), rows, why })
+        .map(|(why, what, rows)| Tried {
+            what: list_strings(&what, "candidates"),
+            rows,
+            why,
+        })
         .collect();
-    dom.log.push(Entry { fact: fact(), aspect, causes, tried, constraint });
+    dom.log.push(Entry {
+        fact: fact(),
+        aspect,
+        causes,
+        tried,
+        constraint,
+    });
     (true, dom.items.is_empty())
 }
 
@@ -268,30 +284,52 @@ impl<'t> Solver<'_, 't> {
             Dom::new(
                 t.torch
                     .iter()
-                    .flat_map(|row| row.variants.iter().map(move |variant| TorchC { row, variant }))
+                    .flat_map(|row| {
+                        row.variants
+                            .iter()
+                            .map(move |variant| TorchC { row, variant })
+                    })
                     .collect(),
             )
         });
         let tf = self.c.tensorflow.as_ref().map(|_| {
             Dom::new(
-                t.tensorflow.iter().flat_map(|row| row.versions.iter().map(move |version| TfC { row, version })).collect(),
+                t.tensorflow
+                    .iter()
+                    .flat_map(|row| row.versions.iter().map(move |version| TfC { row, version }))
+                    .collect(),
             )
         });
         let cuda = self.c.gpu.then(|| Dom::new(t.cuda.iter().collect()));
-        State { python, torch, tf, cuda }
+        State {
+            python,
+            torch,
+            tf,
+            cuda,
+        }
     }
 
     fn active(&self) -> impl Iterator<Item = (usize, &Constraint)> {
         let skip = self.skip;
-        self.c.constraints.iter().enumerate().filter(move |(i, _)| Some(*i) != skip)
+        self.c
+            .constraints
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| Some(*i) != skip)
     }
 
     /// True when some constraint names a torch build explicitly (`+cu117`, a pytorch.org index).
     fn explicit_build(&self) -> bool {
         self.active().any(|(_, k)| {
             k.target == Target::TorchIndex
-                || (matches!(k.target, Target::Torch | Target::Torchvision | Target::Torchaudio)
-                    && k.spec.specifiers().iter().any(|s| s.version.local().is_some()))
+                || (matches!(
+                    k.target,
+                    Target::Torch | Target::Torchvision | Target::Torchaudio
+                ) && k
+                    .spec
+                    .specifiers()
+                    .iter()
+                    .any(|s| s.version.local().is_some()))
         })
     }
 
@@ -300,15 +338,25 @@ impl<'t> Solver<'_, 't> {
         if let Some(torch) = &mut s.torch {
             if !self.explicit_build() {
                 let gpu = self.c.gpu;
-                let fact = || if gpu {
-                    Fact::new("the build uses a GPU, so torch must be a CUDA build", vec![self.c.gpu_source.clone()])
-                } else {
-                    Fact::new("the build is CPU-only, so torch must be a CPU build", vec![self.c.gpu_source.clone()])
+                let fact = || {
+                    if gpu {
+                        Fact::new(
+                            "the build uses a GPU, so torch must be a CUDA build",
+                            vec![self.c.gpu_source.clone()],
+                        )
+                    } else {
+                        Fact::new(
+                            "the build is CPU-only, so torch must be a CPU build",
+                            vec![self.c.gpu_source.clone()],
+                        )
+                    }
                 };
-                let (_, empty) = narrow(torch, fact, Aspect::Variant, vec![], None, |i| match (gpu, &i.variant.cuda) {
-                    (true, None) => Some("is a CPU build".into()),
-                    (false, Some(_)) => Some("is a CUDA build".into()),
-                    _ => None,
+                let (_, empty) = narrow(torch, fact, Aspect::Variant, vec![], None, |i| {
+                    match (gpu, &i.variant.cuda) {
+                        (true, None) => Some("is a CPU build".into()),
+                        (false, Some(_)) => Some("is a CUDA build".into()),
+                        _ => None,
+                    }
                 });
                 if empty {
                     return Err(Var::Torch);
@@ -328,9 +376,10 @@ impl<'t> Solver<'_, 't> {
         for (idx, k) in self.active() {
             if k.target == Target::Python {
                 let fact = || Fact::new(k.fact.clone(), vec![k.source.clone()]);
-                let (_, empty) = narrow(&mut s.python, fact, Aspect::Both, vec![], Some(idx), |p| {
-                    (!k.spec.contains_cog(&p.version)).then(|| is_not(k))
-                });
+                let (_, empty) =
+                    narrow(&mut s.python, fact, Aspect::Both, vec![], Some(idx), |p| {
+                        (!k.spec.contains_cog(&p.version)).then(|| is_not(k))
+                    });
                 if empty {
                     return Err(Var::Python);
                 }
@@ -347,7 +396,8 @@ impl<'t> Solver<'_, 't> {
                 if k.target == Target::Cuda {
                     (!k.spec.contains_cog(&r.version)).then(|| format!("is not CUDA {}", k.written))
                 } else {
-                    (!cudnn_matches(&k.spec, &r.cudnn)).then(|| format!("has cuDNN {}, not {}", r.cudnn, k.written))
+                    (!cudnn_matches(&k.spec, &r.cudnn))
+                        .then(|| format!("has cuDNN {}, not {}", r.cudnn, k.written))
                 }
             });
             if empty {
@@ -359,9 +409,15 @@ impl<'t> Solver<'_, 't> {
     }
 
     fn apply_torch(&self, s: &mut State<'t>, idx: usize, k: &Constraint) -> Step {
-        let Some(torch) = &mut s.torch else { return Ok(()) };
+        let Some(torch) = &mut s.torch else {
+            return Ok(());
+        };
         let fact = || Fact::new(k.fact.clone(), vec![k.source.clone()]);
-        let labelled = k.spec.specifiers().iter().any(|s| s.version.local().is_some());
+        let labelled = k
+            .spec
+            .specifiers()
+            .iter()
+            .any(|s| s.version.local().is_some());
         let aspect = match k.target {
             Target::TorchIndex => Aspect::Variant,
             _ if labelled => Aspect::Both,
@@ -397,8 +453,9 @@ impl<'t> Solver<'_, 't> {
     fn apply_tf(&self, s: &mut State<'t>, idx: usize, k: &Constraint) -> Step {
         let Some(tf) = &mut s.tf else { return Ok(()) };
         let fact = || Fact::new(k.fact.clone(), vec![k.source.clone()]);
-        let (_, empty) =
-            narrow(tf, fact, Aspect::Both, vec![], Some(idx), |i| (!k.spec.contains(i.version)).then(|| is_not(k)));
+        let (_, empty) = narrow(tf, fact, Aspect::Both, vec![], Some(idx), |i| {
+            (!k.spec.contains(i.version)).then(|| is_not(k))
+        });
         if empty {
             Err(Var::Tf)
         } else {
@@ -413,14 +470,29 @@ impl<'t> Solver<'_, 't> {
             if let Some(torch) = &mut s.torch {
                 // Python <- torch.
                 let items = torch.items.clone();
-                let pythons: Vec<&Version> = items.iter().flat_map(|i| i.row.pythons.iter()).collect();
-                let fact = || Fact::new(
-                    format!("torch {} supports Python {}", torch_versions(&items), list_versions(pythons.iter().copied())),
-                    distinct_rows(&items),
+                let pythons: Vec<&Version> =
+                    items.iter().flat_map(|i| i.row.pythons.iter()).collect();
+                let fact = || {
+                    Fact::new(
+                        format!(
+                            "torch {} supports Python {}",
+                            torch_versions(&items),
+                            list_versions(pythons.iter().copied())
+                        ),
+                        distinct_rows(&items),
+                    )
+                };
+                let (c, e) = narrow(
+                    &mut s.python,
+                    fact,
+                    Aspect::Both,
+                    vec![(Var::Torch, Aspect::Version)],
+                    None,
+                    |p| {
+                        (!pythons.iter().any(|v| v.cog_matches(&p.version)))
+                            .then(|| "no remaining torch build supports it".into())
+                    },
                 );
-                let (c, e) = narrow(&mut s.python, fact, Aspect::Both, vec![(Var::Torch, Aspect::Version)], None, |p| {
-                    (!pythons.iter().any(|v| v.cog_matches(&p.version))).then(|| "no remaining torch build supports it".into())
-                });
                 if e {
                     return Err(Var::Python);
                 }
@@ -430,22 +502,41 @@ impl<'t> Solver<'_, 't> {
                 let removed: Vec<TorchC<'t>> = torch
                     .items
                     .iter()
-                    .filter(|i| !i.row.pythons.iter().any(|v| py.iter().any(|p| p.cog_matches(v))))
+                    .filter(|i| {
+                        !i.row
+                            .pythons
+                            .iter()
+                            .any(|v| py.iter().any(|p| p.cog_matches(v)))
+                    })
                     .copied()
                     .collect();
                 if !removed.is_empty() {
-                    let fact = || Fact::new(
-                        format!(
-                            "torch {} supports Python {} only",
-                            torch_versions(&removed),
-                            list_versions(removed.iter().flat_map(|i| i.row.pythons.iter()))
-                        ),
-                        distinct_rows(&removed),
+                    let fact = || {
+                        Fact::new(
+                            format!(
+                                "torch {} supports Python {} only",
+                                torch_versions(&removed),
+                                list_versions(removed.iter().flat_map(|i| i.row.pythons.iter()))
+                            ),
+                            distinct_rows(&removed),
+                        )
+                    };
+                    let (c, e) = narrow(
+                        torch,
+                        fact,
+                        Aspect::Version,
+                        vec![(Var::Python, Aspect::Both)],
+                        None,
+                        |i| {
+                            (!i.row
+                                .pythons
+                                .iter()
+                                .any(|v| py.iter().any(|p| p.cog_matches(v))))
+                            .then(|| {
+                                format!("supports Python {} only", list_versions(&i.row.pythons))
+                            })
+                        },
                     );
-                    let (c, e) = narrow(torch, fact, Aspect::Version, vec![(Var::Python, Aspect::Both)], None, |i| {
-                        (!i.row.pythons.iter().any(|v| py.iter().any(|p| p.cog_matches(v))))
-                            .then(|| format!("supports Python {} only", list_versions(&i.row.pythons)))
-                    });
                     if e {
                         return Err(Var::Torch);
                     }
@@ -453,24 +544,36 @@ impl<'t> Solver<'_, 't> {
                 }
                 if let Some(cuda) = &mut s.cuda {
                     // CUDA <- torch: only when every remaining build is a CUDA build.
-                    let cudas: Vec<&Version> = torch.items.iter().filter_map(|i| i.variant.cuda.as_ref()).collect();
+                    let cudas: Vec<&Version> = torch
+                        .items
+                        .iter()
+                        .filter_map(|i| i.variant.cuda.as_ref())
+                        .collect();
                     if cudas.len() == torch.items.len() {
                         if let Some(min) = cudas.iter().min().copied() {
                             let items = torch.items.clone();
-                            let fact = || Fact::new(
-                                format!(
-                                    "torch {} is built for CUDA {}",
-                                    torch_versions(&items),
-                                    list_versions(cudas.iter().copied())
-                                ),
-                                distinct_rows(&items),
-                            );
-                            let (c, e) =
-                                narrow(cuda, fact, Aspect::Both, vec![(Var::Torch, Aspect::Both)], None, |r| {
+                            let fact = || {
+                                Fact::new(
+                                    format!(
+                                        "torch {} is built for CUDA {}",
+                                        torch_versions(&items),
+                                        list_versions(cudas.iter().copied())
+                                    ),
+                                    distinct_rows(&items),
+                                )
+                            };
+                            let (c, e) = narrow(
+                                cuda,
+                                fact,
+                                Aspect::Both,
+                                vec![(Var::Torch, Aspect::Both)],
+                                None,
+                                |r| {
                                     r.version.cog_cmp(min).is_lt().then(|| {
                                         format!("is older than CUDA {min}, the oldest the remaining torch builds need")
                                     })
-                                });
+                                },
+                            );
                             if e {
                                 return Err(Var::Cuda);
                             }
@@ -484,23 +587,40 @@ impl<'t> Solver<'_, 't> {
                         (Some(_), None) => false,
                         (None, _) => true,
                     };
-                    let removed: Vec<TorchC<'t>> = torch.items.iter().filter(|i| !fits(i)).copied().collect();
+                    let removed: Vec<TorchC<'t>> =
+                        torch.items.iter().filter(|i| !fits(i)).copied().collect();
                     if !removed.is_empty() {
                         let shown: Vec<String> = removed.iter().map(|i| i.describe()).collect();
-                        let fact = || Fact::new(
-                            format!("the builds {} need a newer CUDA", list_strings(&shown, "builds")),
-                            distinct_rows(&removed),
-                        );
-                        let newest_s = newest.as_ref().map_or("none".to_string(), |n| n.to_string());
-                        let (c, e) =
-                            narrow(torch, fact, Aspect::Variant, vec![(Var::Cuda, Aspect::Both)], None, |i| {
+                        let fact = || {
+                            Fact::new(
+                                format!(
+                                    "the builds {} need a newer CUDA",
+                                    list_strings(&shown, "builds")
+                                ),
+                                distinct_rows(&removed),
+                            )
+                        };
+                        let newest_s = newest
+                            .as_ref()
+                            .map_or("none".to_string(), |n| n.to_string());
+                        let (c, e) = narrow(
+                            torch,
+                            fact,
+                            Aspect::Variant,
+                            vec![(Var::Cuda, Aspect::Both)],
+                            None,
+                            |i| {
                                 (!fits(i)).then(|| {
                                     format!(
                                         "is built for CUDA {}, newer than CUDA {newest_s}",
-                                        i.variant.cuda.as_ref().map_or(String::new(), |c| c.to_string())
+                                        i.variant
+                                            .cuda
+                                            .as_ref()
+                                            .map_or(String::new(), |c| c.to_string())
                                     )
                                 })
-                            });
+                            },
+                        );
                         if e {
                             return Err(Var::Torch);
                         }
@@ -510,15 +630,29 @@ impl<'t> Solver<'_, 't> {
             }
             if let Some(tf) = &mut s.tf {
                 let items = tf.items.clone();
-                let pythons: Vec<&Version> = items.iter().flat_map(|i| i.row.pythons.iter()).collect();
-                let fact = || Fact::new(
-                    format!("tensorflow {} supports Python {}", tf_versions(&items), list_versions(pythons.iter().copied())),
-                    distinct_rows(&items),
+                let pythons: Vec<&Version> =
+                    items.iter().flat_map(|i| i.row.pythons.iter()).collect();
+                let fact = || {
+                    Fact::new(
+                        format!(
+                            "tensorflow {} supports Python {}",
+                            tf_versions(&items),
+                            list_versions(pythons.iter().copied())
+                        ),
+                        distinct_rows(&items),
+                    )
+                };
+                let (c, e) = narrow(
+                    &mut s.python,
+                    fact,
+                    Aspect::Both,
+                    vec![(Var::Tf, Aspect::Both)],
+                    None,
+                    |p| {
+                        (!pythons.iter().any(|v| v.cog_matches(&p.version)))
+                            .then(|| "no remaining tensorflow release supports it".into())
+                    },
                 );
-                let (c, e) = narrow(&mut s.python, fact, Aspect::Both, vec![(Var::Tf, Aspect::Both)], None, |p| {
-                    (!pythons.iter().any(|v| v.cog_matches(&p.version)))
-                        .then(|| "no remaining tensorflow release supports it".into())
-                });
                 if e {
                     return Err(Var::Python);
                 }
@@ -527,22 +661,41 @@ impl<'t> Solver<'_, 't> {
                 let removed: Vec<TfC<'t>> = tf
                     .items
                     .iter()
-                    .filter(|i| !i.row.pythons.iter().any(|v| py.iter().any(|p| p.cog_matches(v))))
+                    .filter(|i| {
+                        !i.row
+                            .pythons
+                            .iter()
+                            .any(|v| py.iter().any(|p| p.cog_matches(v)))
+                    })
                     .copied()
                     .collect();
                 if !removed.is_empty() {
-                    let fact = || Fact::new(
-                        format!(
-                            "tensorflow {} supports Python {} only",
-                            tf_versions(&removed),
-                            list_versions(removed.iter().flat_map(|i| i.row.pythons.iter()))
-                        ),
-                        distinct_rows(&removed),
+                    let fact = || {
+                        Fact::new(
+                            format!(
+                                "tensorflow {} supports Python {} only",
+                                tf_versions(&removed),
+                                list_versions(removed.iter().flat_map(|i| i.row.pythons.iter()))
+                            ),
+                            distinct_rows(&removed),
+                        )
+                    };
+                    let (c, e) = narrow(
+                        tf,
+                        fact,
+                        Aspect::Both,
+                        vec![(Var::Python, Aspect::Both)],
+                        None,
+                        |i| {
+                            (!i.row
+                                .pythons
+                                .iter()
+                                .any(|v| py.iter().any(|p| p.cog_matches(v))))
+                            .then(|| {
+                                format!("supports Python {} only", list_versions(&i.row.pythons))
+                            })
+                        },
                     );
-                    let (c, e) = narrow(tf, fact, Aspect::Both, vec![(Var::Python, Aspect::Both)], None, |i| {
-                        (!i.row.pythons.iter().any(|v| py.iter().any(|p| p.cog_matches(v))))
-                            .then(|| format!("supports Python {} only", list_versions(&i.row.pythons)))
-                    });
                     if e {
                         return Err(Var::Tf);
                     }
@@ -561,48 +714,82 @@ impl<'t> Solver<'_, 't> {
                     let needs: Vec<String> = {
                         let mut v: Vec<String> = items
                             .iter()
-                            .map(|i| format!("CUDA {}.x with cuDNN {}", i.row.cuda.major(), i.row.cudnn.major()))
+                            .map(|i| {
+                                format!(
+                                    "CUDA {}.x with cuDNN {}",
+                                    i.row.cuda.major(),
+                                    i.row.cudnn.major()
+                                )
+                            })
                             .collect();
                         v.dedup();
                         v
                     };
-                    let fact = || Fact::new(
-                        format!(
-                            "tensorflow {} was built for {}, so it needs {}",
-                            tf_versions(&items),
-                            pairs.join(" or "),
-                            needs.join(" or ")
-                        ),
-                        distinct_rows(&items),
-                    );
-                    let ok = |r: &CudaRow, i: &TfC<'_>| {
-                        i.row.cuda.major() == r.version.major() && i.row.cudnn.major() == r.cudnn.major()
+                    let fact = || {
+                        Fact::new(
+                            format!(
+                                "tensorflow {} was built for {}, so it needs {}",
+                                tf_versions(&items),
+                                pairs.join(" or "),
+                                needs.join(" or ")
+                            ),
+                            distinct_rows(&items),
+                        )
                     };
-                    let (c, e) = narrow(cuda, fact, Aspect::Both, vec![(Var::Tf, Aspect::Both)], None, |r| {
-                        (!items.iter().any(|i| ok(r, i))).then(|| format!("is CUDA {} with cuDNN {}", r.version, r.cudnn))
-                    });
+                    let ok = |r: &CudaRow, i: &TfC<'_>| {
+                        i.row.cuda.major() == r.version.major()
+                            && i.row.cudnn.major() == r.cudnn.major()
+                    };
+                    let (c, e) = narrow(
+                        cuda,
+                        fact,
+                        Aspect::Both,
+                        vec![(Var::Tf, Aspect::Both)],
+                        None,
+                        |r| {
+                            (!items.iter().any(|i| ok(r, i)))
+                                .then(|| format!("is CUDA {} with cuDNN {}", r.version, r.cudnn))
+                        },
+                    );
                     if e {
                         return Err(Var::Cuda);
                     }
                     changed |= c;
                     let rows = cuda.items.clone();
-                    let removed: Vec<TfC<'t>> =
-                        tf.items.iter().filter(|i| !rows.iter().any(|r| ok(r, i))).copied().collect();
+                    let removed: Vec<TfC<'t>> = tf
+                        .items
+                        .iter()
+                        .filter(|i| !rows.iter().any(|r| ok(r, i)))
+                        .copied()
+                        .collect();
                     if !removed.is_empty() {
-                        let fact = || Fact::new(
-                            format!(
-                                "tensorflow {} needs CUDA {}.x with cuDNN {}",
-                                tf_versions(&removed),
-                                removed[0].row.cuda.major(),
-                                removed[0].row.cudnn.major()
-                            ),
-                            distinct_rows(&removed),
+                        let fact = || {
+                            Fact::new(
+                                format!(
+                                    "tensorflow {} needs CUDA {}.x with cuDNN {}",
+                                    tf_versions(&removed),
+                                    removed[0].row.cuda.major(),
+                                    removed[0].row.cudnn.major()
+                                ),
+                                distinct_rows(&removed),
+                            )
+                        };
+                        let (c, e) = narrow(
+                            tf,
+                            fact,
+                            Aspect::Both,
+                            vec![(Var::Cuda, Aspect::Both)],
+                            None,
+                            |i| {
+                                (!rows.iter().any(|r| ok(r, i))).then(|| {
+                                    format!(
+                                        "needs CUDA {}.x with cuDNN {}",
+                                        i.row.cuda.major(),
+                                        i.row.cudnn.major()
+                                    )
+                                })
+                            },
                         );
-                        let (c, e) = narrow(tf, fact, Aspect::Both, vec![(Var::Cuda, Aspect::Both)], None, |i| {
-                            (!rows.iter().any(|r| ok(r, i))).then(|| {
-                                format!("needs CUDA {}.x with cuDNN {}", i.row.cuda.major(), i.row.cudnn.major())
-                            })
-                        });
                         if e {
                             return Err(Var::Tf);
                         }
@@ -630,8 +817,19 @@ impl<'t> Solver<'_, 't> {
         let mut facts: Vec<Fact> = Vec::new();
         let mut involved = Vec::new();
         let mut visiting = vec![var];
-        self.collect_facts(s, var, Aspect::Both, &mut facts, &mut involved, &mut visiting);
-        let tried = self.entries(s, var).last().map(|e| e.tried.clone()).unwrap_or_default();
+        self.collect_facts(
+            s,
+            var,
+            Aspect::Both,
+            &mut facts,
+            &mut involved,
+            &mut visiting,
+        );
+        let tried = self
+            .entries(s, var)
+            .last()
+            .map(|e| e.tried.clone())
+            .unwrap_or_default();
         (facts, tried, involved)
     }
 
@@ -671,16 +869,29 @@ impl<'t> Solver<'_, 't> {
         let conclusion = format!(
             "no {} {} {}",
             var.noun(),
-            if var == Var::Cuda { "pair" } else if var == Var::Torch { "build" } else { "version" },
+            if var == Var::Cuda {
+                "pair"
+            } else if var == Var::Torch {
+                "build"
+            } else {
+                "version"
+            },
             match facts.len() {
                 1 => "in cogpack's tables satisfies it",
                 2 => "satisfies both",
                 _ => "satisfies all of these",
             }
         );
-        let hints = if facts.len() == 1 { self.nearest(&involved) } else { self.hints(&involved) };
+        let hints = if facts.len() == 1 {
+            self.nearest(&involved)
+        } else {
+            self.hints(&involved)
+        };
         ResolveError::Conflict(Derivation {
-            title: format!("cannot resolve {}: the project's requirements conflict", var.noun()),
+            title: format!(
+                "cannot resolve {}: the project's requirements conflict",
+                var.noun()
+            ),
             facts,
             conclusion,
             tried,
@@ -699,7 +910,8 @@ impl<'t> Solver<'_, 't> {
             match k.target {
                 Target::Torch => {
                     if let Some(row) = self.t.torch_row(&want_public) {
-                        let labels: Vec<&str> = row.variants.iter().map(|v| v.label.as_str()).collect();
+                        let labels: Vec<&str> =
+                            row.variants.iter().map(|v| v.label.as_str()).collect();
                         hints.push(format!(
                             "torch {} is built as {} ({}): use one of those labels, or drop the label",
                             row.torch,
@@ -707,32 +919,68 @@ impl<'t> Solver<'_, 't> {
                             row.at
                         ));
                     } else {
-                        let near: Vec<&Version> = self.t.torch.iter().map(|r| &r.torch).filter(|v| same_series(v)).collect();
+                        let near: Vec<&Version> = self
+                            .t
+                            .torch
+                            .iter()
+                            .map(|r| &r.torch)
+                            .filter(|v| same_series(v))
+                            .collect();
                         if !near.is_empty() {
-                            hints.push(format!("compat/torch.toml knows torch {} in the {}.{} series", list_versions(near), want.major(), want.minor()));
+                            hints.push(format!(
+                                "compat/torch.toml knows torch {} in the {}.{} series",
+                                list_versions(near),
+                                want.major(),
+                                want.minor()
+                            ));
                         }
                     }
                 }
                 Target::Tensorflow => {
-                    let near: Vec<&Version> =
-                        self.t.tensorflow.iter().flat_map(|r| r.versions.iter()).filter(|v| same_series(v)).collect();
+                    let near: Vec<&Version> = self
+                        .t
+                        .tensorflow
+                        .iter()
+                        .flat_map(|r| r.versions.iter())
+                        .filter(|v| same_series(v))
+                        .collect();
                     if !near.is_empty() {
-                        hints.push(format!("compat/tensorflow.toml knows tensorflow {} in the {}.{} series", list_versions(near), want.major(), want.minor()));
+                        hints.push(format!(
+                            "compat/tensorflow.toml knows tensorflow {} in the {}.{} series",
+                            list_versions(near),
+                            want.major(),
+                            want.minor()
+                        ));
                     }
                 }
                 Target::Cuda => {
-                    let below = self.t.cuda.iter().rev().find(|r| r.version.cog_cmp(want).is_lt());
+                    let below = self
+                        .t
+                        .cuda
+                        .iter()
+                        .rev()
+                        .find(|r| r.version.cog_cmp(want).is_lt());
                     let above = self.t.cuda.iter().find(|r| r.version.cog_cmp(want).is_gt());
-                    let near: Vec<String> = below.into_iter().chain(above).map(|r| r.version.to_string()).collect();
+                    let near: Vec<String> = below
+                        .into_iter()
+                        .chain(above)
+                        .map(|r| r.version.to_string())
+                        .collect();
                     if !near.is_empty() {
-                        hints.push(format!("the nearest CUDA releases with images are {}", near.join(" and ")));
+                        hints.push(format!(
+                            "the nearest CUDA releases with images are {}",
+                            near.join(" and ")
+                        ));
                     }
                 }
                 _ => {}
             }
         }
         if hints.is_empty() {
-            hints.push("if that release exists, add it to cogpack's compat tables (docs/compat-data.md)".into());
+            hints.push(
+                "if that release exists, add it to cogpack's compat tables (docs/compat-data.md)"
+                    .into(),
+            );
         }
         hints
     }
@@ -743,31 +991,44 @@ impl<'t> Solver<'_, 't> {
         let mut hints = Vec::new();
         for &i in involved {
             let k = &self.c.constraints[i];
-            let relaxed = Solver { c: self.c, t: self.t, skip: Some(i) };
+            let relaxed = Solver {
+                c: self.c,
+                t: self.t,
+                skip: Some(i),
+            };
             let mut s = relaxed.initial();
             if relaxed.narrow_all(&mut s).is_err() {
                 continue;
             }
             let values = match k.target {
                 Target::Python => list_versions(s.python.items.iter().map(|p| &p.version)),
-                Target::Cuda => s.cuda.as_ref().map_or(String::new(), |d| list_versions(d.items.iter().map(|r| &r.version))),
-                Target::Cudnn => {
-                    s.cuda.as_ref().map_or(String::new(), |d| list_versions(d.items.iter().map(|r| &r.cudnn)))
-                }
-                Target::Torch => s.torch.as_ref().map_or(String::new(), |d| torch_versions(&d.items)),
-                Target::Torchvision => {
-                    s.torch.as_ref().map_or(String::new(), |d| list_versions(d.items.iter().map(|i| &i.row.torchvision)))
-                }
-                Target::Torchaudio => {
-                    s.torch.as_ref().map_or(String::new(), |d| list_versions(d.items.iter().map(|i| &i.row.torchaudio)))
-                }
+                Target::Cuda => s.cuda.as_ref().map_or(String::new(), |d| {
+                    list_versions(d.items.iter().map(|r| &r.version))
+                }),
+                Target::Cudnn => s.cuda.as_ref().map_or(String::new(), |d| {
+                    list_versions(d.items.iter().map(|r| &r.cudnn))
+                }),
+                Target::Torch => s
+                    .torch
+                    .as_ref()
+                    .map_or(String::new(), |d| torch_versions(&d.items)),
+                Target::Torchvision => s.torch.as_ref().map_or(String::new(), |d| {
+                    list_versions(d.items.iter().map(|i| &i.row.torchvision))
+                }),
+                Target::Torchaudio => s.torch.as_ref().map_or(String::new(), |d| {
+                    list_versions(d.items.iter().map(|i| &i.row.torchaudio))
+                }),
                 Target::TorchIndex => s.torch.as_ref().map_or(String::new(), |d| {
-                    let mut labels: Vec<String> = d.items.iter().map(|i| i.variant.label.clone()).collect();
+                    let mut labels: Vec<String> =
+                        d.items.iter().map(|i| i.variant.label.clone()).collect();
                     labels.sort();
                     labels.dedup();
                     labels.join(", ")
                 }),
-                Target::Tensorflow => s.tf.as_ref().map_or(String::new(), |d| tf_versions(&d.items)),
+                Target::Tensorflow => {
+                    s.tf.as_ref()
+                        .map_or(String::new(), |d| tf_versions(&d.items))
+                }
             };
             if values.is_empty() {
                 continue;
@@ -789,7 +1050,11 @@ impl<'t> Solver<'_, 't> {
             hints.push(format!(
                 "{name} {values} would fit everything else: change {what} ({}){}",
                 k.source,
-                if matches!(k.source, Source::CogYaml { .. }) { " or remove it" } else { "" }
+                if matches!(k.source, Source::CogYaml { .. }) {
+                    " or remove it"
+                } else {
+                    ""
+                }
             ));
         }
         hints
@@ -806,9 +1071,10 @@ impl<'t> Solver<'_, 't> {
             }
             match (&s.cuda, &img.cuda, &img.cudnn) {
                 (None, None, _) => true,
-                (Some(d), Some(c), Some(n)) => {
-                    d.items.iter().any(|r| r.version.cog_matches(c) && r.cudnn.major() == n.major())
-                }
+                (Some(d), Some(c), Some(n)) => d
+                    .items
+                    .iter()
+                    .any(|r| r.version.cog_matches(c) && r.cudnn.major() == n.major()),
                 _ => false,
             }
         })
@@ -827,16 +1093,26 @@ pub(crate) fn solve<'t>(c: &Collected, t: &'t CompatTables) -> Result<Choice<'t>
 
 fn fix<T: Item + Clone>(dom: &mut Dom<T>, what: String, keep: impl Fn(&T) -> bool) {
     let text = format!("cogpack picks {what}");
-    narrow(dom, || Fact::new(text.clone(), vec![]), Aspect::Both, vec![], None, |i| {
-        (!keep(i)).then(|| format!("cogpack picked {what}"))
-    });
+    narrow(
+        dom,
+        || Fact::new(text.clone(), vec![]),
+        Aspect::Both,
+        vec![],
+        None,
+        |i| (!keep(i)).then(|| format!("cogpack picked {what}")),
+    );
 }
 
 type Picked<'t> = Result<Choice<'t>, Box<(State<'t>, Var)>>;
 
 /// Tries each candidate in order of preference: fix it, propagate, pick the rest. The first
 /// failure is kept to explain the case where none works.
-fn try_each<'t, C>(solver: &Solver<'_, 't>, s: &State<'t>, cands: Vec<C>, apply: impl Fn(&mut State<'t>, &C)) -> Picked<'t> {
+fn try_each<'t, C>(
+    solver: &Solver<'_, 't>,
+    s: &State<'t>,
+    cands: Vec<C>,
+    apply: impl Fn(&mut State<'t>, &C),
+) -> Picked<'t> {
     let mut first_err = None;
     for cand in cands {
         let mut next = s.clone();
@@ -894,7 +1170,9 @@ fn pick<'t>(solver: &Solver<'_, 't>, s: State<'t>) -> Picked<'t> {
             ))
         });
         return try_each(solver, &s, cands, |next, p| {
-            fix(&mut next.python, format!("Python {}", p.version), |r| r.version == p.version)
+            fix(&mut next.python, format!("Python {}", p.version), |r| {
+                r.version == p.version
+            })
         });
     }
     // 4. CUDA (GPU builds): TensorFlow's, else the newest torch's, else Cog's default 11.8.
@@ -909,12 +1187,19 @@ fn pick<'t>(solver: &Solver<'_, 't>, s: State<'t>) -> Picked<'t> {
                 .cloned()
         });
         let default = Version::parse(DEFAULT_CUDA).expect("constant parses");
-        let target = tf.map(|t| t.row.cuda.clone()).or(torch_target).unwrap_or(default);
+        let target = tf
+            .map(|t| t.row.cuda.clone())
+            .or(torch_target)
+            .unwrap_or(default);
         let mut cands = cuda.items.clone();
-        cands.sort_by_key(|r| std::cmp::Reverse((r.version.cog_matches(&target), r.version.clone())));
+        cands.sort_by_key(|r| {
+            std::cmp::Reverse((r.version.cog_matches(&target), r.version.clone()))
+        });
         return try_each(solver, &s, cands, |next, r| {
             if let Some(dom) = next.cuda.as_mut() {
-                fix(dom, format!("CUDA {}", r.version), |x| x.version == r.version);
+                fix(dom, format!("CUDA {}", r.version), |x| {
+                    x.version == r.version
+                });
             }
         });
     }
@@ -928,15 +1213,31 @@ fn pick<'t>(solver: &Solver<'_, 't>, s: State<'t>) -> Picked<'t> {
             Some(row) => items
                 .iter()
                 .rev()
-                .find(|i| i.variant.cuda.as_ref().is_some_and(|c| c.cog_cmp(&row.version).is_le()))
+                .find(|i| {
+                    i.variant
+                        .cuda
+                        .as_ref()
+                        .is_some_and(|c| c.cog_cmp(&row.version).is_le())
+                })
                 .or_else(|| items.first())
                 .copied(),
-            None => items.iter().find(|i| i.variant.cuda.is_none()).or_else(|| items.first()).copied(),
+            None => items
+                .iter()
+                .find(|i| i.variant.cuda.is_none())
+                .or_else(|| items.first())
+                .copied(),
         }
     });
     let tf = s.tf.as_ref().and_then(|d| d.items.first().copied());
     let python = s.python.items[0];
-    let mut choice = Choice { python, torch, tf, cuda, why: BTreeMap::new(), warnings: Vec::new() };
+    let mut choice = Choice {
+        python,
+        torch,
+        tf,
+        cuda,
+        why: BTreeMap::new(),
+        warnings: Vec::new(),
+    };
     explain_choice(solver, &s, &mut choice);
     Ok(choice)
 }
@@ -946,22 +1247,34 @@ fn explain_choice<'t>(solver: &Solver<'_, 't>, s: &State<'t>, ch: &mut Choice<'t
     let c = solver.c;
     let t = solver.t;
     let user = |target: Target| -> Option<&Constraint> {
-        c.of(target).find(|k| k.spec.exact().is_some() && !k.constraint_file).or_else(|| c.of(target).next())
+        c.of(target)
+            .find(|k| k.spec.exact().is_some() && !k.constraint_file)
+            .or_else(|| c.of(target).next())
     };
 
     // Python.
     let py = ch.python;
     let python_why = if let Some(k) = user(Target::Python) {
-        Why { reason: format!("{} ({})", k.fact, k.source), source: k.source.clone() }
+        Why {
+            reason: format!("{} ({})", k.fact, k.source),
+            source: k.source.clone(),
+        }
     } else if py.default {
         Why {
-            reason: format!("the default Python ({}), as in Cog; nothing narrows it", py.at),
-            source: Source::Default { why: format!("default Python in {}", py.at) },
+            reason: format!(
+                "the default Python ({}), as in Cog; nothing narrows it",
+                py.at
+            ),
+            source: Source::Default {
+                why: format!("default Python in {}", py.at),
+            },
         }
     } else {
         let default = t.default_python();
         let removed_by = s.python.log.iter().find(|e| {
-            e.tried.iter().any(|tr| tr.rows.contains(&Source::from(&default.at)))
+            e.tried
+                .iter()
+                .any(|tr| tr.rows.contains(&Source::from(&default.at)))
                 && !e.fact.text.starts_with("cogpack picks")
         });
         match removed_by {
@@ -994,9 +1307,10 @@ fn explain_choice<'t>(solver: &Solver<'_, 't>, s: &State<'t>, ch: &mut Choice<'t
     // TensorFlow.
     if let Some(tf) = ch.tf {
         let w = match user(Target::Tensorflow) {
-            Some(k) if k.spec.exact().is_some() => {
-                Why { reason: format!("{} ({})", k.fact, k.source), source: k.source.clone() }
-            }
+            Some(k) if k.spec.exact().is_some() => Why {
+                reason: format!("{} ({})", k.fact, k.source),
+                source: k.source.clone(),
+            },
             _ => Why {
                 reason: format!("the newest tensorflow release that fits ({})", tf.row.at),
                 source: Source::from(&tf.row.at),
@@ -1007,11 +1321,19 @@ fn explain_choice<'t>(solver: &Solver<'_, 't>, s: &State<'t>, ch: &mut Choice<'t
 
     // torch.
     if let Some(torch) = ch.torch {
-        let pinned = c.of(Target::Torch).find(|k| k.spec.exact().is_some() && !k.constraint_file);
+        let pinned = c
+            .of(Target::Torch)
+            .find(|k| k.spec.exact().is_some() && !k.constraint_file);
         let w = match pinned {
-            Some(k) => Why { reason: format!("{} ({})", k.fact, k.source), source: k.source.clone() },
+            Some(k) => Why {
+                reason: format!("{} ({})", k.fact, k.source),
+                source: k.source.clone(),
+            },
             None => {
-                let by_vision = c.of(Target::Torchvision).chain(c.of(Target::Torchaudio)).find(|k| k.spec.exact().is_some());
+                let by_vision = c
+                    .of(Target::Torchvision)
+                    .chain(c.of(Target::Torchaudio))
+                    .find(|k| k.spec.exact().is_some());
                 match by_vision {
                     Some(k) => Why {
                         reason: format!(
@@ -1021,7 +1343,10 @@ fn explain_choice<'t>(solver: &Solver<'_, 't>, s: &State<'t>, ch: &mut Choice<'t
                         source: Source::from(&torch.row.at),
                     },
                     None => Why {
-                        reason: format!("the newest torch release that fits every constraint ({})", torch.row.at),
+                        reason: format!(
+                            "the newest torch release that fits every constraint ({})",
+                            torch.row.at
+                        ),
                         source: Source::from(&torch.row.at),
                     },
                 }
@@ -1034,11 +1359,17 @@ fn explain_choice<'t>(solver: &Solver<'_, 't>, s: &State<'t>, ch: &mut Choice<'t
     if let Some(cuda) = ch.cuda {
         let pinned = c.of(Target::Cuda).next();
         let w = if let Some(k) = pinned {
-            Why { reason: format!("{} ({})", k.fact, k.source), source: k.source.clone() }
+            Why {
+                reason: format!("{} ({})", k.fact, k.source),
+                source: k.source.clone(),
+            }
         } else if let Some(tf) = ch.tf {
             if tf.row.cuda.cog_matches(&cuda.version) {
                 Why {
-                    reason: format!("tensorflow {} was built for CUDA {} ({})", tf.version, tf.row.cuda, tf.row.at),
+                    reason: format!(
+                        "tensorflow {} was built for CUDA {} ({})",
+                        tf.version, tf.row.cuda, tf.row.at
+                    ),
                     source: Source::from(&tf.row.at),
                 }
             } else {
@@ -1058,7 +1389,12 @@ fn explain_choice<'t>(solver: &Solver<'_, 't>, s: &State<'t>, ch: &mut Choice<'t
                 }
             }
         } else if let Some(torch) = ch.torch.filter(|t| t.variant.cuda.is_some()) {
-            let all: Vec<&Version> = torch.row.variants.iter().filter_map(|v| v.cuda.as_ref()).collect();
+            let all: Vec<&Version> = torch
+                .row
+                .variants
+                .iter()
+                .filter_map(|v| v.cuda.as_ref())
+                .collect();
             Why {
                 reason: format!(
                     "the newest CUDA that torch {} is built for (CUDA {}; {})",
@@ -1070,21 +1406,34 @@ fn explain_choice<'t>(solver: &Solver<'_, 't>, s: &State<'t>, ch: &mut Choice<'t
             }
         } else {
             Why {
-                reason: format!("Cog's default CUDA when no framework asks for one ({DEFAULT_CUDA})"),
-                source: Source::Default { why: "Cog's default CUDA when no framework asks for one".into() },
+                reason: format!(
+                    "Cog's default CUDA when no framework asks for one ({DEFAULT_CUDA})"
+                ),
+                source: Source::Default {
+                    why: "Cog's default CUDA when no framework asks for one".into(),
+                },
             }
         };
         ch.why.insert("cuda", w);
         let cudnn_w = if let Some(tf) = ch.tf {
             Why {
-                reason: format!("tensorflow {} was built with cuDNN {} ({})", tf.version, tf.row.cudnn, tf.row.at),
+                reason: format!(
+                    "tensorflow {} was built with cuDNN {} ({})",
+                    tf.version, tf.row.cudnn, tf.row.at
+                ),
                 source: Source::from(&tf.row.at),
             }
         } else if let Some(k) = c.of(Target::Cudnn).next() {
-            Why { reason: format!("{} ({})", k.fact, k.source), source: k.source.clone() }
+            Why {
+                reason: format!("{} ({})", k.fact, k.source),
+                source: k.source.clone(),
+            }
         } else {
             Why {
-                reason: format!("the highest cuDNN with a CUDA {} image ({})", cuda.version, cuda.at),
+                reason: format!(
+                    "the highest cuDNN with a CUDA {} image ({})",
+                    cuda.version, cuda.at
+                ),
                 source: Source::from(&cuda.at),
             }
         };

@@ -27,10 +27,18 @@ pub struct VersionError {
 
 impl VersionError {
     fn version(text: &str, why: impl Into<String>) -> Self {
-        Self { text: text.to_string(), why: why.into(), specifier: false }
+        Self {
+            text: text.to_string(),
+            why: why.into(),
+            specifier: false,
+        }
     }
     fn specifier(text: &str, why: impl Into<String>) -> Self {
-        Self { text: text.to_string(), why: why.into(), specifier: true }
+        Self {
+            text: text.to_string(),
+            why: why.into(),
+            specifier: true,
+        }
     }
 }
 
@@ -102,7 +110,9 @@ impl Version {
         let mut s = public.strip_prefix('v').unwrap_or(public);
         let mut epoch = 0;
         if let Some((e, rest)) = s.split_once('!') {
-            epoch = e.parse().map_err(|_| VersionError::version(text, "bad epoch"))?;
+            epoch = e
+                .parse()
+                .map_err(|_| VersionError::version(text, "bad epoch"))?;
             s = rest;
         }
         let mut chars = Cursor { s, pos: 0 };
@@ -154,7 +164,10 @@ impl Version {
             post = chars.number();
         } else {
             chars.separator();
-            if chars.word(&[("post", ()), ("rev", ()), ("r", ())]).is_some() {
+            if chars
+                .word(&[("post", ()), ("rev", ()), ("r", ())])
+                .is_some()
+            {
                 let before = chars.pos;
                 chars.separator();
                 post = Some(match chars.number() {
@@ -205,7 +218,15 @@ impl Version {
                 });
             }
         }
-        Ok(Self { epoch, release, pre, post, dev, local: local_parts, text: trimmed.to_string() })
+        Ok(Self {
+            epoch,
+            release,
+            pre,
+            post,
+            dev,
+            local: local_parts,
+            text: trimmed.to_string(),
+        })
     }
 
     /// The release numbers (`[2, 0, 1]` for `2.0.1+cu118`).
@@ -297,9 +318,15 @@ impl Version {
             .cmp(&other.epoch)
             .then_with(|| cmp_release(&self.release, &other.release))
             .then_with(|| self.pre_key().cmp(&other.pre_key()))
-            .then_with(|| self.post.map_or(-1, |p| p as i128).cmp(&other.post.map_or(-1, |p| p as i128)))
             .then_with(|| {
-                self.dev.map_or(i128::MAX, |d| d as i128).cmp(&other.dev.map_or(i128::MAX, |d| d as i128))
+                self.post
+                    .map_or(-1, |p| p as i128)
+                    .cmp(&other.post.map_or(-1, |p| p as i128))
+            })
+            .then_with(|| {
+                self.dev
+                    .map_or(i128::MAX, |d| d as i128)
+                    .cmp(&other.dev.map_or(i128::MAX, |d| d as i128))
             })
     }
 
@@ -329,7 +356,8 @@ fn cmp_release(a: &[u64], b: &[u64]) -> Ordering {
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.cmp_public(other).then_with(|| self.local.cmp(&other.local))
+        self.cmp_public(other)
+            .then_with(|| self.local.cmp(&other.local))
     }
 }
 
@@ -507,14 +535,18 @@ impl Specifier {
             Op::Lt => candidate.cog_cmp(spec) == Ordering::Less,
             Op::Compatible => {
                 let n = spec.release.len().saturating_sub(1).max(1);
-                candidate.cog_cmp(spec) != Ordering::Less && prefix_matches(&spec.release[..n], candidate)
+                candidate.cog_cmp(spec) != Ordering::Less
+                    && prefix_matches(&spec.release[..n], candidate)
             }
         }
     }
 }
 
 fn prefix_matches(prefix: &[u64], candidate: &Version) -> bool {
-    prefix.iter().enumerate().all(|(i, n)| candidate.release.get(i).copied().unwrap_or(0) == *n)
+    prefix
+        .iter()
+        .enumerate()
+        .all(|(i, n)| candidate.release.get(i).copied().unwrap_or(0) == *n)
 }
 
 impl fmt::Display for Specifier {
@@ -559,24 +591,38 @@ impl SpecifierSet {
             .find_map(|(s, op)| clause.strip_prefix(s).map(|rest| (*op, rest.trim())))
             .unwrap_or((Op::Eq, clause));
             if rest.is_empty() {
-                return Err(VersionError::specifier(text, format!("`{}` needs a version", op.as_str())));
+                return Err(VersionError::specifier(
+                    text,
+                    format!("`{}` needs a version", op.as_str()),
+                ));
             }
             let (body, wildcard) = match rest.strip_suffix(".*") {
                 Some(b) => (b, true),
                 None => (rest, false),
             };
             if wildcard && !matches!(op, Op::Eq | Op::Ne) {
-                return Err(VersionError::specifier(text, "`.*` is only allowed with `==` and `!=`"));
+                return Err(VersionError::specifier(
+                    text,
+                    "`.*` is only allowed with `==` and `!=`",
+                ));
             }
             let version = match Version::parse(body) {
                 Ok(v) => v,
                 Err(e) => return Err(VersionError::specifier(text, e.why)),
             };
             if op == Op::Compatible && version.release.len() < 2 {
-                return Err(VersionError::specifier(text, "`~=` needs at least two release numbers"));
+                return Err(VersionError::specifier(
+                    text,
+                    "`~=` needs at least two release numbers",
+                ));
             }
             let raw = format!("{}{}", op.as_str(), rest);
-            specs.push(Specifier { op, version, wildcard, raw });
+            specs.push(Specifier {
+                op,
+                version,
+                wildcard,
+                raw,
+            });
         }
         Ok(Self { specs })
     }
@@ -614,7 +660,12 @@ impl SpecifierSet {
     pub fn lower_bound(&self) -> Option<&Version> {
         self.specs
             .iter()
-            .filter(|s| matches!(s.op, Op::Eq | Op::Ge | Op::Gt | Op::Compatible | Op::Arbitrary))
+            .filter(|s| {
+                matches!(
+                    s.op,
+                    Op::Eq | Op::Ge | Op::Gt | Op::Compatible | Op::Arbitrary
+                )
+            })
             .map(|s| &s.version)
             .max()
     }
@@ -651,8 +702,21 @@ mod tests {
     #[test]
     fn parses_and_orders_pep440() {
         let ordered = [
-            "1.0.dev1", "1.0a1", "1.0a2.dev3", "1.0a2", "1.0b1", "1.0rc1", "1.0", "1.0+cpu",
-            "1.0+cu118", "1.0.post1", "1.1", "2.0.1", "2.0.1+cu117", "2.0.1+cu118", "1!0.1",
+            "1.0.dev1",
+            "1.0a1",
+            "1.0a2.dev3",
+            "1.0a2",
+            "1.0b1",
+            "1.0rc1",
+            "1.0",
+            "1.0+cpu",
+            "1.0+cu118",
+            "1.0.post1",
+            "1.1",
+            "2.0.1",
+            "2.0.1+cu117",
+            "2.0.1+cu118",
+            "1!0.1",
         ];
         for pair in ordered.windows(2) {
             assert!(v(pair[0]) < v(pair[1]), "{} < {}", pair[0], pair[1]);
