@@ -223,14 +223,24 @@ impl CompatTables {
         run(&sources.base_images, &mut |c| {
             base_images = check::base_images(c)
         });
-        if python.is_empty() && problems.is_empty() {
-            problems.push(Problem {
-                file: sources.python.label.clone(),
-                line: 1,
-                col: 1,
-                message: "no `[[python]]` rows".into(),
-                help: None,
-            });
+        if problems.is_empty() {
+            for (src, empty, table) in [
+                (&sources.python, python.is_empty(), "[[python]]"),
+                (&sources.cuda, cuda.is_empty(), "[[cuda]]"),
+                (&sources.torch, torch.is_empty(), "[[torch]]"),
+                (&sources.tensorflow, tensorflow.is_empty(), "[[tensorflow]]"),
+                (&sources.base_images, base_images.is_empty(), "[[image]]"),
+            ] {
+                if empty {
+                    problems.push(Problem {
+                        file: src.label.clone(),
+                        line: 1,
+                        col: 1,
+                        message: format!("no `{table}` rows: the resolver needs at least one"),
+                        help: None,
+                    });
+                }
+            }
         }
         let tables = CompatTables {
             python,
@@ -444,6 +454,17 @@ mod tests {
             p.iter()
                 .any(|p| p.file == "compat/torch.toml" && p.message.contains("needs CUDA 11.7")),
             "{p:?}"
+        );
+    }
+
+    #[test]
+    fn empty_tables_are_rejected() {
+        let p = problems(with(|s| {
+            s.tensorflow.text = Cow::Borrowed("# nothing yet\n")
+        }));
+        assert_eq!(
+            p[0].message,
+            "no `[[tensorflow]]` rows: the resolver needs at least one"
         );
     }
 

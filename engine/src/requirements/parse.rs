@@ -463,6 +463,47 @@ requests==2.31.0 \\
     }
 
     #[test]
+    fn odd_input_never_panics() {
+        let odd = [
+            "ü",
+            "é==1",
+            "torch==ü",
+            "-",
+            "--",
+            "-r",
+            "#",
+            "\\",
+            "torch[",
+            "torch @",
+            "x ; \"",
+            "x; sys_platform == 'ü",
+            "--index-url=",
+            "-e",
+            "./",
+            "https://x/ü.whl",
+            "torch==2.0.1+",
+            "a==1 --hash",
+            "  \t ",
+            "[x]",
+        ];
+        for line in odd {
+            let _ = RequirementsFile::parse("r.txt", line);
+            if let Ok(f) = RequirementsFile::parse("r.txt", line) {
+                for found in f.requirements() {
+                    let _ = found.requirement.applies_on_linux();
+                    let _ = found.requirement.pinned_version();
+                }
+            }
+        }
+        for v in [
+            "ü", "1.ü", "1.0.", "1..0", "v", "1!", "1.0+ü", "1.0a.b", "==", "~=1", ">=1.*",
+        ] {
+            let _ = Version::parse(v);
+            let _ = SpecifierSet::parse(v);
+        }
+    }
+
+    #[test]
     fn normalizes_names() {
         assert_eq!(normalize_name("Torch_Vision"), "torch-vision");
         assert_eq!(normalize_name("a.-_b"), "a-b");
