@@ -427,3 +427,9 @@ fn resolved_json_has_a_stable_shape() {
         "cogpack/base:py3.11-cuda11.8-cudnn8-jammy"
     );
 }
+
+#[test]
+fn text_rendering_of_a_resolution() {
+    let r = ok("build:\n  gpu: true\n  cuda: \"12.1\"\n", Some("torch==2.0.1\n"));
+    insta::assert_snapshot!("resolve_text_cuda_121_torch_201", cogpack::resolve::render_resolution(&r));
+}

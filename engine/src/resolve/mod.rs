@@ -39,7 +39,7 @@ use std::fmt;
 use serde::Serialize;
 
 pub use derivation::{Derivation, Fact, Tried};
-pub use render::render;
+pub use render::{render, render_resolution};
 
 use crate::compat::{BaseImage, CompatTables, TableRef};
 use crate::requirements::{RequirementsFile, RewrittenRequirements};

@@ -77,3 +77,29 @@ pub fn render(err: &ResolveError) -> String {
     out.truncate(out.trim_end().len());
     out
 }
+
+/// Renders a successful resolution for the text plan: one line per value (name, version,
+/// build, and the reason naming its source), then warnings with their help.
+pub fn render_resolution(r: &super::Resolution) -> String {
+    let mut out = String::new();
+    let width = r.values.values().map(|v| v.version.len()).max().unwrap_or(0);
+    for (name, v) in &r.values {
+        let build = v.variant.as_deref().map(|b| format!(" [{b}]")).unwrap_or_default();
+        out.push_str(&format!("{name:<12} {:<width$}{build:<12} {}\n", v.version, v.reason));
+    }
+    for w in &r.warnings {
+        out.push_str("warning: ");
+        out.push_str(&w.message);
+        if let Some(s) = &w.source {
+            out.push_str(&format!(" ({s})"));
+        }
+        out.push('\n');
+        if let Some(h) = &w.help {
+            out.push_str("  help: ");
+            out.push_str(h);
+            out.push('\n');
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
