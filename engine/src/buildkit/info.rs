@@ -254,12 +254,16 @@ async fn ping(client: &Client) -> Result<bollard_buildkit_proto::moby::buildkit:
             solve.await.map_err(|s| BuildkitError::rpc(&addr, "Control.Solve (gateway ping)", s))?;
             Ok(pong)
         }
-        done = &mut solve => {
-            let detail = match done {
-                Ok(_) => "the gateway build ended before Ping answered".to_owned(),
-                Err(s) => s.message().to_owned(),
-            };
-            Err(BuildkitError::Protocol { addr: addr.to_string(), detail: format!("reading LLB capabilities: {detail}") })
+        done = &mut solve => match done {
+            // Our Return ended the build and its answer raced ahead of Return's own.
+            Ok(_) => match tokio::time::timeout(std::time::Duration::from_secs(5), gateway).await {
+                Ok(pong) => pong,
+                Err(_) => Err(BuildkitError::Protocol {
+                    addr: addr.to_string(),
+                    detail: "reading LLB capabilities: the gateway build ended before Ping answered".into(),
+                }),
+            },
+            Err(s) => Err(BuildkitError::rpc(&addr, "Control.Solve (gateway ping)", s)),
         }
     }
 }

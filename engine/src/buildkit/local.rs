@@ -57,8 +57,14 @@ impl fmt::Debug for LocalSource {
     }
 }
 
-/// An in-memory file tree: paths to contents and permission bits, with one fixed mtime.
-/// Parent directories are implied (mode 0755).
+/// An in-memory file tree: paths to contents and permission bits. Parent directories are
+/// implied (mode 0755).
+///
+/// Times are deterministic: directories report the tree's base mtime, and each file the base
+/// plus a sub-second offset derived from its content hash. The offset matters: the engine keeps
+/// the previous transfer of a source and requests only files whose size, mode or mtime
+/// changed, so a file rewritten with the same size and a constant mtime would silently keep
+/// its old content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemTree {
     files: BTreeMap<String, MemFile>,
@@ -92,7 +98,8 @@ impl MemTree {
         Self::default()
     }
 
-    /// Sets the modification time (Unix nanoseconds) every entry reports.
+    /// Sets the base modification time (Unix nanoseconds, whole seconds recommended); see the
+    /// type's documentation for how file times derive from it.
     pub fn with_mtime_ns(mut self, mtime_ns: i64) -> Self {
         self.mtime_ns = mtime_ns;
         self
@@ -356,6 +363,14 @@ impl Tree for DiskTree {
     }
 }
 
+/// A sub-second offset (0..1e9 ns) that changes when the content changes.
+fn content_offset_ns(data: &[u8]) -> i64 {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(data);
+    let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+    (n % 1_000_000_000) as i64
+}
+
 struct MemIndex {
     /// Directory path -> children (name, file or None for a directory).
     dirs: BTreeMap<String, BTreeMap<String, Option<MemFile>>>,
@@ -408,7 +423,7 @@ impl Tree for MemIndex {
                         stat: Stat {
                             mode: m,
                             size: f.data.len() as i64,
-                            mod_time: self.mtime_ns,
+                            mod_time: self.mtime_ns + content_offset_ns(&f.data),
                             ..Default::default()
                         },
                         content: Content::Memory(f.data.clone()),
@@ -457,6 +472,13 @@ mod tests {
         let ac = &entries[4];
         assert_eq!(ac.stat.mode, 0o755);
         assert_eq!(ac.stat.size, 1);
+        // Same size, different content: the mtime differs, deterministically.
+        let again = collect(&LocalSource::memory(sample()), &Filter::default()).unwrap();
+        assert_eq!(again[4].stat.mod_time, ac.stat.mod_time);
+        let changed = sample().with_file("a-c", "y", 0o755).unwrap();
+        let changed = collect(&LocalSource::memory(changed), &Filter::default()).unwrap();
+        assert_ne!(changed[4].stat.mod_time, ac.stat.mod_time);
+        assert!((ac.stat.mod_time - DEFAULT_MEMORY_MTIME_NS) < 1_000_000_000);
         assert!(ac.has_data() && !a.has_data());
     }
 
