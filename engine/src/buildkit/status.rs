@@ -215,8 +215,8 @@ pub enum StatusEvent {
     Started { index: usize, digest: String, name: String },
     /// The result came from the cache.
     Cached { index: usize, digest: String },
-    /// One complete line of output.
-    Log { index: usize, digest: String, stream: LogStream, line: String },
+    /// One complete line of output; `at` is when the engine captured it.
+    Log { index: usize, digest: String, stream: LogStream, line: String, at: Option<SystemTime> },
     /// A sub-task finished (download, transfer).
     ProgressDone { index: usize, digest: String, id: String, total: i64 },
     /// The vertex finished successfully.
@@ -325,7 +325,7 @@ impl StatusState {
                         if !rest.is_empty() {
                             let line = to_line(&rest);
                             v.push_line(line.clone());
-                            events.push(StatusEvent::Log { index, digest: digest.clone(), stream, line });
+                            events.push(StatusEvent::Log { index, digest: digest.clone(), stream, line, at: v.completed });
                         }
                     }
                     match &v.error {
@@ -377,7 +377,7 @@ impl StatusState {
             }
             for line in lines {
                 v.push_line(line.clone());
-                events.push(StatusEvent::Log { index, digest: digest.clone(), stream: chunk.stream, line });
+                events.push(StatusEvent::Log { index, digest: digest.clone(), stream: chunk.stream, line, at: chunk.timestamp });
             }
         }
         for w in &update.warnings {
