@@ -525,35 +525,56 @@ fn assert_tar_has(tar_path: &Path, name: &str, content: &str) {
 // ---------------------------------------------------------------------------------------------
 // (h) the standalone-buildkitd code path, through a pipe to Docker's /grpc
 
+/// Connects to Docker's socket and, with `upgrade`, performs the `/grpc` upgrade; then copies
+/// bytes both ways between `client_side` and Docker.
+async fn pipe_to_docker<S>(mut client_side: S, upgrade: bool)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut docker = tokio::net::UnixStream::connect(docker_socket()).await.unwrap();
+    if upgrade {
+        docker
+            .write_all(b"POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if docker.read(&mut byte).await.unwrap() == 0 {
+                return;
+            }
+            head.push(byte[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    }
+    let _ = tokio::io::copy_bidirectional(&mut client_side, &mut docker).await;
+}
+
 /// Listens on a unix socket; for every connection, performs Docker's `/grpc` upgrade and then
 /// copies bytes both ways. To a client this socket looks like a buildkitd speaking plain gRPC.
 async fn grpc_pipe_fixture(dir: &Path) -> PathBuf {
     let sock = dir.join("buildkitd.sock");
     let listener = tokio::net::UnixListener::bind(&sock).unwrap();
     tokio::spawn(async move {
-        loop {
-            let Ok((mut client_side, _)) = listener.accept().await else { return };
-            tokio::spawn(async move {
-                use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let mut docker = tokio::net::UnixStream::connect(docker_socket()).await.unwrap();
-                docker
-                    .write_all(b"POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 0\r\n\r\n")
-                    .await
-                    .unwrap();
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if docker.read(&mut byte).await.unwrap() == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
-                let _ = tokio::io::copy_bidirectional(&mut client_side, &mut docker).await;
-            });
+        while let Ok((conn, _)) = listener.accept().await {
+            tokio::spawn(pipe_to_docker(conn, true));
         }
     });
     sock
+}
+
+/// Listens on 127.0.0.1; every connection is piped to Docker, raw (`upgrade == false`: a
+/// Docker API on TCP) or after the `/grpc` upgrade (a buildkitd on TCP).
+async fn tcp_fixture(upgrade: bool) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            tokio::spawn(pipe_to_docker(conn, upgrade));
+        }
+    });
+    port
 }
 
 #[tokio::test]
@@ -597,6 +618,52 @@ async fn standalone_path_tunnels_the_session_through_control_session() {
     assert_tar_has(&dest, "out/big.sha", &format!("{}\n", hex::encode(Sha256::digest(big.as_bytes()))));
     assert_tar_has(&dest, "out/secret", "tunnel-secret");
     assert_tar_has(&dest, "out/listing", "big.txt\ninput.txt\n");
+}
+
+#[tokio::test]
+async fn tcp_addresses_work_for_docker_and_buildkitd() {
+    let Some(_) = engine() else { return };
+    let docker_port = tcp_fixture(false).await;
+    let buildkitd_port = tcp_fixture(true).await;
+    for addr in [
+        EngineAddr::DockerTcp { host: "127.0.0.1".into(), port: docker_port },
+        EngineAddr::BuildkitTcp { host: "127.0.0.1".into(), port: buildkitd_port },
+    ] {
+        let client = Client::connect(&addr).await.unwrap_or_else(|e| panic!("{addr}: {e}"));
+        let marker = nonce();
+        let tree = MemTree::new().with_file("m.txt", marker.clone(), 0o644).unwrap();
+        let mut llb = Llb::default();
+        let base = llb.image();
+        let local = llb.local("m", &[]);
+        let copied = llb.copy(&base, &local, "/m");
+        let run = llb.exec(&copied, "over tcp", "cat /m/m.txt", vec![]);
+        let mut req = SolveRequest::new(llb.definition(&run));
+        req.locals.insert("m".into(), LocalSource::memory(tree));
+        let (res, _) = solve(&client, req).await;
+        let outcome = res.unwrap_or_else(|e| panic!("{addr}: {e}"));
+        assert!(logs_of(&outcome, &run).contains(&marker), "{addr}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_definitions_get_a_hint() {
+    let Some(addr) = engine() else { return };
+    let client = Client::connect(&addr).await.unwrap();
+    // Docker 20.10 takes at most 4 MiB per gRPC message.
+    let big: String = "x".repeat(5 << 20);
+    let mut llb = Llb::default();
+    let base = llb.image();
+    let file = llb.mkfile(&base, "/big", &big);
+    let (res, _) = solve(&client, SolveRequest::new(llb.definition(&file))).await;
+    let msg = res.unwrap_err().to_string();
+    assert!(msg.contains("larger than max") && msg.contains("help:"), "{msg}");
+
+    // Beyond our own 16 MiB limit nothing is sent.
+    let mut llb = Llb::default();
+    let base = llb.image();
+    let file = llb.mkfile(&base, "/huge", &"y".repeat(17 << 20));
+    let err = client.solve(SolveRequest::new(llb.definition(&file)), mpsc::channel(1).0).await.unwrap_err();
+    assert!(matches!(err, BuildkitError::DefinitionTooLarge { .. }), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------

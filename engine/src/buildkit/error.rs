@@ -35,6 +35,13 @@ pub enum BuildkitError {
     )]
     ExporterUnsupported { addr: String, exporter: String, available: String, help: String },
 
+    /// The definition does not fit in one gRPC message.
+    #[error(
+        "the LLB definition is {bytes} bytes, more than the {limit} bytes one message may carry\n  \
+         help: move large inline file contents (mkfile data) into a local source"
+    )]
+    DefinitionTooLarge { bytes: usize, limit: usize },
+
     /// A local source could not be read or its patterns are invalid.
     #[error("local source `{name}`: {detail}")]
     LocalSource { name: String, detail: String },

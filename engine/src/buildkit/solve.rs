@@ -23,7 +23,7 @@ use super::client::Client;
 use super::error::{BuildkitError, SolveFailure};
 use super::info::WorkerKind;
 use super::local::LocalSource;
-use super::session::{SecretSource, Session, SessionSpec};
+use super::session::{SecretSource, Session, SessionSpec, MAX_MESSAGE};
 use super::status::{StatusState, StatusUpdate};
 
 /// Exporter-response key of the image digest (`moby`: the image ID).
@@ -174,6 +174,11 @@ pub(crate) async fn run(
         }
     }
 
+    let bytes = prost::Message::encoded_len(&req.definition);
+    if bytes > MAX_MESSAGE {
+        return Err(BuildkitError::DefinitionTooLarge { bytes, limit: MAX_MESSAGE });
+    }
+
     let build_ref = new_id();
     let session_id = new_id();
     let spec = SessionSpec {
@@ -254,7 +259,17 @@ fn failure(status: &StatusState, message: String) -> BuildkitError {
             error: v.error.clone().unwrap_or(message),
             log_tail: v.log_tail.iter().skip(v.log_tail.len().saturating_sub(SolveFailure::LOG_LINES)).cloned().collect(),
         },
-        None => SolveFailure { vertex_digest: None, vertex_name: None, error: message, log_tail: Vec::new() },
+        None => {
+            let error = if message.contains("larger than max") {
+                format!(
+                    "{message}\n  help: older engines accept at most 4 MiB per message (Docker before 27.1.2, \
+                     BuildKit before v0.14); move large inline file contents into a local source"
+                )
+            } else {
+                message
+            };
+            SolveFailure { vertex_digest: None, vertex_name: None, error, log_tail: Vec::new() }
+        }
     };
     BuildkitError::SolveFailed(Box::new(f))
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bollard_buildkit_proto::fsutil::types::{packet::PacketType, Packet};
 use bollard_buildkit_proto::moby::filesync::v1::file_sync_server::FileSync;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -134,7 +134,10 @@ fn follow_targets(source: &LocalSource, follow: &[String]) -> Vec<String> {
 }
 
 /// Runs one DiffCopy exchange until the receiver's FIN (or an error).
-async fn run_sender(entries: Arc<Vec<Entry>>, mut inbound: Streaming<Packet>, tx: mpsc::Sender<Result<Packet, Status>>) {
+async fn run_sender<S>(entries: Arc<Vec<Entry>>, mut inbound: S, tx: mpsc::Sender<Result<Packet, Status>>)
+where
+    S: Stream<Item = Result<Packet, Status>> + Unpin,
+{
     let (req_tx, mut req_rx) = mpsc::unbounded_channel::<u32>();
 
     let stats = {
@@ -168,7 +171,7 @@ async fn run_sender(entries: Arc<Vec<Entry>>, mut inbound: Streaming<Packet>, tx
         let entries = entries.clone();
         async move {
             loop {
-                let msg = inbound.message().await.map_err(|s| format!("receiving from the engine: {}", s.message()))?;
+                let msg = inbound.next().await.transpose().map_err(|s| format!("receiving from the engine: {}", s.message()))?;
                 let Some(p) = msg else {
                     return Err("the engine closed the stream before FIN".to_owned());
                 };
@@ -234,6 +237,54 @@ async fn send_file(entry: &Entry, id: u32, tx: &mpsc::Sender<Result<Packet, Stat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::buildkit::local::MemTree;
+
+    fn req(id: u32) -> Result<Packet, Status> {
+        Ok(Packet { r#type: PacketType::PacketReq as i32, id, ..Default::default() })
+    }
+
+    async fn exchange(tree: MemTree, inbound: Vec<Result<Packet, Status>>) -> Vec<Result<Packet, Status>> {
+        let entries = local::collect(&LocalSource::memory(tree), &Filter::default()).unwrap();
+        let (tx, mut rx) = mpsc::channel(8);
+        let task = tokio::spawn(run_sender(Arc::new(entries), futures::stream::iter(inbound), tx));
+        let mut out = Vec::new();
+        while let Some(p) = rx.recv().await {
+            out.push(p);
+        }
+        task.await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn sends_stats_then_requested_data_then_fin() {
+        let big = vec![7u8; CHUNK + 10];
+        let tree = MemTree::new().with_file("d/big.bin", big.clone(), 0o644).unwrap().with_file("e.txt", "", 0o600).unwrap();
+        // IDs: 0 = d, 1 = d/big.bin, 2 = e.txt
+        let fin = Ok(packet(PacketType::PacketFin));
+        let out = exchange(tree, vec![req(1), req(2), fin]).await;
+        let out: Vec<Packet> = out.into_iter().map(Result::unwrap).collect();
+        let kinds: Vec<i32> = out.iter().map(|p| p.r#type).collect();
+        let stats: Vec<&Packet> = out.iter().filter(|p| p.r#type == PacketType::PacketStat as i32).collect();
+        assert_eq!(stats.len(), 4, "three entries and the end-of-stats marker");
+        assert_eq!(stats[0].stat.as_ref().unwrap().path, "d");
+        assert_eq!(stats[1].stat.as_ref().unwrap().path, "d/big.bin");
+        assert!(stats[3].stat.is_none());
+        let data_1: Vec<&Packet> = out.iter().filter(|p| p.r#type == PacketType::PacketData as i32 && p.id == 1).collect();
+        assert_eq!(data_1.iter().map(|p| p.data.len()).collect::<Vec<_>>(), vec![CHUNK, 10, 0], "chunks, then an empty EOF");
+        let data_2: Vec<&Packet> = out.iter().filter(|p| p.r#type == PacketType::PacketData as i32 && p.id == 2).collect();
+        assert_eq!(data_2.len(), 1, "an empty file is only its EOF");
+        assert_eq!(*kinds.last().unwrap(), PacketType::PacketFin as i32);
+    }
+
+    #[tokio::test]
+    async fn bad_requests_abort_with_an_error_packet() {
+        let tree = MemTree::new().with_file("d/f", "x", 0o644).unwrap();
+        // ID 0 is the directory `d`, which has no data.
+        let out = exchange(tree, vec![req(0)]).await;
+        let err = out.iter().find_map(|p| p.as_ref().ok().filter(|p| p.r#type == PacketType::PacketErr as i32).cloned());
+        assert!(String::from_utf8_lossy(&err.unwrap().data).contains("unknown file id 0"));
+        assert!(out.last().unwrap().is_err());
+    }
 
     #[test]
     fn unescapes_query_encoded_metadata() {
