@@ -10,6 +10,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use cogpack::buildkit::pb;
+use cogpack::cli::progress::PlainRenderer;
 use cogpack::buildkit::{
     BuildkitError, Client, EngineAddr, Export, LocalSource, MemTree, SecretSource, SolveOutcome, SolveRequest,
     StatusUpdate,
@@ -290,8 +291,18 @@ async fn local_dir_is_copied_with_excludes_applied() {
     assert!(log.contains("./sub/deeper/important.log"), "the `!` exception re-includes it:\n{log}");
     assert!(!log.contains("drop.log"), "excluded by **/*.log:\n{log}");
     assert!(!log.contains("secret.txt"), "excluded:\n{log}");
-    // The renderer-facing updates carry the same vertex.
+    // The renderer-facing updates carry the same vertex, and render like buildx's plain mode.
     assert!(updates.iter().any(|u| u.vertices.iter().any(|v| v.digest == run && v.name == "inspect context")));
+    let mut out = Vec::new();
+    let mut plain = PlainRenderer::new(&mut out);
+    for u in &updates {
+        plain.handle(u);
+    }
+    let index = plain.state().vertex(&run).unwrap().index;
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(&format!("#{index} inspect context\n")), "{text}");
+    assert!(text.contains("SECRET-ABSENT"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with(&format!("#{index} DONE "))), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,6 +31,9 @@ pub const IMAGE_DIGEST_KEY: &str = "containerimage.digest";
 /// Result-metadata key of the image config JSON.
 pub const IMAGE_CONFIG_KEY: &str = "containerimage.config";
 
+/// How long Solve may take to end after the gateway reported an error.
+const GATEWAY_ERROR_WAIT: Duration = Duration::from_secs(30);
+
 /// How long to keep reading status after Solve returned (the v0.8 Go client waits 3 s).
 const STATUS_DRAIN: Duration = Duration::from_secs(3);
 
@@ -212,12 +215,19 @@ pub(crate) async fn run(
 
     let mut gateway_error: Option<tonic::Status> = None;
     let solved = tokio::select! {
-        g = &mut gateway => {
-            if let Err(s) = g {
+        g = &mut gateway => match g {
+            Ok(()) => solve.await,
+            Err(s) => {
+                // The engine got our error and ends the build; if it never registered the
+                // build, Solve would wait forever, so stop waiting after a while.
+                let message = s.message().to_owned();
                 gateway_error = Some(s);
+                match tokio::time::timeout(GATEWAY_ERROR_WAIT, &mut solve).await {
+                    Ok(done) => done,
+                    Err(_) => Err(tonic::Status::aborted(message)),
+                }
             }
-            solve.await
-        }
+        },
         s = &mut solve => s,
     };
 
