@@ -173,6 +173,11 @@ impl Llb {
         self.push(op, Some(name))
     }
 
+    /// Marks an op as never cached (the engine may then report it under another digest).
+    fn ignore_cache(&mut self, digest: &str) {
+        self.metadata.entry(digest.to_owned()).or_default().ignore_cache = true;
+    }
+
     fn definition(mut self, result: &str) -> pb::Definition {
         let terminal = pb::Op { inputs: vec![input(result)], ..Default::default() };
         self.ops.push(terminal.encode_to_vec());
@@ -445,6 +450,17 @@ async fn failing_exec_reports_vertex_and_log_tail() {
     assert!(!f.log_tail.iter().any(|l| l == "line-1"), "only the tail is kept");
     let shown = err.to_string();
     assert!(shown.contains("failing step") && shown.contains("line-30"), "{shown}");
+
+    // An op that ignores the cache still maps back to its own digest.
+    let mut llb = Llb::default();
+    let base = llb.image();
+    let run = llb.exec(&base, "uncached failing step", "echo nope; exit 4", vec![]);
+    llb.ignore_cache(&run);
+    let (res, _) = solve(&client, SolveRequest::new(llb.definition(&run))).await;
+    let BuildkitError::SolveFailed(f) = res.unwrap_err() else { panic!("expected SolveFailed") };
+    assert_eq!(f.vertex_digest.as_deref(), Some(run.as_str()));
+    assert_eq!(f.vertex_name.as_deref(), Some("uncached failing step"));
+    assert_eq!(f.log_tail, vec!["nope"]);
 }
 
 // ---------------------------------------------------------------------------------------------

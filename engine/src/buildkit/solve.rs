@@ -177,6 +177,7 @@ pub(crate) async fn run(
         }
     }
 
+    let op_digests: Vec<String> = req.definition.def.iter().map(|op| sha256_digest(op)).collect();
     let bytes = prost::Message::encoded_len(&req.definition);
     if bytes > MAX_MESSAGE {
         return Err(BuildkitError::DefinitionTooLarge { bytes, limit: MAX_MESSAGE });
@@ -245,7 +246,7 @@ pub(crate) async fn run(
                 return Err(BuildkitError::Session { addr: addr.to_string(), detail });
             }
             let message = gateway_error.map(|g| g.message().to_owned()).unwrap_or_else(|| s.message().to_owned());
-            return Err(failure(&status, message));
+            return Err(failure(&status, &op_digests, message));
         }
     };
     if let Some(err) = filesend.error {
@@ -260,11 +261,27 @@ pub(crate) async fn run(
     })
 }
 
+fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// The op digest a vertex digest stands for: ops with `ignore_cache` are reported as
+/// `sha256("<op digest>-ignorecache")`.
+fn op_digest_of(vertex: &str, ops: &[String]) -> String {
+    if ops.iter().any(|d| d == vertex) {
+        return vertex.to_owned();
+    }
+    ops.iter()
+        .find(|d| sha256_digest(format!("{d}-ignorecache").as_bytes()) == vertex)
+        .cloned()
+        .unwrap_or_else(|| vertex.to_owned())
+}
+
 /// Builds the error of a failed solve from the status state.
-fn failure(status: &StatusState, message: String) -> BuildkitError {
+fn failure(status: &StatusState, ops: &[String], message: String) -> BuildkitError {
     let f = match status.failed_vertex() {
         Some(v) => SolveFailure {
-            vertex_digest: Some(v.digest.clone()),
+            vertex_digest: Some(op_digest_of(&v.digest, ops)),
             vertex_name: Some(v.display_name().to_owned()),
             error: v.error.clone().unwrap_or(message),
             log_tail: v.log_tail.iter().skip(v.log_tail.len().saturating_sub(SolveFailure::LOG_LINES)).cloned().collect(),
@@ -356,6 +373,30 @@ fn shared_key(locals: &BTreeMap<String, LocalSource>) -> String {
         h.update([0]);
     }
     hex::encode(&h.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_ignorecache_vertices_back_to_ops() {
+        let ops = vec![sha256_digest(b"op-a"), sha256_digest(b"op-b")];
+        assert_eq!(op_digest_of(&ops[1], &ops), ops[1]);
+        let renamed = sha256_digest(format!("{}-ignorecache", ops[0]).as_bytes());
+        assert_eq!(op_digest_of(&renamed, &ops), ops[0]);
+        assert_eq!(op_digest_of("sha256:other", &ops), "sha256:other");
+    }
+
+    #[test]
+    fn exporters_get_their_attributes() {
+        let (kind, attrs) = Export::Moby { names: vec!["a:1".into(), "b:2".into()] }.exporter();
+        assert_eq!((kind, attrs.get("name").map(String::as_str)), ("moby", Some("a:1,b:2")));
+        let (kind, attrs) = Export::Image { names: vec![], push: false }.exporter();
+        assert_eq!((kind, attrs.get("push").map(String::as_str), attrs.get("name")), ("image", Some("false"), None));
+        assert_eq!(Export::None.exporter().0, "");
+        assert_eq!(Export::Tar { dest: "x.tar".into() }.dest(), Some(&PathBuf::from("x.tar")));
+    }
 }
 
 /// Aborts a spawned task when dropped (a cancelled solve leaves nothing running).
