@@ -375,6 +375,21 @@ fn shared_key(locals: &BTreeMap<String, LocalSource>) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
+/// Aborts a spawned task when dropped (a cancelled solve leaves nothing running).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> Option<T> {
+        (&mut self.0).await.ok()
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,20 +411,5 @@ mod tests {
         assert_eq!((kind, attrs.get("push").map(String::as_str), attrs.get("name")), ("image", Some("false"), None));
         assert_eq!(Export::None.exporter().0, "");
         assert_eq!(Export::Tar { dest: "x.tar".into() }.dest(), Some(&PathBuf::from("x.tar")));
-    }
-}
-
-/// Aborts a spawned task when dropped (a cancelled solve leaves nothing running).
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> AbortOnDrop<T> {
-    async fn join(mut self) -> Option<T> {
-        (&mut self.0).await.ok()
-    }
-}
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
