@@ -306,7 +306,7 @@ impl StatusState {
                 v.started = u.started;
             }
             let (index, digest) = (v.index, v.digest.clone());
-            if (u.started.is_some() || u.cached) && !v.announced {
+            if (u.started.is_some() || u.cached || u.completed.is_some()) && !v.announced {
                 v.announced = true;
                 events.push(StatusEvent::Started { index, digest: digest.clone(), name: v.name.clone() });
             }
@@ -502,7 +502,13 @@ mod tests {
         });
         let f = st.failed_vertex().unwrap();
         assert_eq!(f.name, "tests");
-        assert_eq!(st.summary().failed, 2);
+        // A vertex that fails without ever starting is still announced before its failure.
+        let ev = st.apply(&StatusUpdate {
+            vertices: vec![VertexUpdate { completed: at(9), error: Some("bad ref".into()), ..vertex("d", "pull") }],
+            ..Default::default()
+        });
+        assert!(matches!(ev.as_slice(), [StatusEvent::Started { .. }, StatusEvent::Failed { .. }]), "{ev:?}");
+        assert_eq!(st.summary().failed, 3);
     }
 
     #[test]
