@@ -106,6 +106,25 @@ pub struct SolveRequest {
     pub export: Export,
     /// Entitlements the build needs (`network.host`, `security.insecure`).
     pub entitlements: Vec<String>,
+    /// Files to read from the solved result before it is exported, and how they change the
+    /// image config (a label made from a file the build wrote, for instance).
+    pub finish: Option<FinishHook>,
+}
+
+/// Reads files from the solved filesystem and edits the image config with them, before the
+/// result goes to the exporter. Paths are absolute inside the result; a missing file is
+/// passed as `None`.
+#[derive(Clone)]
+pub struct FinishHook {
+    pub files: Vec<String>,
+    #[allow(clippy::type_complexity)]
+    pub apply: Arc<dyn Fn(&BTreeMap<String, Option<Vec<u8>>>, &mut serde_json::Value) + Send + Sync>,
+}
+
+impl std::fmt::Debug for FinishHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FinishHook").field("files", &self.files).finish_non_exhaustive()
+    }
 }
 
 impl SolveRequest {
@@ -118,6 +137,7 @@ impl SolveRequest {
             secrets: BTreeMap::new(),
             export: Export::None,
             entitlements: Vec::new(),
+            finish: None,
         }
     }
 }
@@ -211,7 +231,7 @@ pub(crate) async fn run(
         ..Default::default()
     });
     tokio::pin!(solve);
-    let gateway = gateway(client, &build_ref, req.definition, req.image_config);
+    let gateway = gateway(client, &build_ref, req.definition, req.image_config, req.finish);
     tokio::pin!(gateway);
 
     let mut gateway_error: Option<tonic::Status> = None;
@@ -307,7 +327,8 @@ async fn gateway(
     client: &Client,
     build_ref: &str,
     definition: pb::Definition,
-    image_config: Option<serde_json::Value>,
+    mut image_config: Option<serde_json::Value>,
+    finish: Option<FinishHook>,
 ) -> Result<(), tonic::Status> {
     let bridge = client.bridge.clone();
     let solve_req = frontend::SolveRequest { definition: Some(definition), allow_result_return: true, ..Default::default() };
@@ -328,6 +349,31 @@ async fn gateway(
                 None if !resp.r#ref.is_empty() => Some(result::Result::RefDeprecated(resp.r#ref)),
                 None => None,
             };
+            if let (Some(hook), Some(cfg)) = (&finish, image_config.as_mut()) {
+                let id = match &result {
+                    Some(result::Result::Ref(r)) => Some(r.id.clone()),
+                    Some(result::Result::RefDeprecated(id)) => Some(id.clone()),
+                    _ => None,
+                };
+                if let Some(id) = id {
+                    let mut files = BTreeMap::new();
+                    for path in &hook.files {
+                        let req = frontend::ReadFileRequest {
+                            r#ref: id.clone(),
+                            file_path: path.clone(),
+                            ..Default::default()
+                        };
+                        let data = bridge
+                            .clone()
+                            .read_file(Client::for_build(build_ref, req))
+                            .await
+                            .ok()
+                            .map(|r| r.into_inner().data);
+                        files.insert(path.clone(), data);
+                    }
+                    (hook.apply)(&files, cfg);
+                }
+            }
             let mut metadata = HashMap::new();
             if let Some(cfg) = &image_config {
                 metadata.insert(IMAGE_CONFIG_KEY.to_owned(), serde_json::to_vec(cfg).unwrap_or_default());

@@ -109,21 +109,30 @@ impl BaseImageRecipe {
     }
 }
 
-/// The base images cogpack knows today (the compat tables will supply these later).
+/// The base images cogpack can build locally: the `origin = "local"` rows of the compat
+/// table `compat/base-images.toml` (one source of truth for the resolver and the builder).
 pub fn builtin_recipes() -> Vec<BaseImageRecipe> {
-    let python = |name: &str, suite: &str| BaseImageRecipe {
-        name: name.to_owned(),
-        suite: suite.to_owned(),
-        packages: ["python3", "python3-venv", "python3-pip", "ca-certificates"]
-            .map(str::to_owned)
-            .to_vec(),
+    let Ok(tables) = crate::compat::CompatTables::builtin() else {
+        // The embedded tables are checked by tests; a broken build has no recipes.
+        return Vec::new();
+    };
+    tables
+        .base_images
+        .iter()
+        .filter(|row| row.origin == crate::compat::Origin::Local)
+        .map(recipe_for)
+        .collect()
+}
+
+/// The recipe that builds a local base-image row of the compat table.
+pub fn recipe_for(row: &crate::compat::BaseImage) -> BaseImageRecipe {
+    BaseImageRecipe {
+        name: row.name.clone(),
+        suite: row.suite.clone(),
+        packages: row.packages.clone(),
         mirror: None,
         env: vec![("LANG".to_owned(), "C.UTF-8".to_owned())],
-    };
-    vec![
-        python(PY311_BOOKWORM, "bookworm"),
-        python(PY313_TRIXIE, "trixie"),
-    ]
+    }
 }
 
 /// A built-in recipe by image name.
