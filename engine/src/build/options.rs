@@ -1,17 +1,9 @@
 //! Build options as users write them on the command line (`--secret`, `--output`), parsed
 //! into checked values.
 
-use std::fmt;
 use std::path::PathBuf;
 
-/// Where a `--secret` value comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
-    /// Read from a file at build time.
-    File(PathBuf),
-    /// Read from an environment variable at build time.
-    Env(String),
-}
+pub use crate::buildkit::SecretSource;
 
 /// One `--secret id=ID,src=PATH` or `--secret id=ID,env=VAR`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,14 +101,6 @@ impl OutputSpec {
     }
 }
 
-impl fmt::Display for SecretSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SecretSource::File(p) => write!(f, "file {}", p.display()),
-            SecretSource::Env(v) => write!(f, "env ${v}"),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

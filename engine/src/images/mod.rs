@@ -26,7 +26,7 @@ pub use build::{
 pub use layer::{write_layer, LayerInfo};
 pub use normalize::{fix_shadow_dates, normalize, NormalizeReport};
 pub use recipe::{
-    builtin_recipe, builtin_recipes, BaseImageRecipe, DEFAULT_MIRROR, PY311_BOOKWORM, PY313_TRIXIE,
+    builtin_recipe, builtin_recipes, recipe_for, BaseImageRecipe, DEFAULT_MIRROR, PY311_BOOKWORM, PY313_TRIXIE,
     SUITES,
 };
 

@@ -305,6 +305,15 @@ impl Checker<'_> {
                 self.push("export.user", "USER is empty".into());
             }
         }
+        for (key, path) in &export.label_files {
+            self.absolute(&format!("export.label_files.{key}"), "label file", path);
+            if export.labels.contains_key(key) {
+                self.push(
+                    format!("export.label_files.{key}"),
+                    "the label is also set by value in export.labels".into(),
+                );
+            }
+        }
         for key in export.labels.keys() {
             if key.trim().is_empty() {
                 self.push("export.labels", "a label has an empty key".into());
