@@ -16,17 +16,26 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Every directory under `fixtures/` (Cog's fixtures, when present) and `tests/projects/`.
+/// Every project under `fixtures/` (Cog's fixtures, when present) and `tests/projects/`: a
+/// directory with a `cog.yaml`, or, for a directory without one (`fixtures/broken/`), each
+/// of its subdirectories.
 fn project_dirs() -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    for (prefix, base) in [("fixtures", "fixtures"), ("projects", "tests/projects")] {
-        let Ok(entries) = std::fs::read_dir(repo().join(base)) else { continue };
+    fn visit(dir: &Path, name: &str, depth: usize, out: &mut Vec<(String, PathBuf)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
         let mut dirs: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
         dirs.sort();
         for d in dirs {
-            let name = d.file_name().unwrap().to_string_lossy().to_string();
-            out.push((format!("{prefix}-{name}"), d));
+            let child = format!("{name}-{}", d.file_name().unwrap().to_string_lossy());
+            if d.join("cog.yaml").is_file() || depth == 1 {
+                out.push((child, d));
+            } else {
+                visit(&d, &child, depth + 1, out);
+            }
         }
+    }
+    let mut out = Vec::new();
+    for (prefix, base) in [("fixtures", "fixtures"), ("projects", "tests/projects")] {
+        visit(&repo().join(base), prefix, 0, &mut out);
     }
     out
 }

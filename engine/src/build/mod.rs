@@ -1,1 +1,473 @@
-//! Placeholder: filled in by the issue that owns this module.
+//! `cogpack build`: take a plan to an image. Find the engine, make sure the base images
+//! exist (building local ones from Debian packages), lower the plan to LLB for what the
+//! engine supports, solve it with the session serving the project, generated files and
+//! secrets, and export the image (Docker's image store, or tarballs).
+//!
+//! The library reports what happens through [`BuildNote`]s and BuildKit status updates; the
+//! CLI decides how to show them.
+
+pub mod export;
+pub mod options;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::buildkit::{
+    self, BuildkitError, Client, EngineAddr, EngineInfo, LocalSource, MemTree, SolveFailure,
+    SolveRequest, StatusState, StatusUpdate,
+};
+use crate::compat::{CompatTables, Origin as ImageOrigin};
+use crate::daemon::{self, DaemonError, Discovered};
+use crate::diagnostics::exit;
+use crate::images::{self, ImagesError};
+use crate::lower::{self, EngineCaps, LowerError, LowerOptions, Lowered, LocalSpec};
+use crate::plan::{Input, Mount, Op, Plan};
+
+pub use options::{OptionError, OutputSpec, SecretSpec};
+
+/// What the user asked for, beyond the plan.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Image names to tag in the engine's image store (`-t`).
+    pub tags: Vec<String>,
+    /// Tarballs to write (`--output`).
+    pub outputs: Vec<OutputSpec>,
+    /// Secrets for `secret` mounts (`--secret`).
+    pub secrets: Vec<SecretSpec>,
+    /// CA bundle for steps that reach package indexes (`--ca-cert`).
+    pub ca_cert: Option<PathBuf>,
+    /// Engine address (`--engine`); otherwise discovered.
+    pub engine: Option<String>,
+    /// Write the decoded LLB graph here (`--dump-llb`).
+    pub dump_llb: Option<PathBuf>,
+}
+
+/// Something worth telling the user while building (the CLI renders these).
+#[derive(Debug, Clone)]
+pub enum BuildNote {
+    /// The engine that will build, and how it was found.
+    Engine { addr: String, version: String, origin: String },
+    /// A base image is missing and is being built locally.
+    BaseImageBuilding { name: String },
+    /// A line of progress from a base-image build.
+    BaseImageProgress { name: String, line: String },
+    /// A base image was built.
+    BaseImageReady { name: String, id: String },
+    /// The LLB graph was written.
+    LlbDumped { path: PathBuf, ops: usize },
+    /// A tarball was written.
+    OutputWritten { path: PathBuf, bytes: u64 },
+}
+
+/// A finished build.
+#[derive(Debug, Clone)]
+pub struct BuildOutcome {
+    /// The image ID in the engine's store (Docker), when there is one.
+    pub image_id: Option<String>,
+    /// The names it is tagged with.
+    pub tags: Vec<String>,
+    /// Tarballs written.
+    pub outputs: Vec<PathBuf>,
+    /// The final state of every step (cached, timing, ...).
+    pub status: StatusState,
+}
+
+/// A failed build step, traced to the block and stage that made it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepFailure {
+    pub block: Option<String>,
+    pub stage: Option<String>,
+    /// What the step does (its description or command).
+    pub step: String,
+    /// The engine's error.
+    pub error: String,
+    /// The step's last log lines.
+    pub log_tail: Vec<String>,
+}
+
+/// Why a build failed. [`BuildError::exit_code`] gives the exit code of each class.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Discover(#[from] DaemonError),
+    #[error("{0}")]
+    Engine(BuildkitError),
+    #[error(transparent)]
+    BaseImage(#[from] ImagesError),
+    #[error(
+        "base image `{name}` is not in the engine's image store and cogpack cannot build it here \
+         (it is a registry image{upstream})\nhelp: load or pull it into the engine first \
+         (`docker pull`/`docker load` with DOCKER_HOST from `cogpack engine env`), or choose a \
+         configuration whose base image is built locally (`cogpack images list`)"
+    )]
+    BaseImageUnavailable { name: String, upstream: String },
+    #[error(transparent)]
+    Lower(#[from] LowerError),
+    #[error(
+        "the build needs secret{} {} but {} not given\nhelp: pass `--secret id=ID,src=FILE` or \
+         `--secret id=ID,env=VAR` for each",
+        if ids.len() == 1 { "" } else { "s" },
+        ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
+        if ids.len() == 1 { "it was" } else { "they were" }
+    )]
+    MissingSecrets { ids: Vec<String> },
+    #[error("{}", render_step(.0))]
+    Step(Box<StepFailure>),
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("exporting the image failed: {0}")]
+    Export(String),
+}
+
+impl BuildError {
+    /// The process exit code for this failure class.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            BuildError::Discover(_) | BuildError::Engine(_) => exit::ENGINE,
+            BuildError::BaseImage(_) | BuildError::BaseImageUnavailable { .. } => exit::BUILD,
+            BuildError::Lower(_) | BuildError::MissingSecrets { .. } => exit::PROJECT,
+            BuildError::Step(_) | BuildError::Export(_) => exit::BUILD,
+            BuildError::Write { .. } => exit::FAILURE,
+        }
+    }
+}
+
+fn render_step(f: &StepFailure) -> String {
+    let mut s = match (&f.block, &f.stage) {
+        (Some(block), Some(stage)) => {
+            format!("block `{block}` failed (stage `{stage}`): {}\n  error: {}", f.step, f.error)
+        }
+        _ => format!("build step failed: {}\n  error: {}", f.step, f.error),
+    };
+    if !f.log_tail.is_empty() {
+        s.push_str("\n  last lines of its log:");
+        for line in &f.log_tail {
+            s.push_str("\n  | ");
+            s.push_str(line);
+        }
+    }
+    s
+}
+
+/// Builds `plan` (composed from the project at `project_dir`). Progress updates go to
+/// `progress`; notes to `note`.
+pub async fn build_plan(
+    plan: &Plan,
+    project_dir: &Path,
+    options: &BuildOptions,
+    progress: mpsc::Sender<StatusUpdate>,
+    note: &(dyn Fn(BuildNote) + Send + Sync),
+) -> Result<BuildOutcome, BuildError> {
+    check_secrets(plan, options)?;
+    let found = daemon::discover(options.engine.as_deref())?;
+    let client = Client::connect(&found.addr).await.map_err(BuildError::Engine)?;
+    let info = client.info().await.map_err(BuildError::Engine)?;
+    note(BuildNote::Engine {
+        addr: found.addr.to_string(),
+        version: engine_version(&info),
+        origin: format!("{:?}", found.origin),
+    });
+
+    ensure_base_images(plan, &found, note).await?;
+
+    let caps = EngineCaps { caps: info.llb_caps.clone(), merge_op: info.supports_merge_op };
+    let lowered = lower::lower_with(
+        plan,
+        project_dir,
+        &caps,
+        &LowerOptions {
+            ca_cert: options.ca_cert.clone(),
+            source_key: Some(lower::project_key(project_dir)),
+        },
+    )?;
+    if let Some(path) = &options.dump_llb {
+        dump_llb(&lowered, path)?;
+        note(BuildNote::LlbDumped { path: path.clone(), ops: lowered.definition.def.len() });
+    }
+
+    let mut tags = options.tags.clone();
+    let mut temporary_tag = None;
+    if tags.is_empty() && !options.outputs.is_empty() && found.addr.is_docker() {
+        // Docker's classic store exports tarballs by name: tag, save, untag.
+        let tag = format!("cogpack-export/{}:tmp", random_suffix());
+        tags.push(tag.clone());
+        temporary_tag = Some(tag);
+    }
+    let export = choose_export(&found.addr, &info, &tags, &options.outputs)?;
+    let request = SolveRequest {
+        definition: lowered.definition.clone(),
+        image_config: Some(lowered.image_config.clone()),
+        locals: locals(&lowered)?,
+        secrets: options
+            .secrets
+            .iter()
+            .map(|s| (s.id.clone(), s.source.clone()))
+            .collect(),
+        export,
+        entitlements: lowered.entitlements.iter().cloned().collect(),
+        finish: label_files_hook(plan),
+    };
+    let solved = client.solve(request, progress).await.map_err(|e| step_error(e, &lowered))?;
+
+    let mut outputs = Vec::new();
+    if found.addr.is_docker() && !options.outputs.is_empty() {
+        let docker = daemon::connect(&found.addr).await?;
+        let name = tags.first().cloned().unwrap_or_default();
+        for output in &options.outputs {
+            let written = export::save(&docker, &name, output).await?;
+            note(BuildNote::OutputWritten { path: written.path.clone(), bytes: written.bytes });
+            outputs.push(written.path);
+        }
+        if let Some(tag) = &temporary_tag {
+            export::untag(&docker, tag).await;
+            tags.retain(|t| t != tag);
+        }
+    } else {
+        for output in &options.outputs {
+            let path = match output {
+                OutputSpec::Docker { dest } | OutputSpec::Oci { dest } => dest.clone(),
+            };
+            outputs.push(path);
+        }
+    }
+
+    Ok(BuildOutcome {
+        image_id: solved.image_digest.clone(),
+        tags,
+        outputs,
+        status: solved.status,
+    })
+}
+
+fn engine_version(info: &EngineInfo) -> String {
+    match &info.docker_version {
+        Some(docker) => format!("Docker {docker}, BuildKit {}", info.buildkit_version),
+        None => format!("BuildKit {}", info.buildkit_version),
+    }
+}
+
+/// Required secret mounts must have a `--secret`.
+fn check_secrets(plan: &Plan, options: &BuildOptions) -> Result<(), BuildError> {
+    let given: BTreeSet<&str> = options.secrets.iter().map(|s| s.id.as_str()).collect();
+    let mut missing = BTreeSet::new();
+    for stage in &plan.stages {
+        for op in &stage.ops {
+            if let Op::Exec(exec) = op {
+                for mount in &exec.mounts {
+                    if let Mount::Secret { id, required: true, .. } = mount {
+                        if !given.contains(id.as_str()) {
+                            missing.insert(id.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(BuildError::MissingSecrets { ids: missing.into_iter().collect() })
+    }
+}
+
+/// Every image the plan reads, in plan order, without repeats.
+pub fn plan_images(plan: &Plan) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    let mut add = |input: &Input| {
+        if let Input::Image { image } = input {
+            if seen.insert(image.clone()) {
+                out.push(image.clone());
+            }
+        }
+    };
+    for stage in &plan.stages {
+        add(&stage.input);
+        for op in &stage.ops {
+            match op {
+                Op::Copy(c) => add(&c.from),
+                Op::Exec(e) => {
+                    for m in &e.mounts {
+                        if let Mount::Bind { from, .. } = m {
+                            add(from);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Makes sure every Cogpack base image the plan uses is in the engine's store: local ones
+/// are built from Debian packages when absent (or stale); registry ones must be present.
+async fn ensure_base_images(
+    plan: &Plan,
+    found: &Discovered,
+    note: &(dyn Fn(BuildNote) + Send + Sync),
+) -> Result<(), BuildError> {
+    let tables = match CompatTables::builtin() {
+        Ok(t) => t,
+        Err(_) => return Ok(()), // a broken table is reported by planning, not here
+    };
+    let wanted: Vec<_> = plan_images(plan)
+        .into_iter()
+        .filter_map(|name| tables.base_images.iter().find(|row| row.name == name))
+        .collect();
+    if wanted.is_empty() || !found.addr.is_docker() {
+        return Ok(());
+    }
+    let docker = daemon::connect(&found.addr).await?;
+    for row in wanted {
+        match row.origin {
+            ImageOrigin::Local => {
+                let recipe = images::recipe_for(row);
+                if matches!(images::presence(&docker, &recipe).await?, images::Presence::Current { .. }) {
+                    continue;
+                }
+                note(BuildNote::BaseImageBuilding { name: row.name.clone() });
+                let name = row.name.clone();
+                let forward = move |event: images::BuildEvent| match event {
+                    images::BuildEvent::Step { step, .. } => note(BuildNote::BaseImageProgress {
+                        name: name.clone(),
+                        line: format!("{step:?}"),
+                    }),
+                    images::BuildEvent::Line(line) => {
+                        note(BuildNote::BaseImageProgress { name: name.clone(), line })
+                    }
+                    images::BuildEvent::Entries(_) => {}
+                };
+                let id = images::ensure(&docker, &recipe, &forward).await?;
+                note(BuildNote::BaseImageReady { name: row.name.clone(), id: id.to_string() });
+            }
+            ImageOrigin::Registry => {
+                if docker.inspect_image(&row.name).await.is_err() {
+                    return Err(BuildError::BaseImageUnavailable {
+                        name: row.name.clone(),
+                        upstream: row
+                            .upstream
+                            .as_ref()
+                            .map(|u| format!(" based on {u}"))
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The session's sources for every `local://NAME` the definition reads.
+fn locals(lowered: &Lowered) -> Result<BTreeMap<String, LocalSource>, BuildError> {
+    let mut out = BTreeMap::new();
+    for (name, spec) in &lowered.locals {
+        let source = match spec {
+            LocalSpec::Dir { path, .. } => LocalSource::dir(path.clone()),
+            LocalSpec::Memory { files } => {
+                let mut tree = MemTree::new();
+                for (path, (data, mode)) in files {
+                    tree.insert(path, data.clone(), *mode)
+                        .map_err(|e| BuildError::Export(format!("generated context `{name}`: {e}")))?;
+                }
+                LocalSource::memory(tree)
+            }
+        };
+        out.insert(name.clone(), source);
+    }
+    Ok(out)
+}
+
+/// Which exporter writes the image: Docker's store by name, or a tarball on a standalone
+/// engine (which has no store of ours to save from).
+fn choose_export(
+    addr: &EngineAddr,
+    info: &EngineInfo,
+    tags: &[String],
+    outputs: &[OutputSpec],
+) -> Result<buildkit::Export, BuildError> {
+    if addr.is_docker() {
+        return Ok(buildkit::Export::Moby { names: tags.to_vec() });
+    }
+    let _ = info;
+    match outputs {
+        [] => Ok(buildkit::Export::Image { names: tags.to_vec(), push: false }),
+        [OutputSpec::Docker { dest }] => {
+            Ok(buildkit::Export::DockerTar { dest: dest.clone(), names: tags.to_vec() })
+        }
+        [OutputSpec::Oci { dest }] => Ok(buildkit::Export::OciTar { dest: dest.clone() }),
+        _ => Err(BuildError::Export(
+            "a standalone buildkitd writes one --output per build".into(),
+        )),
+    }
+}
+
+/// Labels whose values are files of the built image.
+fn label_files_hook(plan: &Plan) -> Option<buildkit::FinishHook> {
+    if plan.export.label_files.is_empty() {
+        return None;
+    }
+    let wanted: Vec<(String, String)> = plan
+        .export
+        .label_files
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let files = wanted.iter().map(|(_, path)| path.clone()).collect();
+    Some(buildkit::FinishHook {
+        files,
+        apply: Arc::new(move |read, config| {
+            for (label, path) in &wanted {
+                let Some(Some(bytes)) = read.get(path) else { continue };
+                let value = String::from_utf8_lossy(bytes).trim_end().to_string();
+                if let Some(cfg) = config.get_mut("config").and_then(|c| c.as_object_mut()) {
+                    let labels = cfg
+                        .entry("Labels")
+                        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                    if let Some(map) = labels.as_object_mut() {
+                        map.insert(label.clone(), serde_json::Value::String(value));
+                    }
+                }
+            }
+        }),
+    })
+}
+
+/// Maps a failed vertex back to the block and stage that made it.
+fn step_error(err: BuildkitError, lowered: &Lowered) -> BuildError {
+    match err {
+        BuildkitError::SolveFailed(failure) => {
+            let SolveFailure { vertex_digest, vertex_name, error, log_tail } = *failure;
+            let origin = vertex_digest.as_ref().and_then(|d| lowered.origins.get(d));
+            BuildError::Step(Box::new(StepFailure {
+                block: origin.map(|o| o.block.clone()),
+                stage: origin.map(|o| o.stage.clone()),
+                step: origin
+                    .map(|o| o.description.clone())
+                    .or(vertex_name)
+                    .unwrap_or_else(|| "(unknown step)".into()),
+                error,
+                log_tail,
+            }))
+        }
+        other => BuildError::Engine(other),
+    }
+}
+
+/// Writes the decoded LLB graph as JSON.
+fn dump_llb(lowered: &Lowered, path: &Path) -> Result<(), BuildError> {
+    let json = crate::llb::decode(&lowered.definition)
+        .map_err(|e| BuildError::Export(format!("cannot decode the LLB graph: {e}")))?;
+    let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    text.push('\n');
+    std::fs::write(path, text).map_err(|source| BuildError::Write { path: path.to_path_buf(), source })
+}
+
+fn random_suffix() -> String {
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    (0..12).map(|_| char::from(b'a' + rng.random_range(0..26u8))).collect()
+}

@@ -1,13 +1,187 @@
-use std::process::ExitCode;
+//! `cogpack images build|list`.
 
-use super::GlobalArgs;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::{Format, GlobalArgs};
+use crate::daemon;
+use crate::images::{self, BuildEvent, BuildOptions, BuildStep, Presence};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ImagesCommand {
-    /// Not implemented yet
-    Status,
+    /// Build base images with debootstrap and load them into the engine
+    Build {
+        /// Image to build (e.g. cogpack/base:py3.11-bookworm, or just py3.11-bookworm);
+        /// default: all
+        name: Option<String>,
+        /// Rebuild even if the image is present and current
+        #[arg(long)]
+        force: bool,
+        /// Engine address (default: discovered)
+        #[arg(long, value_name = "ADDR")]
+        engine: Option<String>,
+    },
+    /// List the base image recipes and whether each is in the engine
+    List {
+        /// Engine address (default: discovered)
+        #[arg(long, value_name = "ADDR")]
+        engine: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
-pub fn run(_cmd: ImagesCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+#[derive(Serialize)]
+struct ListRow {
+    name: String,
+    suite: String,
+    packages: Vec<String>,
+    mirror: String,
+    #[serde(flatten)]
+    presence: Presence,
+}
+
+pub fn run(cmd: ImagesCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Runtime::new()?;
+    match cmd {
+        ImagesCommand::Build {
+            name,
+            force,
+            engine,
+        } => rt.block_on(build(name, force, engine)),
+        ImagesCommand::List { engine, format } => rt.block_on(list(engine, format)),
+    }
+}
+
+async fn docker(engine: Option<&str>) -> Result<bollard::Docker, ExitCode> {
+    let found = daemon::discover(engine).map_err(super::engine::engine_error)?;
+    daemon::connect(&found.addr)
+        .await
+        .map_err(super::engine::engine_error)
+}
+
+async fn build(
+    name: Option<String>,
+    force: bool,
+    engine: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let recipes = match name {
+        Some(n) => vec![images::builtin_recipe(&n)?],
+        None => images::builtin_recipes(),
+    };
+    let docker = match docker(engine.as_deref()).await {
+        Ok(d) => d,
+        Err(code) => return Ok(code),
+    };
+    for recipe in recipes {
+        let presence = images::presence(&docker, &recipe).await?;
+        if let (Presence::Current { id }, false) = (&presence, force) {
+            eprintln!(
+                "{}: present ({}), nothing to do (--force rebuilds)",
+                recipe.name,
+                short(&id.0)
+            );
+            continue;
+        }
+        if let Presence::Stale { .. } = presence {
+            eprintln!(
+                "{}: present but built from another recipe, rebuilding",
+                recipe.name
+            );
+        }
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]")
+                .expect("template"),
+        );
+        bar.set_prefix(recipe.name.clone());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let current = Mutex::new(String::new());
+        let on_event = |e: BuildEvent| match e {
+            BuildEvent::Step { step, .. } => {
+                let label = match step {
+                    BuildStep::InstallDebootstrap => "installing debootstrap",
+                    BuildStep::Debootstrap => "debootstrap",
+                    BuildStep::Normalize => "normalising the root filesystem",
+                    BuildStep::Layer => "writing the layer",
+                    BuildStep::Load => "loading into the engine",
+                };
+                *current.lock().expect("not poisoned") = label.to_owned();
+                bar.set_message(label);
+            }
+            BuildEvent::Line(line) => {
+                let label = current.lock().expect("not poisoned").clone();
+                let line = line.trim_start_matches("I: ").to_owned();
+                bar.set_message(format!("{label}: {line}"));
+            }
+            BuildEvent::Entries(n) => {
+                let label = current.lock().expect("not poisoned").clone();
+                bar.set_message(format!("{label}: {n} entries"));
+            }
+        };
+        let result = images::build(&docker, &recipe, &BuildOptions::default(), &on_event).await;
+        bar.finish_and_clear();
+        let built = result?;
+        eprintln!(
+            "{}: built {} in {:.0}s (layer {} MB{})",
+            built.name,
+            short(&built.id.0),
+            built.elapsed.as_secs_f64(),
+            built.layer_size / 1_000_000,
+            built
+                .python
+                .as_deref()
+                .map(|p| format!(", python3 {p}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn list(engine: Option<String>, format: Format) -> anyhow::Result<ExitCode> {
+    let docker = match docker(engine.as_deref()).await {
+        Ok(d) => d,
+        Err(code) => return Ok(code),
+    };
+    let mut rows = Vec::new();
+    for recipe in images::builtin_recipes() {
+        let presence = images::presence(&docker, &recipe).await?;
+        rows.push(ListRow {
+            mirror: recipe.mirror_url().to_owned(),
+            name: recipe.name,
+            suite: recipe.suite,
+            packages: recipe.packages,
+            presence,
+        });
+    }
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Text => {
+            for row in &rows {
+                let state = match &row.presence {
+                    Presence::Absent => "absent".to_owned(),
+                    Presence::Current { id } => format!("present {}", short(&id.0)),
+                    Presence::Stale { id, .. } => format!("stale {} (other recipe)", short(&id.0)),
+                };
+                println!(
+                    "{:<32} {:<9} {:<28} {}",
+                    row.name,
+                    row.suite,
+                    state,
+                    row.packages.join(",")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sha256:0123456789ab` → `0123456789ab`.
+fn short(id: &str) -> &str {
+    let hex = id.trim_start_matches("sha256:");
+    &hex[..hex.len().min(12)]
 }

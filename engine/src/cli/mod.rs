@@ -7,6 +7,7 @@ mod engine;
 mod images;
 mod plan;
 mod predict;
+pub mod progress;
 mod stacks;
 
 use std::path::PathBuf;

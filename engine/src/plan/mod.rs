@@ -465,6 +465,10 @@ pub struct ExportConfig {
     pub user: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Labels whose value is the content of a file of the built image, read when the build
+    /// finishes (`run.cog.openapi_schema` from `/src/.cog/openapi_schema.json`). Absolute paths.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub label_files: BTreeMap<String, String>,
     /// `port[/tcp|/udp]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exposed_ports: Vec<String>,

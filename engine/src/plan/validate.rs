@@ -305,6 +305,15 @@ impl Checker<'_> {
                 self.push("export.user", "USER is empty".into());
             }
         }
+        for (key, path) in &export.label_files {
+            self.absolute(&format!("export.label_files.{key}"), "label file", path);
+            if export.labels.contains_key(key) {
+                self.push(
+                    format!("export.label_files.{key}"),
+                    "the label is also set by value in export.labels".into(),
+                );
+            }
+        }
         for key in export.labels.keys() {
             if key.trim().is_empty() {
                 self.push("export.labels", "a label has an empty key".into());
@@ -376,27 +385,7 @@ fn valid_port(port: &str) -> bool {
 
 /// ` (did you mean `x`?)` when a candidate is close.
 fn suggestion<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
-    let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        let d = edit_distance(name, c);
-        if d <= (name.len().max(3) / 3).max(1) && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
-        }
-    }
-    best.map(|(_, c)| format!(" (did you mean `{c}`?)")).unwrap_or_default()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(row[j + 1]) };
-            prev = cur;
-        }
-    }
-    row[b.len()]
+    crate::diagnostics::suggest(name, candidates)
+        .map(|c| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
 }

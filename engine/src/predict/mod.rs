@@ -1,1 +1,330 @@
-//! Placeholder: filled in by the issue that owns this module.
+//! Running one prediction against a Cog image: start a container, wait for
+//! `GET /health-check` to say READY, type the inputs by `/openapi.json`, `POST /predictions`,
+//! and remove the container whatever happens (errors, Ctrl-C through `cancel`).
+//!
+//! Port 5000 is published on 127.0.0.1 with an ephemeral host port rather than reached at the
+//! container's bridge IP: that works wherever the daemon's published ports reach the client
+//! (Docker Desktop, rootless Docker and colima do not route bridge IPs to the host), and binding
+//! to loopback keeps the model off the network.
+
+mod container;
+mod http;
+mod inputs;
+mod output;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use serde_json::{json, Value};
+
+pub use container::{COG_PORT, LABEL};
+pub use inputs::{coerce, data_url, InputSchema, InputType, RawInput};
+pub use output::{mime_for_extension, DataUrl};
+
+use crate::diagnostics::exit;
+use http::CogClient;
+
+/// Lines of container log shown with a failure.
+const LOG_LINES: usize = 40;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct PredictOptions {
+    /// Image reference or ID.
+    pub image: String,
+    /// `-i key=value` arguments.
+    pub inputs: Vec<RawInput>,
+    /// Extra environment of the container.
+    pub env: Vec<(String, String)>,
+    /// How long the model may take to become READY.
+    pub ready_timeout: Duration,
+    /// Host the published port is reached at: `127.0.0.1` for a local daemon (the port is then
+    /// bound to loopback only), the daemon's host for a remote one (bound to all addresses).
+    pub host: String,
+}
+
+impl PredictOptions {
+    /// Options for `image` with the defaults: no inputs, 5 minutes to get ready, loopback.
+    pub fn new(image: impl Into<String>) -> Self {
+        Self {
+            image: image.into(),
+            inputs: Vec::new(),
+            env: Vec::new(),
+            ready_timeout: Duration::from_secs(300),
+            host: "127.0.0.1".to_owned(),
+        }
+    }
+}
+
+/// Progress of a prediction, for the CLI to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PredictEvent {
+    /// The container runs; its server is published at `url`.
+    Started { container: String, url: String },
+    /// Waiting for READY; `status` is the last health-check status seen.
+    Waiting {
+        elapsed: Duration,
+        status: Option<String>,
+    },
+    /// The model is ready after `elapsed`.
+    Ready { elapsed: Duration },
+    /// `/openapi.json` has no input schema: inputs are sent as strings.
+    NoSchema,
+    /// The prediction request was sent.
+    Predicting,
+}
+
+/// A finished prediction.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    /// The whole response of `POST /predictions`.
+    pub response: Value,
+    /// Its `output`.
+    pub output: Value,
+}
+
+/// Everything that can go wrong running a prediction.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    #[error("image `{image}` is not in the engine\nhelp: build it first (`cogpack build`), or check `docker images`")]
+    ImageNotFound { image: String },
+
+    #[error("input `{key}`: {reason}")]
+    BadInput { key: String, reason: String },
+
+    #[error("the model has no input `{key}`\nhelp: its inputs are: {}", known.join(", "))]
+    UnknownInput { key: String, known: Vec<String> },
+
+    #[error("{action}: {source}")]
+    Docker {
+        action: &'static str,
+        source: bollard::errors::Error,
+    },
+
+    #[error("Docker did not publish port {COG_PORT} of the container")]
+    NoPort,
+
+    #[error(
+        "the container exited during setup (exit code {exit_code})\n--- container log ---\n{logs}"
+    )]
+    Exited { exit_code: i64, logs: String },
+
+    #[error(
+        "the model's setup failed (health-check status {status})\n--- container log ---\n{logs}"
+    )]
+    SetupFailed { status: String, logs: String },
+
+    #[error(
+        "the model was not ready after {secs}s (last health-check status: {last})\n\
+         help: raise --timeout for slow setups\n--- container log ---\n{logs}"
+    )]
+    NotReady {
+        secs: u64,
+        last: String,
+        logs: String,
+    },
+
+    #[error("the model rejected the input (HTTP {status}): {detail}")]
+    Rejected { status: u16, detail: String },
+
+    #[error("the prediction failed: {error}\n--- container log ---\n{logs}")]
+    Failed {
+        error: String,
+        logs: String,
+        response: Value,
+    },
+
+    #[error("unexpected answer from the model server: {what}")]
+    Protocol { what: String },
+
+    #[error("cancelled; the container was removed")]
+    Cancelled,
+}
+
+impl PredictError {
+    /// The process exit code for this failure: PREDICT, or 130 for Ctrl-C.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            PredictError::Cancelled => 130,
+            _ => exit::PREDICT,
+        }
+    }
+}
+
+/// Runs one prediction. `cancel` resolving (e.g. Ctrl-C) stops it; the container is removed
+/// in every case before this returns.
+pub async fn run(
+    docker: &Docker,
+    opts: &PredictOptions,
+    progress: &(dyn Fn(PredictEvent) + Send + Sync),
+    cancel: impl Future<Output = ()>,
+) -> Result<Prediction, PredictError> {
+    match docker.inspect_image(&opts.image).await {
+        Ok(_) => {}
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {
+            return Err(PredictError::ImageNotFound {
+                image: opts.image.clone(),
+            })
+        }
+        Err(e) => {
+            return Err(PredictError::Docker {
+                action: "inspecting the image",
+                source: e,
+            })
+        }
+    }
+    // Inputs that cannot be read (a missing @file) fail before anything starts.
+    let read = |p: &std::path::Path| std::fs::read(p);
+    for raw in &opts.inputs {
+        if let Some(path) = raw.value.strip_prefix('@') {
+            read(std::path::Path::new(path)).map_err(|e| PredictError::BadInput {
+                key: raw.key.clone(),
+                reason: format!("cannot read `{path}`: {e}"),
+            })?;
+        }
+    }
+
+    // Loopback for a local daemon; a remote daemon's port must be reachable from here.
+    let bind_ip = match opts.host.as_str() {
+        "127.0.0.1" | "localhost" | "::1" => "127.0.0.1",
+        _ => "0.0.0.0",
+    };
+    let id = container::create_and_start(docker, &opts.image, &opts.env, bind_ip).await?;
+    let result = tokio::select! {
+        r = predict_in(docker, &id, opts, progress) => r,
+        () = cancel => Err(PredictError::Cancelled),
+    };
+    container::remove(docker, &id).await;
+    result
+}
+
+async fn predict_in(
+    docker: &Docker,
+    id: &str,
+    opts: &PredictOptions,
+    progress: &(dyn Fn(PredictEvent) + Send + Sync),
+) -> Result<Prediction, PredictError> {
+    let port = container::host_port(docker, id).await?;
+    let client = CogClient::new(&opts.host, port);
+    progress(PredictEvent::Started {
+        container: id.to_owned(),
+        url: client.base().to_owned(),
+    });
+
+    wait_ready(docker, id, &client, opts.ready_timeout, progress).await?;
+
+    let schema = match client.get("/openapi.json", Duration::from_secs(30)).await {
+        Ok(answer) if answer.status == 200 => {
+            answer.json().as_ref().and_then(InputSchema::from_openapi)
+        }
+        _ => None,
+    };
+    if schema.is_none() {
+        progress(PredictEvent::NoSchema);
+    }
+    let input = coerce(schema.as_ref(), &opts.inputs, &|p| std::fs::read(p))?;
+
+    progress(PredictEvent::Predicting);
+    let answer = client
+        .post_json("/predictions", &json!({ "input": input }))
+        .await
+        .map_err(|e| PredictError::Protocol {
+            what: format!("POST /predictions: {e}"),
+        })?;
+    let body = answer.json();
+    match (answer.status, body) {
+        (200, Some(response)) => {
+            let status = response
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if status == "succeeded" {
+                let output = response.get("output").cloned().unwrap_or(Value::Null);
+                Ok(Prediction { response, output })
+            } else {
+                let error = response
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("status `{status}`"));
+                let logs = container::log_tail(docker, id, LOG_LINES).await;
+                Err(PredictError::Failed {
+                    error,
+                    logs,
+                    response,
+                })
+            }
+        }
+        (status @ (400 | 422), body) => Err(PredictError::Rejected {
+            status,
+            detail: body
+                .map(|b| b.get("detail").cloned().unwrap_or(b).to_string())
+                .unwrap_or_else(|| String::from_utf8_lossy(&answer.body).into_owned()),
+        }),
+        (status, _) => Err(PredictError::Protocol {
+            what: format!(
+                "POST /predictions answered HTTP {status}: {}",
+                String::from_utf8_lossy(&answer.body)
+            ),
+        }),
+    }
+}
+
+/// Polls `/health-check` until READY; fails early when the container exits or setup fails.
+async fn wait_ready(
+    docker: &Docker,
+    id: &str,
+    client: &CogClient,
+    timeout: Duration,
+    progress: &(dyn Fn(PredictEvent) + Send + Sync),
+) -> Result<(), PredictError> {
+    let start = Instant::now();
+    let mut last: Option<String> = None;
+    loop {
+        let (running, exit_code) = container::state(docker, id).await?;
+        if !running {
+            let logs = container::log_tail(docker, id, LOG_LINES).await;
+            return Err(PredictError::Exited {
+                exit_code: exit_code.unwrap_or(-1),
+                logs,
+            });
+        }
+        if let Ok(answer) = client.get("/health-check", Duration::from_secs(5)).await {
+            let status = answer
+                .json()
+                .and_then(|v| v.get("status").and_then(Value::as_str).map(str::to_owned));
+            match status.as_deref() {
+                Some("READY") => {
+                    progress(PredictEvent::Ready {
+                        elapsed: start.elapsed(),
+                    });
+                    return Ok(());
+                }
+                Some(s @ ("SETUP_FAILED" | "DEFUNCT")) => {
+                    let logs = container::log_tail(docker, id, LOG_LINES).await;
+                    return Err(PredictError::SetupFailed {
+                        status: s.to_owned(),
+                        logs,
+                    });
+                }
+                _ => last = status.or(last),
+            }
+        }
+        if start.elapsed() > timeout {
+            let logs = container::log_tail(docker, id, LOG_LINES).await;
+            return Err(PredictError::NotReady {
+                secs: timeout.as_secs(),
+                last: last.unwrap_or_else(|| "no answer".to_owned()),
+                logs,
+            });
+        }
+        progress(PredictEvent::Waiting {
+            elapsed: start.elapsed(),
+            status: last.clone(),
+        });
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -1,0 +1,140 @@
+//! Build options as users write them on the command line (`--secret`, `--output`), parsed
+//! into checked values.
+
+use std::path::PathBuf;
+
+pub use crate::buildkit::SecretSource;
+
+/// One `--secret id=ID,src=PATH` or `--secret id=ID,env=VAR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSpec {
+    pub id: String,
+    pub source: SecretSource,
+}
+
+/// What `--output` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputSpec {
+    /// A `docker load`-able tarball.
+    Docker { dest: PathBuf },
+    /// An OCI image layout tarball.
+    Oci { dest: PathBuf },
+}
+
+/// A malformed `--secret` or `--output` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {flag} `{value}`: {reason}")]
+pub struct OptionError {
+    pub flag: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+fn fields(value: &str) -> Vec<(&str, &str)> {
+    value
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(|f| f.split_once('=').unwrap_or((f, "")))
+        .collect()
+}
+
+impl SecretSpec {
+    /// Parses `id=ID,src=PATH` (alias `source=`), `id=ID,env=VAR`, or `id=ID` alone
+    /// (then the env var named ID, as buildx does).
+    pub fn parse(value: &str) -> Result<SecretSpec, OptionError> {
+        let err = |reason: &str| OptionError {
+            flag: "--secret",
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut id = None;
+        let mut source = None;
+        for (key, val) in fields(value) {
+            match key {
+                "id" => id = Some(val.to_owned()),
+                "src" | "source" => source = Some(SecretSource::File(PathBuf::from(val))),
+                "env" => source = Some(SecretSource::Env(val.to_owned())),
+                "type" if val == "file" || val == "env" => {}
+                other => return Err(err(&format!("unknown field `{other}` (expected id, src or env)"))),
+            }
+        }
+        let id = id.filter(|i| !i.is_empty()).ok_or_else(|| err("missing `id=`"))?;
+        if id.contains(|c: char| c.is_whitespace() || c == '/' || c == ':') {
+            return Err(err("the id may not contain whitespace, `/` or `:`"));
+        }
+        let source = source.unwrap_or_else(|| SecretSource::Env(id.clone()));
+        match &source {
+            SecretSource::File(p) if p.as_os_str().is_empty() => return Err(err("empty `src=`")),
+            SecretSource::Env(v) if v.is_empty() => return Err(err("empty `env=`")),
+            _ => {}
+        }
+        Ok(SecretSpec { id, source })
+    }
+}
+
+impl OutputSpec {
+    /// Parses `type=docker,dest=FILE` or `type=oci,dest=FILE`.
+    pub fn parse(value: &str) -> Result<OutputSpec, OptionError> {
+        let err = |reason: &str| OptionError {
+            flag: "--output",
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut kind = None;
+        let mut dest = None;
+        for (key, val) in fields(value) {
+            match key {
+                "type" => kind = Some(val),
+                "dest" => dest = Some(PathBuf::from(val)),
+                other => return Err(err(&format!("unknown field `{other}` (expected type and dest)"))),
+            }
+        }
+        let dest = dest
+            .filter(|d| !d.as_os_str().is_empty())
+            .ok_or_else(|| err("missing `dest=FILE`"))?;
+        match kind {
+            Some("docker") => Ok(OutputSpec::Docker { dest }),
+            Some("oci") => Ok(OutputSpec::Oci { dest }),
+            Some(other) => Err(err(&format!("unsupported type `{other}` (expected docker or oci)"))),
+            None => Err(err("missing `type=docker|oci`")),
+        }
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets() {
+        assert_eq!(
+            SecretSpec::parse("id=hf,src=/tmp/token").unwrap(),
+            SecretSpec { id: "hf".into(), source: SecretSource::File("/tmp/token".into()) }
+        );
+        assert_eq!(
+            SecretSpec::parse("id=hf,env=HF_TOKEN").unwrap().source,
+            SecretSource::Env("HF_TOKEN".into())
+        );
+        assert_eq!(SecretSpec::parse("id=TOKEN").unwrap().source, SecretSource::Env("TOKEN".into()));
+        assert_eq!(
+            SecretSpec::parse("src=/x").unwrap_err().to_string(),
+            "invalid --secret `src=/x`: missing `id=`"
+        );
+        assert!(SecretSpec::parse("id=a,color=red").unwrap_err().reason.contains("unknown field `color`"));
+    }
+
+    #[test]
+    fn outputs() {
+        assert_eq!(
+            OutputSpec::parse("type=oci,dest=out.tar").unwrap(),
+            OutputSpec::Oci { dest: "out.tar".into() }
+        );
+        assert_eq!(
+            OutputSpec::parse("type=docker,dest=/tmp/i.tar").unwrap(),
+            OutputSpec::Docker { dest: "/tmp/i.tar".into() }
+        );
+        assert!(OutputSpec::parse("type=registry,dest=x").unwrap_err().reason.contains("unsupported type"));
+        assert!(OutputSpec::parse("type=oci").unwrap_err().reason.contains("missing `dest=FILE`"));
+    }
+}

@@ -1,0 +1,357 @@
+//! The engine commands against the real private daemon, and discovery order.
+
+#[path = "engine_support/mod.rs"]
+mod engine_support;
+
+use std::collections::HashMap;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use cogpack::buildkit::EngineAddr;
+use cogpack::daemon::{
+    discover_with, DaemonError, DiscoverPaths, EngineLayout, EngineState, Origin,
+};
+
+fn cogpack(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cogpack"))
+        .args(args)
+        .output()
+        .expect("run cogpack")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A fake host: a temp layout and system socket path, and an environment map.
+struct Host {
+    _dir: tempfile::TempDir,
+    paths: DiscoverPaths,
+}
+
+impl Host {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = EngineLayout::at(dir.path().join("state"), dir.path().join("run"));
+        std::fs::create_dir_all(&layout.state_dir).unwrap();
+        std::fs::create_dir_all(&layout.run_dir).unwrap();
+        let paths = DiscoverPaths {
+            layout,
+            system_socket: dir.path().join("docker.sock"),
+        };
+        Host { _dir: dir, paths }
+    }
+
+    fn discover(
+        &self,
+        flag: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Result<(EngineAddr, Origin), DaemonError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        discover_with(flag, &|k| env.get(k).cloned(), &self.paths).map(|d| (d.addr, d.origin))
+    }
+}
+
+#[test]
+fn discovery_follows_the_documented_order() {
+    let host = Host::new();
+    let all = [
+        ("BUILDKIT_HOST", "tcp://127.0.0.1:1234"),
+        ("DOCKER_HOST", "unix:///d.sock"),
+    ];
+    std::fs::write(host.paths.layout.socket(), "").unwrap();
+    std::fs::write(&host.paths.system_socket, "").unwrap();
+
+    // 1. the flag beats everything
+    let (addr, origin) = host
+        .discover(Some("docker-unix:///flag.sock"), &all)
+        .unwrap();
+    assert_eq!(
+        (addr, origin),
+        (
+            EngineAddr::DockerUnix {
+                path: "/flag.sock".into()
+            },
+            Origin::Flag
+        )
+    );
+    // 2. BUILDKIT_HOST
+    let (addr, origin) = host.discover(None, &all).unwrap();
+    assert_eq!(
+        (addr, origin),
+        (
+            EngineAddr::BuildkitTcp {
+                host: "127.0.0.1".into(),
+                port: 1234
+            },
+            Origin::BuildkitHost
+        )
+    );
+    // 3. DOCKER_HOST (an empty BUILDKIT_HOST counts as unset)
+    let (addr, origin) = host
+        .discover(
+            None,
+            &[("BUILDKIT_HOST", ""), ("DOCKER_HOST", "unix:///d.sock")],
+        )
+        .unwrap();
+    assert_eq!(
+        (addr, origin),
+        (
+            EngineAddr::DockerUnix {
+                path: "/d.sock".into()
+            },
+            Origin::DockerHost
+        )
+    );
+    // 4. the private engine's socket
+    let (addr, origin) = host.discover(None, &[]).unwrap();
+    assert_eq!(
+        (addr, origin),
+        (
+            EngineAddr::DockerUnix {
+                path: host.paths.layout.socket()
+            },
+            Origin::CogpackEngine
+        )
+    );
+    // 5. the system socket
+    std::fs::remove_file(host.paths.layout.socket()).unwrap();
+    let (addr, origin) = host.discover(None, &[]).unwrap();
+    assert_eq!(
+        (addr, origin),
+        (
+            EngineAddr::DockerUnix {
+                path: host.paths.system_socket.clone()
+            },
+            Origin::SystemDocker
+        )
+    );
+    // nothing: an error that says how to start one
+    std::fs::remove_file(&host.paths.system_socket).unwrap();
+    let err = host.discover(None, &[]).unwrap_err().to_string();
+    assert!(err.contains("cogpack engine up --install"), "{err}");
+}
+
+#[test]
+fn the_state_file_names_the_private_engine_socket() {
+    let host = Host::new();
+    let elsewhere = host.paths.layout.state_dir.join("other.sock");
+    std::fs::write(&elsewhere, "").unwrap();
+    let state = EngineState {
+        docker_host: format!("unix://{}", elsewhere.display()),
+        pid: None,
+        data_root: "/d".into(),
+        exec_root: "/e".into(),
+        log: "/l".into(),
+        started_by_cogpack: true,
+        recorded_at_unix: 0,
+        docker_version: None,
+    };
+    state.save(&host.paths.layout.state_file()).unwrap();
+    let (addr, origin) = host.discover(None, &[]).unwrap();
+    assert_eq!(
+        (addr, origin),
+        (
+            EngineAddr::DockerUnix { path: elsewhere },
+            Origin::CogpackEngine
+        )
+    );
+}
+
+#[test]
+fn bad_addresses_name_their_source() {
+    let host = Host::new();
+    let err = host
+        .discover(None, &[("DOCKER_HOST", "ssh://me@box")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("DOCKER_HOST:") && err.contains("ssh://me@box"),
+        "{err}"
+    );
+    let err = host
+        .discover(Some("tcp://nohost"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("--engine:"), "{err}");
+}
+
+#[test]
+fn engine_env_prints_the_docker_host_export() {
+    let out = cogpack(&["engine", "env"]);
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        "export DOCKER_HOST=unix:///run/cogpack/engine/docker.sock\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn engine_up_is_idempotent_against_the_running_daemon() {
+    let Some(_docker) =
+        engine_support::engine_or_skip("engine_up_is_idempotent_against_the_running_daemon").await
+    else {
+        return;
+    };
+    let layout = EngineLayout::system();
+    if !layout.socket().exists() {
+        // The engine found is not the private one (e.g. DOCKER_HOST elsewhere): nothing to test.
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI must run the private engine"
+        );
+        return;
+    }
+    let pid_before = std::fs::read_to_string(layout.pidfile()).unwrap();
+    for _ in 0..2 {
+        let out = cogpack(&["engine", "up"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("already running at unix:///run/cogpack/engine/docker.sock"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(layout.pidfile()).unwrap(),
+        pid_before,
+        "no second daemon"
+    );
+    let state = EngineState::load(&layout.state_file()).unwrap();
+    assert_eq!(state.pid, pid_before.trim().parse().ok());
+    assert_eq!(state.docker_host, "unix:///run/cogpack/engine/docker.sock");
+
+    let out = cogpack(&["engine", "status", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["running"], true);
+    assert_eq!(status["origin"], "cogpack-engine");
+    let docker = status["docker_version"].as_str().unwrap();
+    if docker.starts_with("20.10") {
+        assert_eq!(status["buildkit_version"], "v0.8");
+    }
+    assert!(
+        status["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i == "cogpack-test/busybox:latest"),
+        "{status}"
+    );
+}
+
+#[test]
+fn status_of_an_unreachable_engine_exits_with_the_engine_code() {
+    let out = cogpack(&[
+        "engine",
+        "status",
+        "--engine",
+        "docker-unix:///nonexistent/docker.sock",
+    ]);
+    assert_eq!(out.status.code(), Some(8));
+    assert!(
+        text(&out.stdout).contains("running:  no"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// Stops and restarts the shared development daemon: other sessions use it, so this runs only
+/// when asked (`cargo test --test daemon_engine -- --ignored`), and takes a few seconds.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "stops the shared engine briefly; run with --ignored"]
+async fn engine_down_then_up_restarts_the_private_daemon() {
+    let layout = EngineLayout::system();
+    let out = cogpack(&["engine", "down"]);
+    // Whatever happened, bring it back before asserting.
+    let up = cogpack(&["engine", "up", "--timeout", "60"]);
+    assert!(out.status.success(), "down: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("stopped dockerd"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(up.status.success(), "up: {}", text(&up.stderr));
+    assert!(
+        text(&up.stderr).contains("engine: started at unix:///run/cogpack/engine/docker.sock"),
+        "{}",
+        text(&up.stderr)
+    );
+    let state = EngineState::load(&layout.state_file()).unwrap();
+    assert!(state.started_by_cogpack);
+    assert_eq!(
+        state.pid,
+        std::fs::read_to_string(layout.pidfile())
+            .unwrap()
+            .trim()
+            .parse()
+            .ok()
+    );
+    cogpack::daemon::ping(
+        &EngineAddr::DockerUnix {
+            path: layout.socket(),
+        },
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("answers after up");
+}
+
+/// `up` and `down` for real, on a second daemon with its own temp layout, in its own network
+/// namespace (`unshare --net`): it gets its own docker0 and iptables and cannot disturb the
+/// shared engine. (Not `--bridge=none`: at start that makes dockerd delete the host's docker0.)
+#[tokio::test(flavor = "multi_thread")]
+async fn up_starts_and_down_stops_a_daemon_of_a_private_layout() {
+    use cogpack::daemon::{down, up, DownOutcome, UpEvent, UpOptions, UpOutcome};
+    if !std::path::Path::new("/usr/sbin/dockerd").exists() || unsafe { libc::geteuid() } != 0 {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI needs dockerd and root"
+        );
+        eprintln!("SKIPPED: needs dockerd and root");
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("cp-eng")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let layout = EngineLayout::at(dir.path().join("state"), dir.path().join("run"));
+    let opts = UpOptions {
+        timeout: Duration::from_secs(60),
+        wrapper: vec!["unshare".into(), "--net".into()],
+        ..UpOptions::default()
+    };
+    let mut events = Vec::new();
+    let started = up(&layout, &opts, &mut |e| events.push(e)).await;
+    // Stop it whatever the assertions say.
+    let stopped = down(&layout, Duration::from_secs(30)).await;
+
+    let UpOutcome::Started { state, .. } = started.expect("up") else {
+        panic!("expected a new daemon")
+    };
+    assert!(
+        matches!(events.first(), Some(UpEvent::Started { .. })),
+        "{events:?}"
+    );
+    assert!(state.started_by_cogpack);
+    assert_eq!(state.docker_host, layout.docker_host());
+    let pid = state.pid.expect("pid recorded");
+    assert_eq!(stopped.expect("down"), DownOutcome::Stopped { pid });
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "dockerd is gone"
+    );
+    assert!(!layout.state_file().exists(), "state file removed");
+    assert!(std::fs::read_to_string(layout.log())
+        .unwrap()
+        .contains("API listen on"));
+    assert_eq!(
+        down(&layout, Duration::from_secs(5)).await.unwrap(),
+        DownOutcome::NotRunning
+    );
+}
