@@ -322,3 +322,17 @@ fn unquoted_versions_keep_their_digits() {
     assert_eq!(v["build"]["python_version"], "3.10");
     assert_eq!(v["build"]["gpu"], true);
 }
+
+#[test]
+fn the_shared_project_view_gives_the_same_plans() {
+    let registry = Registry::load(&Sources::builtin_only()).unwrap();
+    for (_, dir) in project_dirs() {
+        let a = compose(&registry, Arc::new(FsProject::new(&dir).unwrap())).map(|c| c.plan.to_json());
+        let b = compose(&registry, Arc::new(cogpack::project::Project::open(&dir).unwrap())).map(|c| c.plan.to_json());
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{}", dir.display()),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{}", dir.display()),
+            (a, b) => panic!("{}: {:?} vs {:?}", dir.display(), a.is_ok(), b.is_ok()),
+        }
+    }
+}

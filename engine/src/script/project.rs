@@ -230,6 +230,59 @@ impl ProjectView for FsProject {
     }
 }
 
+/// The shared read-only project view (`crate::project::Project`) behind the same trait, so
+/// compose can take either. Path rules are the same: relative, no `..`, no symlink escape.
+impl ProjectView for crate::project::Project {
+    fn root(&self) -> &Path {
+        crate::project::Project::root(self)
+    }
+
+    fn has_file(&self, path: &str) -> Result<bool, ProjectError> {
+        check_relative(path)?;
+        Ok(crate::project::Project::has_file(self, path))
+    }
+
+    fn is_dir(&self, path: &str) -> Result<bool, ProjectError> {
+        check_relative(path)?;
+        Ok(crate::project::Project::is_dir(self, path))
+    }
+
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, ProjectError> {
+        self.glob_limited(pattern, MAX_FILES).map_err(|e| from_shared(pattern, e))
+    }
+
+    fn read_text(&self, path: &str) -> Result<Option<String>, ProjectError> {
+        check_relative(path)?;
+        use crate::project::ProjectError as P;
+        match crate::project::Project::read_text(self, path, READ_LIMIT) {
+            Ok(text) => Ok(Some(text)),
+            Err(P::NotFound { .. } | P::NotAFile { .. }) => Ok(None),
+            Err(e) => Err(from_shared(path, e)),
+        }
+    }
+
+    fn file_size(&self, path: &str) -> Result<Option<u64>, ProjectError> {
+        check_relative(path)?;
+        use crate::project::ProjectError as P;
+        match crate::project::Project::file_size(self, path) {
+            Ok(n) => Ok(Some(n)),
+            Err(P::NotFound { .. } | P::NotAFile { .. } | P::OutsideProject { .. }) => Ok(None),
+            Err(e) => Err(from_shared(path, e)),
+        }
+    }
+}
+
+fn from_shared(path: &str, e: crate::project::ProjectError) -> ProjectError {
+    use crate::project::ProjectError as P;
+    match e {
+        P::OutsideProject { .. } => ProjectError::SymlinkEscapes(path.to_string()),
+        P::TooLarge { size, max, .. } => ProjectError::TooLarge { path: path.to_string(), size, limit: max },
+        P::NotUtf8 { .. } => ProjectError::NotText(path.to_string()),
+        P::InvalidGlob { pattern, message } => ProjectError::BadGlob { pattern, message },
+        other => ProjectError::Io { path: path.to_string(), message: other.to_string() },
+    }
+}
+
 /// The `project` object scripts see.
 #[derive(Clone)]
 pub struct ProjectApi(Arc<dyn ProjectView>);
@@ -302,6 +355,24 @@ mod tests {
         assert_eq!(p.glob("*.yaml").unwrap(), vec!["cog.yaml"]);
         assert!(p.glob("**").unwrap().iter().all(|f| !f.starts_with(".git")));
         assert_eq!(p.file_size("sub/deep/w.bin").unwrap(), Some(10));
+    }
+
+    #[test]
+    fn the_shared_project_view_answers_the_same() {
+        let (d, fs) = project();
+        let shared = crate::project::Project::open(d.path()).unwrap();
+        for p in ["cog.yaml", "sub", "sub/deep/w.bin", "missing", ".git/HEAD"] {
+            assert_eq!(ProjectView::has_file(&shared, p).unwrap(), fs.has_file(p).unwrap(), "{p}");
+            assert_eq!(ProjectView::is_dir(&shared, p).unwrap(), fs.is_dir(p).unwrap(), "{p}");
+            assert_eq!(ProjectView::file_size(&shared, p).unwrap(), fs.file_size(p).unwrap(), "{p}");
+        }
+        for g in ["**", "*.yaml", "**/*.bin"] {
+            assert_eq!(ProjectView::glob(&shared, g).unwrap(), fs.glob(g).unwrap(), "{g}");
+        }
+        assert_eq!(ProjectView::read_text(&shared, "cog.yaml").unwrap(), fs.read_text("cog.yaml").unwrap());
+        assert_eq!(ProjectView::read_text(&shared, "missing").unwrap(), None);
+        assert!(ProjectView::read_text(&shared, "../x").is_err());
+        assert!(ProjectView::has_file(&shared, "/etc/passwd").is_err());
     }
 
     #[test]
