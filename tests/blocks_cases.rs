@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cogpack::compose::compose;
-use cogpack::manifest::{render, Registry, RenderStyle, Sources};
-use cogpack::script::FsProject;
+use cogpack::manifest::{Registry, Sources};
+use cogpack::project::Project;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -30,11 +30,11 @@ fn every_block_case_holds() {
                 failures.push(format!("{at}: no project `{}` in fixtures/ or tests/projects/", case.project));
                 continue;
             };
-            let project = FsProject::new(&dir).unwrap();
+            let project = Project::open(&dir).unwrap();
             let plan = match compose(&registry, Arc::new(project)) {
                 Ok(c) => c.plan,
                 Err(e) => {
-                    failures.push(format!("{at}: the plan failed:\n{}", render(&e.diagnostics(), RenderStyle::PLAIN)));
+                    failures.push(format!("{at}: the plan failed:\n{}", e.render(false)));
                     continue;
                 }
             };

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use cogpack::compose::compose;
 use cogpack::manifest::{Registry, Sources};
-use cogpack::script::FsProject;
+use cogpack::project::Project;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -34,7 +34,7 @@ fn plan_string_project_is_instant() {
         let t0 = Instant::now();
         let registry = Registry::load(&sources).unwrap();
         let t1 = Instant::now();
-        let c = compose(&registry, Arc::new(FsProject::new(&dir).unwrap())).unwrap();
+        let c = compose(&registry, Arc::new(Project::open(&dir).unwrap())).unwrap();
         let json = c.plan.to_json();
         let t2 = Instant::now();
         assert!(json.len() > 100);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use cogpack::compose::compose;
 use cogpack::manifest::{render, Registry, RenderStyle, Sources};
-use cogpack::script::FsProject;
+use cogpack::project::Project;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -20,7 +20,7 @@ fn failure(case: &Path) -> String {
     match Registry::load(&sources) {
         Err(e) => render(&e.diagnostics(), RenderStyle::PLAIN),
         Ok(registry) => {
-            let project = FsProject::new(repo().join("tests/projects/string-project")).unwrap();
+            let project = Project::open(repo().join("tests/projects/string-project")).unwrap();
             match compose(&registry, Arc::new(project)) {
                 Err(e) => render(&e.diagnostics(), RenderStyle::PLAIN),
                 Ok(_) => panic!("{} should have been refused", case.display()),

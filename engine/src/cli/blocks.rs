@@ -12,7 +12,7 @@ use super::{Format, GlobalArgs};
 use crate::compose::{explain_block, BlockInProject, CheckOutcome};
 use crate::diagnostics::exit;
 use crate::manifest::{suggest, Block, Registry, Sources};
-use crate::script::FsProject;
+use crate::project::Project;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BlocksCommand {
@@ -65,17 +65,17 @@ pub fn run(cmd: BlocksCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
             let in_project = match &dir {
                 None => None,
                 Some(dir) => {
-                    let project = match FsProject::new(dir) {
+                    let project = match Project::open(dir) {
                         Ok(p) => p,
                         Err(e) => {
-                            eprintln!("error: {}: {e}", dir.display());
+                            eprintln!("error: {e}");
                             return Ok(ExitCode::from(exit::PROJECT));
                         }
                     };
                     match explain_block(&registry, block, Arc::new(project)) {
                         Ok(r) => Some((dir.clone(), r)),
                         Err(e) => {
-                            eprint!("{}", render_diagnostics(&e.diagnostics()));
+                            eprint!("{}", e.render(super::plan::stderr_color()));
                             return Ok(ExitCode::from(e.exit_code()));
                         }
                     }
@@ -242,9 +242,7 @@ impl Explanation {
                     stages: r.stages.clone(),
                     exports: r.exports.iter().map(|e| e.to_string()).collect(),
                     dependencies: r.dependencies.clone(),
-                    plan_error: r.compose_error.as_ref().map(|e| {
-                        e.diagnostics().iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
-                    }),
+                    plan_error: r.compose_error.as_ref().map(|e| e.render(false).trim_end().to_string()),
                 }
             }),
         }

@@ -21,6 +21,7 @@ pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
     match plan_dir(&dir, &global.blocks) {
         Ok(c) => {
+            eprint!("{}", render_warnings(&c.warnings));
             match args.format {
                 Format::Json => print!("{}", c.plan.to_json()),
                 Format::Text => print!("{}", render_text(&c, &dir)),
@@ -28,10 +29,18 @@ pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprint!("{}", render_diagnostics(&e.diagnostics()));
+            eprint!("{}", e.render(stderr_color()));
             Ok(ExitCode::from(e.exit_code()))
         }
     }
+}
+
+/// Warnings (deprecated cog.yaml keys, resolver warnings) for stderr; empty when none.
+pub fn render_warnings(warnings: &[crate::diagnostics::Diagnostic]) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    crate::diagnostics::render(warnings, crate::diagnostics::RenderStyle::for_stderr())
 }
 
 /// The plan as a readable tree.
@@ -53,9 +62,17 @@ pub fn render_text(c: &Composition, dir: &std::path::Path) -> String {
     if !plan.resolved.is_empty() {
         let _ = writeln!(out, "\nresolved:");
         let w = plan.resolved.keys().map(String::len).max().unwrap_or(0);
+        let vw = plan.resolved.values().map(|r| r.version.as_deref().unwrap_or("(none)").len()).max().unwrap_or(0);
         for (name, r) in &plan.resolved {
             let version = r.version.as_deref().unwrap_or("(none)");
-            let _ = writeln!(out, "  {name:w$}  {version}  ({})", r.source);
+            let variant = r.details.get("variant").and_then(|v| v.as_str()).map(|v| format!(" [{v}]")).unwrap_or_default();
+            let _ = writeln!(out, "  {name:w$}  {version:vw$}{variant}  from {}", r.source);
+            if let Some(reason) = r.details.get("reason").and_then(|v| v.as_str()) {
+                let _ = writeln!(out, "  {:w$}  why: {reason}", "");
+            }
+            if let Some(index) = r.details.get("index_url").and_then(|v| v.as_str()) {
+                let _ = writeln!(out, "  {:w$}  index: {index}", "");
+            }
         }
     }
 
@@ -63,6 +80,18 @@ pub fn render_text(c: &Composition, dir: &std::path::Path) -> String {
         let _ = writeln!(out, "\ncontexts:");
         for (name, ctx) in &plan.contexts {
             let _ = writeln!(out, "  {name}: {}", describe_context(ctx));
+            if let Context::Generated { files } = ctx {
+                for (file, f) in files {
+                    let _ = writeln!(out, "    {file}:");
+                    for line in f.contents.lines().take(GENERATED_LINES) {
+                        let _ = writeln!(out, "    │ {line}");
+                    }
+                    let more = f.contents.lines().count().saturating_sub(GENERATED_LINES);
+                    if more > 0 {
+                        let _ = writeln!(out, "    │ ... ({more} more lines)");
+                    }
+                }
+            }
         }
     }
 
@@ -111,6 +140,9 @@ pub fn render_text(c: &Composition, dir: &std::path::Path) -> String {
     }
     out
 }
+
+/// Lines of a generated file the text plan shows.
+const GENERATED_LINES: usize = 30;
 
 fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_default()
@@ -208,9 +240,12 @@ fn sharing_name(s: CacheSharing) -> &'static str {
     }
 }
 
-/// Renders diagnostics for stderr: colour only on a terminal, and never with `NO_COLOR`.
+/// Whether stderr gets colour: only on a terminal, and never with `NO_COLOR`.
+pub(super) fn stderr_color() -> bool {
+    crate::diagnostics::RenderStyle::for_stderr() == crate::diagnostics::RenderStyle::Colored
+}
+
+/// Renders manifest diagnostics for stderr.
 pub(super) fn render_diagnostics(diags: &[crate::manifest::Diagnostic]) -> String {
-    use std::io::IsTerminal;
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    crate::manifest::render(diags, crate::manifest::RenderStyle { color, width: 100 })
+    crate::manifest::render(diags, crate::manifest::RenderStyle { color: stderr_color(), width: 100 })
 }

@@ -15,6 +15,7 @@
 mod config;
 mod effective;
 mod env;
+mod plain;
 mod raw;
 mod validate;
 mod yaml;

@@ -1,11 +1,13 @@
 //! Composition errors.
 
-use crate::diagnostics::exit;
-use crate::manifest::{Diagnostic, ManifestError};
+use crate::cog_yaml::CogYamlError;
+use crate::compat::CompatError;
+use crate::diagnostics::{exit, HasDiagnostics};
+use crate::manifest::{Diagnostic, ManifestError, RenderStyle};
 use crate::plan::Violation;
+use crate::requirements::RequirementsError;
+use crate::resolve::ResolveError;
 use crate::script::ScriptError;
-
-use super::resolve::ResolveError;
 
 /// Why a plan could not be composed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -13,9 +15,17 @@ pub enum ComposeError {
     /// The project directory cannot be used.
     #[error("{0}")]
     Project(String),
-    /// cog.yaml is not valid YAML, or not a map.
-    #[error("{0}")]
-    CogYaml(Diagnostic),
+    /// cog.yaml is missing where it must be, unreadable, or invalid: every problem, located.
+    #[error("{message}")]
+    CogYaml {
+        /// One line (`cog.yaml is invalid: ...`).
+        message: String,
+        /// The checker's diagnostics, errors and warnings, in file order.
+        diagnostics: Vec<crate::diagnostics::Diagnostic>,
+    },
+    /// The requirements file (or a file it includes) cannot be read or parsed.
+    #[error(transparent)]
+    Requirements(RequirementsError),
     /// No stack's detect passed.
     #[error("no stack can build this project")]
     NoStack {
@@ -37,22 +47,45 @@ pub enum ComposeError {
     /// A fired block requires a capability no fired block provides.
     #[error("{0}")]
     MissingCapability(Diagnostic),
-    /// Versions could not be resolved.
+    /// cogpack's compat tables do not load (a bug in cogpack's data).
     #[error(transparent)]
-    Resolve(#[from] ResolveError),
+    Compat(CompatError),
+    /// Versions could not be resolved: a conflict, missing compat data, or an invalid value.
+    /// [`crate::resolve::render`] gives the derivation.
+    #[error(transparent)]
+    Resolve(ResolveError),
+    /// A block's constraint on a tool cogpack installs (`cog`, `uv`) cannot hold.
+    #[error("{message}")]
+    Tool {
+        /// What is wrong, naming the block.
+        message: String,
+        /// The constraint is valid but not met (else it does not parse).
+        conflict: bool,
+    },
     /// The blocks produced a plan that breaks the plan rules.
     #[error("the plan made by stack `{stack}` is invalid ({} problem(s))", violations.len())]
     InvalidPlan { stack: String, violations: Vec<Violation> },
 }
 
 impl ComposeError {
+    /// A cog.yaml failure, with its diagnostics.
+    pub fn cog_yaml(e: CogYamlError) -> ComposeError {
+        ComposeError::CogYaml { message: e.to_string(), diagnostics: e.diagnostics() }
+    }
+
     /// The process exit code for this failure class.
     pub fn exit_code(&self) -> u8 {
         match self {
-            ComposeError::Project(_) | ComposeError::CogYaml(_) | ComposeError::NoStack { .. } => exit::PROJECT,
+            ComposeError::Project(_)
+            | ComposeError::CogYaml { .. }
+            | ComposeError::Requirements(_)
+            | ComposeError::NoStack { .. } => exit::PROJECT,
             ComposeError::Script(e) if e.is_project_error() => exit::PROJECT,
-            ComposeError::Resolve(ResolveError::BadField { .. }) => exit::PROJECT,
-            ComposeError::Detect(_)
+            ComposeError::Resolve(e) => e.exit_code(),
+            ComposeError::Tool { conflict: true, .. } => exit::RESOLVE_CONFLICT,
+            ComposeError::Compat(_)
+            | ComposeError::Tool { conflict: false, .. }
+            | ComposeError::Detect(_)
             | ComposeError::Script(_)
             | ComposeError::BadScriptResult(_)
             | ComposeError::Manifest(_)
@@ -61,14 +94,46 @@ impl ComposeError {
         }
     }
 
-    /// The error as diagnostics, ready to render.
+    /// The whole error as text for stderr, each part with its own renderer: manifest and
+    /// script problems with their snippets, cog.yaml diagnostics with theirs
+    /// ([`crate::diagnostics::render`]), resolution failures as derivations
+    /// ([`crate::resolve::render`]).
+    pub fn render(&self, color: bool) -> String {
+        match self {
+            ComposeError::CogYaml { diagnostics, .. } => {
+                let style = if color {
+                    crate::diagnostics::RenderStyle::Colored
+                } else {
+                    crate::diagnostics::RenderStyle::Plain
+                };
+                crate::diagnostics::render(diagnostics, style)
+            }
+            ComposeError::Resolve(e) => format!("{}\n", crate::resolve::render(e)),
+            other => crate::manifest::render(&other.diagnostics(), RenderStyle { color, width: 100 }),
+        }
+    }
+
+    /// The error as manifest-style diagnostics (cog.yaml diagnostics keep their file, span,
+    /// label and help; a resolution failure is one diagnostic holding its derivation).
+    /// [`ComposeError::render`] is the better rendering for people.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         match self {
-            ComposeError::Project(m) => vec![Diagnostic::new(m.clone())],
-            ComposeError::CogYaml(d)
-            | ComposeError::Detect(d)
-            | ComposeError::BadScriptResult(d)
-            | ComposeError::MissingCapability(d) => vec![d.clone()],
+            ComposeError::Project(m) | ComposeError::Tool { message: m, .. } => vec![Diagnostic::new(m.clone())],
+            ComposeError::CogYaml { message, diagnostics } => {
+                let mut out: Vec<Diagnostic> =
+                    diagnostics.iter().filter(|d| d.is_error()).map(convert).collect();
+                if out.is_empty() {
+                    out.push(Diagnostic::new(message.clone()));
+                }
+                out
+            }
+            ComposeError::Requirements(e) => vec![Diagnostic::new(e.to_string())],
+            ComposeError::Compat(e) => vec![Diagnostic::new(e.to_string())
+                .help("the compat tables are cogpack's data (compat/*.toml); see docs/compat-data.md")],
+            ComposeError::Resolve(e) => vec![Diagnostic::new(crate::resolve::render(e))],
+            ComposeError::Detect(d) | ComposeError::BadScriptResult(d) | ComposeError::MissingCapability(d) => {
+                vec![d.clone()]
+            }
             ComposeError::NoStack { tried } => {
                 let mut message = "no stack can build this project".to_string();
                 for (id, why) in tried {
@@ -78,7 +143,6 @@ impl ComposeError {
             }
             ComposeError::Script(e) => vec![e.to_diagnostic()],
             ComposeError::Manifest(e) => vec![e.diagnostic()],
-            ComposeError::Resolve(e) => vec![Diagnostic::new(e.to_string())],
             ComposeError::InvalidPlan { stack, violations } => {
                 let mut message = format!("the plan made by stack `{stack}` is invalid:");
                 for v in violations {
@@ -88,4 +152,19 @@ impl ComposeError {
             }
         }
     }
+}
+
+/// A shared diagnostic as a manifest-style one (same file, span, label and help).
+fn convert(d: &crate::diagnostics::Diagnostic) -> Diagnostic {
+    let mut help: Vec<String> = d.notes.clone();
+    help.extend(d.help.clone());
+    let mut out = Diagnostic::new(d.message.clone());
+    if let Some(label) = &d.primary {
+        let file = crate::manifest::SourceFile::new(label.file.path(), label.file.text());
+        out = out.at(&file, label.span.range());
+        if !label.message.is_empty() {
+            out = out.label(label.message.clone());
+        }
+    }
+    out.maybe_help((!help.is_empty()).then(|| help.join("\n")))
 }

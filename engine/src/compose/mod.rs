@@ -1,12 +1,14 @@
 //! Composition: from a project and the registry of manifests to a validated [`Plan`].
 //!
 //! [`compose`] runs, in this order:
-//! 1. reads `cog.yaml` (as a plain map) and the Python requirement lines;
+//! 1. reads and checks `cog.yaml` ([`crate::cog_yaml::load`]; scripts get it as a plain map
+//!    made from the same parse) and the requirements file with its includes ([`inputs`]);
 //! 2. tries the stacks in order; the first whose detect passes wins;
 //! 3. orders the stack's blocks ([`crate::dag`]) and evaluates each block's detect;
 //! 4. collects the dependencies of the blocks that fired (static ones and the ones their
-//!    dependencies scripts return) and resolves them with [`resolve::resolve_versions`]
-//!    (a placeholder until the compat resolver is wired in);
+//!    dependencies scripts return) and resolves versions with the compat resolver
+//!    ([`resolve::resolve_versions`]): the plan's `resolved` object, the rewritten
+//!    requirements as the generated context `requirements`, and warnings;
 //! 5. runs the plan scripts in block order (a script may `plan.skip(reason)`, which undoes
 //!    what it added and records the block as not fired);
 //! 6. finishes the plan: stages sorted by phase (stable), default inputs filled in with the
@@ -15,6 +17,7 @@
 
 mod detect;
 mod error;
+pub mod inputs;
 pub mod resolve;
 
 use std::collections::BTreeMap;
@@ -24,17 +27,18 @@ use serde::Serialize;
 
 pub use detect::{config_value, is_set, Check, CheckOutcome, DetectReport};
 pub use error::ComposeError;
-pub use resolve::{resolve_versions, ResolveError};
+pub use inputs::{read_inputs, ProjectInputs};
+pub use resolve::{resolve_versions, source_text, Versions, DEFAULT_COG, DEFAULT_UV, REQUIREMENTS_CONTEXT, REQUIREMENTS_FILE};
 
-use crate::manifest::{Block, Diagnostic, Registry, SourceFile, Stack};
-use crate::plan::{BlockOutcome, Context, Input, Plan, Resolved, Violation};
-use crate::script::reqlines::{requirement_lines, RequirementLine};
+use crate::manifest::{Block, Diagnostic, Registry, Stack};
+use crate::plan::{BlockOutcome, Context, Input, Mount, Op, Plan, Resolved, Violation};
+use crate::project::Project;
 use crate::script::{dynamic_to_json, ExportChange, PlanApi, ProjectView, ScriptContext};
 
 /// A dependency a fired block declared, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dependency {
-    /// `python`, `torch`, `cuda`, `base-image`, ...
+    /// `python`, `torch`, `cuda`, `cog`, `uv`, ...
     pub name: String,
     /// A version requirement (`>=3.10`, `==2.0.1+cu118`, `*`).
     pub constraint: String,
@@ -60,119 +64,18 @@ pub struct Composition {
     pub dependencies: Vec<Dependency>,
     /// Export changes, with the block that made each.
     pub exports: Vec<(String, ExportChange)>,
-}
-
-/// The project's inputs as composition reads them.
-pub struct ProjectInputs {
-    /// cog.yaml as JSON (`{}` when absent).
-    pub cog: serde_json::Value,
-    /// Requirement lines from `build.python_requirements` / `build.python_packages`.
-    pub requirements: Vec<RequirementLine>,
-}
-
-/// Reads cog.yaml and the requirement lines.
-pub fn read_inputs(project: &dyn ProjectView) -> Result<ProjectInputs, ComposeError> {
-    let cog = match project.read_text("cog.yaml").map_err(|e| ComposeError::Project(format!("cog.yaml: {e}")))? {
-        None => serde_json::Value::Object(Default::default()),
-        Some(text) => parse_cog_yaml(&text)?,
-    };
-    let mut file = None;
-    if let Some(value) = config_value(&cog, "build.python_requirements") {
-        let path = value.as_str().ok_or_else(|| {
-            ComposeError::Project(format!("cog.yaml `build.python_requirements` must be a path string, not {value}"))
-        })?;
-        let text = project
-            .read_text(path)
-            .map_err(|e| ComposeError::Project(format!("cog.yaml `build.python_requirements`: {e}")))?
-            .ok_or_else(|| {
-                ComposeError::Project(format!(
-                    "cog.yaml `build.python_requirements` names `{path}`, which is not a file in the project"
-                ))
-            })?;
-        file = Some((path.to_string(), text));
-    }
-    let requirements = requirement_lines(&cog, file.as_ref().map(|(p, t)| (p.as_str(), t.as_str())));
-    Ok(ProjectInputs { cog, requirements })
-}
-
-/// Parses cog.yaml into a plain JSON map. Version-like scalars written unquoted
-/// (`python_version: 3.10`) keep their text, as Cog reads them.
-pub fn parse_cog_yaml(text: &str) -> Result<serde_json::Value, ComposeError> {
-    let file = SourceFile::new("cog.yaml", text);
-    let value: serde_yaml::Value = match serde_yaml::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            let at = e.location().map_or(0, |l| l.index());
-            let message = e.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-            return Err(ComposeError::CogYaml(
-                Diagnostic::new(format!("cog.yaml is not valid YAML: {message}")).at(&file, at..at).label("here"),
-            ));
-        }
-    };
-    let json = yaml_to_json(value, text).map_err(|m| ComposeError::CogYaml(Diagnostic::new(format!("cog.yaml: {m}")).at(&file, 0..0)))?;
-    match json {
-        serde_json::Value::Null => Ok(serde_json::Value::Object(Default::default())),
-        serde_json::Value::Object(_) => Ok(json),
-        other => Err(ComposeError::CogYaml(
-            Diagnostic::new(format!("cog.yaml must be a map of settings, not {other}")).at(&file, 0..0),
-        )),
-    }
-}
-
-/// Keys whose unquoted numeric values are versions (`3.10` must not become `3.1`).
-const VERSION_KEYS: [&str; 4] = ["python_version", "cuda", "cudnn", "sdk_version"];
-
-fn yaml_to_json(value: serde_yaml::Value, text: &str) -> Result<serde_json::Value, String> {
-    use serde_yaml::Value as Y;
-    Ok(match value {
-        Y::Null => serde_json::Value::Null,
-        Y::Bool(b) => b.into(),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                i.into()
-            } else if let Some(u) = n.as_u64() {
-                u.into()
-            } else {
-                serde_json::Number::from_f64(n.as_f64().unwrap_or(f64::NAN)).map_or(serde_json::Value::Null, Into::into)
-            }
-        }
-        Y::String(s) => s.into(),
-        Y::Sequence(items) => items.into_iter().map(|v| yaml_to_json(v, text)).collect::<Result<Vec<_>, _>>()?.into(),
-        Y::Mapping(map) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in map {
-                let key = match k {
-                    Y::String(s) => s,
-                    Y::Number(n) => n.to_string(),
-                    Y::Bool(b) => b.to_string(),
-                    other => return Err(format!("a key must be a string, not {other:?}")),
-                };
-                let value = match (&v, VERSION_KEYS.contains(&key.as_str())) {
-                    (Y::Number(_), true) => raw_scalar(text, &key).map_or_else(|| yaml_to_json(v, text), |s| Ok(s.into()))?,
-                    _ => yaml_to_json(v, text)?,
-                };
-                out.insert(key, value);
-            }
-            serde_json::Value::Object(out)
-        }
-        Y::Tagged(t) => yaml_to_json(t.value, text)?,
-    })
-}
-
-/// The text of an unquoted `key: value` scalar.
-fn raw_scalar(text: &str, key: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let rest = line.trim_start().strip_prefix(key)?.trim_start().strip_prefix(':')?;
-        let value = rest.split(" #").next()?.trim();
-        (!value.is_empty() && value.chars().all(|c| c.is_ascii_digit() || c == '.')).then(|| value.to_string())
-    })
+    /// Warnings for the user (deprecated cog.yaml keys, resolver warnings), in that order;
+    /// the CLI prints them on stderr. They never enter the plan.
+    pub warnings: Vec<crate::diagnostics::Diagnostic>,
+    /// The resolver's full answer (the plan's `resolved` object is made from it).
+    pub resolution: crate::resolve::Resolution,
 }
 
 /// Composes the plan for a project from the registry. See the module docs for the steps.
-pub fn compose(registry: &Registry, project: Arc<dyn ProjectView>) -> Result<Composition, ComposeError> {
-    let inputs = read_inputs(project.as_ref())?;
-    let ctx = ScriptContext::new(project.clone(), &inputs.cog, &inputs.requirements);
+pub fn compose(registry: &Registry, project: Arc<Project>) -> Result<Composition, ComposeError> {
+    let inputs = read_inputs(&project)?;
+    let view: Arc<dyn ProjectView> = project.clone();
+    let ctx = ScriptContext::new(view, &inputs.cog, &inputs.requirements);
     let empty = serde_json::Value::Object(Default::default());
 
     // Stack.
@@ -213,12 +116,19 @@ pub fn compose(registry: &Registry, project: Arc<dyn ProjectView>) -> Result<Com
     for id in order.iter().filter(|id| detections[*id].fired) {
         dependencies.extend(block_dependencies(by_id[id.as_str()], &ctx)?);
     }
-    let resolved = resolve_versions(&inputs.cog, &dependencies)?;
-    let resolved_json = serde_json::to_value(&resolved).unwrap_or_default();
+    let versions = resolve_versions(&project, &inputs, &dependencies)?;
+    let resolved_json = serde_json::to_value(&versions.values).unwrap_or_default();
 
     // Plan scripts.
     let api = PlanApi::new();
-    api.state().fired = detections.iter().map(|(id, r)| (id.clone(), r.fired)).collect();
+    {
+        let mut st = api.state();
+        st.fired = detections.iter().map(|(id, r)| (id.clone(), r.fired)).collect();
+        // Made by cogpack, not a block: blocks bind it (`context:requirements`).
+        if let Some(ctx) = &versions.requirements {
+            st.contexts.insert(REQUIREMENTS_CONTEXT.to_string(), (ctx.clone(), String::new()));
+        }
+    }
     let mut outcomes = Vec::new();
     for id in &order {
         let block = by_id[id.as_str()];
@@ -254,8 +164,19 @@ pub fn compose(registry: &Registry, project: Arc<dyn ProjectView>) -> Result<Com
 
     check_capabilities(&order, &by_id, &outcomes)?;
     let exports = api.state().export.clone();
-    let plan = finish(stack, outcomes, resolved, &api)?;
-    Ok(Composition { plan, stacks_tried, order, detections, dependencies, exports })
+    let plan = finish(stack, outcomes, versions.values, &api)?;
+    let mut warnings = inputs.warnings;
+    warnings.extend(versions.warnings);
+    Ok(Composition {
+        plan,
+        stacks_tried,
+        order,
+        detections,
+        dependencies,
+        exports,
+        warnings,
+        resolution: versions.resolution,
+    })
 }
 
 fn owner(block: &Block) -> String {
@@ -380,8 +301,13 @@ fn finish(
         plan.stages.push(stage);
     }
 
-    // Contexts and exclusions.
-    plan.contexts = st.contexts.into_iter().map(|(name, (ctx, _))| (name, ctx)).collect();
+    // Contexts and exclusions. A context cogpack made that no stage reads is left out.
+    plan.contexts = st
+        .contexts
+        .into_iter()
+        .filter(|(name, (_, owner))| !owner.is_empty() || reads_context(&plan.stages, name))
+        .map(|(name, (ctx, _))| (name, ctx))
+        .collect();
     for (name, patterns, block) in st.excludes {
         match plan.contexts.get_mut(&name) {
             Some(Context::Local { exclude, .. }) => {
@@ -414,6 +340,19 @@ fn finish(
     } else {
         Err(ComposeError::InvalidPlan { stack: stack.id.clone(), violations })
     }
+}
+
+/// Whether any stage reads the named context (as its input, a copy source or a mount).
+fn reads_context(stages: &[crate::plan::Stage], name: &str) -> bool {
+    let is = |input: &Input| matches!(input, Input::Context { context } if context == name);
+    stages.iter().any(|s| {
+        is(&s.input)
+            || s.ops.iter().any(|op| match op {
+                Op::Copy(c) => is(&c.from),
+                Op::Exec(e) => e.mounts.iter().any(|m| matches!(m, Mount::Bind { from, .. } if is(from))),
+                _ => false,
+            })
+    })
 }
 
 fn apply_export(export: &mut crate::plan::ExportConfig, change: ExportChange) {
@@ -464,9 +403,10 @@ pub struct BlockInProject {
 }
 
 /// Evaluates one block against a project for `blocks explain ID DIR`.
-pub fn explain_block(registry: &Registry, block: &Block, project: Arc<dyn ProjectView>) -> Result<BlockInProject, ComposeError> {
-    let inputs = read_inputs(project.as_ref())?;
-    let ctx = ScriptContext::new(project.clone(), &inputs.cog, &inputs.requirements);
+pub fn explain_block(registry: &Registry, block: &Block, project: Arc<Project>) -> Result<BlockInProject, ComposeError> {
+    let inputs = read_inputs(&project)?;
+    let view: Arc<dyn ProjectView> = project.clone();
+    let ctx = ScriptContext::new(view, &inputs.cog, &inputs.requirements);
     let detect = detect::evaluate(&block.detect, &ctx, &inputs.cog, &owner(block), &block.id, &params_json(block))?;
     let mut out = BlockInProject {
         stack: None,
@@ -494,7 +434,7 @@ pub fn explain_block(registry: &Registry, block: &Block, project: Arc<dyn Projec
 
 /// Loads manifests for a project directory and composes its plan: the whole `cogpack plan`.
 pub fn plan_dir(dir: &std::path::Path, extra_dirs: &[std::path::PathBuf]) -> Result<Composition, PlanDirError> {
-    let project = crate::script::FsProject::new(dir).map_err(|e| PlanDirError::Compose(ComposeError::Project(format!("{}: {e}", dir.display()))))?;
+    let project = Project::open(dir).map_err(|e| PlanDirError::Compose(ComposeError::Project(e.to_string())))?;
     let registry = Registry::load(&crate::manifest::Sources::from_env(extra_dirs, Some(dir))).map_err(PlanDirError::Load)?;
     compose(&registry, Arc::new(project)).map_err(PlanDirError::Compose)
 }
@@ -517,11 +457,21 @@ impl PlanDirError {
         }
     }
 
-    /// As diagnostics.
+    /// As manifest-style diagnostics (see [`ComposeError::diagnostics`]).
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         match self {
             PlanDirError::Load(e) => e.diagnostics(),
             PlanDirError::Compose(e) => e.diagnostics(),
+        }
+    }
+
+    /// The error as text for stderr (see [`ComposeError::render`]): what the CLI prints.
+    pub fn render(&self, color: bool) -> String {
+        match self {
+            PlanDirError::Load(e) => {
+                crate::manifest::render(&e.diagnostics(), crate::manifest::RenderStyle { color, width: 100 })
+            }
+            PlanDirError::Compose(e) => e.render(color),
         }
     }
 }

@@ -1,120 +1,351 @@
-//! PLACEHOLDER version resolution, to be replaced by `crate::resolve` (the compat tables).
+//! Version resolution inside composition: the project's inputs and the fired blocks'
+//! dependencies go to the compat resolver ([`crate::resolve::resolve`]); its values become
+//! the plan's `resolved` object, its rewritten requirements the generated context
+//! `requirements`, and its warnings composition warnings.
 //!
 //! Compose calls [`resolve_versions`] once, after every fired block has emitted its
 //! dependencies and before any plan script runs; plan scripts read the result as
-//! `resolved.<name>.version` (`resolved["base-image"].version`). Every value made here is
-//! marked `"placeholder": true` and its `source` says so. What it does:
+//! `resolved.<name>.version` and the other fields (`resolved.base_image.provides`,
+//! `resolved.torch.index_url`, ...).
 //!
-//! - `python`: cog.yaml `build.python_version`, else the default `3.13`.
-//! - `base-image`: `cogpack/base:py3.11-bookworm` for 3.11, `cogpack/base:py3.13-trixie` for
-//!   3.13 (the Debian images cogpack builds locally; details carry their `python`), else
-//!   `<unresolved:base-image>`.
-//! - `cog`: cog.yaml `build.sdk_version`, else `0.23.1`.
-//! - `uv`: `0.13.8`.
-//! - anything else a block depends on (`torch`, `cuda`, `cudnn`, `tensorflow`, ...):
-//!   `<unresolved:NAME>`.
+//! Two names are not the resolver's: the tools blocks install themselves. They get values
+//! here, each with an explicit source:
+//!
+//! - `cog` (the Cog runtime wheel): cog.yaml `build.sdk_version`, else an exact version a
+//!   block asks for, else [`DEFAULT_COG`]. Its `config_label` detail is the `run.cog.config`
+//!   label: Cog's effective config with the resolved CUDA and cuDNN written in, as Cog does.
+//! - `uv`: [`DEFAULT_UV`], or an exact version a block asks for.
+//!
+//! Every block constraint on them must hold, or composition fails naming the block.
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::Dependency;
-use crate::plan::Resolved;
+use super::{ComposeError, Dependency, ProjectInputs};
+use crate::compat::CompatTables;
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::plan::{Context, GeneratedFile, Resolved};
+use crate::project::Project;
+use crate::resolve::version::{SpecifierSet, Version};
+use crate::resolve::{self, Pin, ResolveInput, Source};
 
-/// Python used when cog.yaml does not say (Cog's default).
-pub const DEFAULT_PYTHON: &str = "3.13";
-/// The cog wheel used when cog.yaml has no `build.sdk_version`.
+/// The cog wheel installed when cog.yaml has no `build.sdk_version`.
 pub const DEFAULT_COG: &str = "0.23.1";
 /// The uv release installed by the uv and python-interpreter blocks.
 pub const DEFAULT_UV: &str = "0.13.8";
+/// The generated context that holds the rewritten requirements.
+pub const REQUIREMENTS_CONTEXT: &str = "requirements";
+/// The rewritten requirements file's name in that context.
+pub const REQUIREMENTS_FILE: &str = "requirements.txt";
 
-/// Why versions could not be resolved.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ResolveError {
-    /// A cog.yaml value has the wrong shape.
-    #[error("cog.yaml `{field}` must be {expected}, not {found}")]
-    BadField { field: String, expected: String, found: String },
+/// Names whose values composition gives itself (see the module docs).
+const TOOLS: [&str; 2] = ["cog", "uv"];
+
+/// What resolution decided, ready for the plan.
+#[derive(Debug, Clone)]
+pub struct Versions {
+    /// name -> value, as the plan's `resolved` object (and the scripts' `resolved`).
+    pub values: BTreeMap<String, Resolved>,
+    /// The generated context with the rewritten requirements (`requirements.txt` and the
+    /// files it still includes), when the project has requirements.
+    pub requirements: Option<Context>,
+    /// The resolver's warnings, as diagnostics for the CLI.
+    pub warnings: Vec<Diagnostic>,
+    /// The resolver's full answer.
+    pub resolution: resolve::Resolution,
 }
 
-/// Placeholder resolver: see the module docs. `cog` is cog.yaml as JSON; `deps` are every
-/// fired block's dependencies.
-pub fn resolve_versions(cog: &serde_json::Value, deps: &[Dependency]) -> Result<BTreeMap<String, Resolved>, ResolveError> {
-    let mut out = BTreeMap::new();
-    let requested = |name: &str| -> serde_json::Value {
-        deps.iter()
-            .filter(|d| d.name == name)
-            .map(|d| json!(format!("{} (block `{}`)", d.constraint, d.block)))
-            .collect::<Vec<_>>()
-            .into()
-    };
-    let entry = |version: Option<String>, source: String, name: &str, extra: serde_json::Value| {
-        let mut details = BTreeMap::new();
-        details.insert("placeholder".to_string(), json!(true));
-        let req = requested(name);
-        if req.as_array().is_some_and(|a| !a.is_empty()) {
-            details.insert("requested".to_string(), req);
-        }
-        if let serde_json::Value::Object(map) = extra {
-            details.extend(map);
-        }
-        Resolved { version, source, details }
-    };
+/// Resolves the project's versions with the compat tables. See the module docs.
+pub fn resolve_versions(
+    project: &Project,
+    inputs: &ProjectInputs,
+    deps: &[Dependency],
+) -> Result<Versions, ComposeError> {
+    let tables = CompatTables::builtin().map_err(ComposeError::Compat)?;
+    let input = resolve_input(inputs, deps);
+    let resolution = resolve::resolve(&input, tables).map_err(ComposeError::Resolve)?;
 
-    let python = match cog.pointer("/build/python_version") {
-        None | Some(serde_json::Value::Null) => (DEFAULT_PYTHON.to_string(), "default (placeholder resolver)".to_string()),
-        Some(serde_json::Value::String(s)) => (s.trim().to_string(), "cog.yaml build.python_version".to_string()),
-        Some(serde_json::Value::Number(n)) => (n.to_string(), "cog.yaml build.python_version".to_string()),
-        Some(other) => {
-            return Err(ResolveError::BadField {
-                field: "build.python_version".into(),
-                expected: "a version string like \"3.11\"".into(),
-                found: other.to_string(),
+    let mut values: BTreeMap<String, Resolved> = resolution
+        .values
+        .iter()
+        .map(|(name, r)| (name.clone(), to_plan(r)))
+        .collect();
+    if let Some(image) = values.get_mut("base_image") {
+        let row = &resolution.base_image;
+        let d = &mut image.details;
+        d.insert("origin".into(), json!(row.origin.to_string()));
+        d.insert("os".into(), json!(row.os));
+        d.insert("provides".into(), json!(row.provides));
+        for (key, v) in [("python", &row.python), ("cuda", &row.cuda), ("cudnn", &row.cudnn)] {
+            if let Some(v) = v {
+                d.insert(key.into(), json!(v.to_string()));
+            }
+        }
+        if let Some(up) = &row.upstream {
+            d.insert("upstream".into(), json!(up));
+        }
+    }
+    for (name, value) in values.iter_mut() {
+        if is_direct(inputs, name) {
+            value.details.insert("direct".into(), json!(true));
+        }
+    }
+    for name in TOOLS {
+        let wanted: Vec<&Dependency> = deps.iter().filter(|d| d.name == name).collect();
+        if !wanted.is_empty() {
+            let value = tool_value(name, inputs, &wanted, &resolution)?;
+            values.insert(name.to_string(), value);
+        }
+    }
+
+    let requirements = match &resolution.rewritten_requirements {
+        Some(rw) => Some(requirements_context(project, inputs, rw)?),
+        None => None,
+    };
+    let warnings = resolution.warnings.iter().map(|w| warning(inputs, w)).collect();
+    Ok(Versions { values, requirements, warnings, resolution })
+}
+
+/// Whether the project installs `name` from a direct reference (a URL, a path, a wheel
+/// file): such lines are installed as written, never from a package index.
+fn is_direct(inputs: &ProjectInputs, name: &str) -> bool {
+    use crate::requirements::{RequirementForm, RequirementsFile};
+    let direct_in = |file: &RequirementsFile| {
+        file.requirements().iter().any(|f| {
+            !f.constraint
+                && f.requirement.form != RequirementForm::Named
+                && f.requirement.normalized_name().as_deref() == Some(name)
+        })
+    };
+    if inputs.requirements_file.as_ref().is_some_and(direct_in) {
+        return true;
+    }
+    let packages: String = inputs
+        .config
+        .iter()
+        .flat_map(|c| c.build.python_packages.iter().map(|p| format!("{}\n", p.value)))
+        .collect();
+    !packages.is_empty()
+        && RequirementsFile::parse("cog.yaml build.python_packages", &packages).is_ok_and(|f| direct_in(&f))
+}
+
+/// cog.yaml pins with their `line:col`, the requirements, and the blocks' dependencies.
+fn resolve_input(inputs: &ProjectInputs, deps: &[Dependency]) -> ResolveInput {
+    let mut input = ResolveInput {
+        requirements: inputs.requirements_file.clone(),
+        dependencies: deps
+            .iter()
+            .filter(|d| !TOOLS.contains(&d.name.as_str()))
+            .map(|d| resolve::Dependency {
+                name: d.name.clone(),
+                constraint: d.constraint.clone(),
+                source: Source::Block { id: d.block.clone(), manifest: d.manifest.clone() },
             })
+            .collect(),
+        ..Default::default()
+    };
+    let Some(config) = &inputs.config else { return input };
+    let pin = |field: &str, value: String, span| {
+        let at = config.location(span);
+        Pin::cog_yaml(value, field, at.line as u32, at.col as u32)
+    };
+    let b = &config.build;
+    input.gpu = b.gpu.as_ref().map(|g| {
+        let at = config.location(g.span);
+        Pin::cog_yaml(g.value, "build.gpu", at.line as u32, at.col as u32)
+    });
+    // As written: `3.11` and `3.11.4` mean different things to the resolver.
+    input.python_version =
+        Some(pin("build.python_version", b.python_version.value.to_string(), b.python_version.span));
+    input.cuda = b.cuda.as_ref().map(|c| pin("build.cuda", c.value.clone(), c.span));
+    input.cudnn = b.cudnn.as_ref().map(|c| pin("build.cudnn", c.value.clone(), c.span));
+    input.python_packages = b
+        .python_packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| pin(&format!("build.python_packages[{i}]"), p.value.clone(), p.span))
+        .collect();
+    input
+}
+
+/// A source as one line of text: `cog.yaml:3:19 build.python_version`,
+/// `requirements.txt:1`, `block `torch` (blocks.d/torch.toml)`, `compat/torch.toml:40`,
+/// `default: ...`.
+pub fn source_text(source: &Source) -> String {
+    match source {
+        Source::CogYaml { field, line, col } => format!("cog.yaml:{line}:{col} {field}"),
+        Source::Requirements { path, line } => format!("{path}:{line}"),
+        Source::Block { id, manifest } => format!("block `{id}` ({manifest})"),
+        Source::Table { file, line } => format!("{file}:{line}"),
+        Source::Default { why } => format!("default: {why}"),
+    }
+}
+
+fn to_plan(r: &resolve::Resolved) -> Resolved {
+    let mut details = BTreeMap::new();
+    details.insert("reason".to_string(), json!(r.reason));
+    for (key, v) in [
+        ("requested", &r.requested),
+        ("variant", &r.variant),
+        ("index_url", &r.index_url),
+        ("package", &r.package),
+    ] {
+        if let Some(v) = v {
+            details.insert(key.to_string(), json!(v));
+        }
+    }
+    if !r.constraints.is_empty() {
+        let list: Vec<Value> = r
+            .constraints
+            .iter()
+            .map(|a| json!({"constraint": a.constraint, "source": source_text(&a.source)}))
+            .collect();
+        details.insert("constraints".to_string(), Value::Array(list));
+    }
+    Resolved { version: Some(r.version.clone()), source: source_text(&r.source), details }
+}
+
+/// `cog` or `uv`: see the module docs.
+fn tool_value(
+    name: &str,
+    inputs: &ProjectInputs,
+    wanted: &[&Dependency],
+    resolution: &resolve::Resolution,
+) -> Result<Resolved, ComposeError> {
+    let parsed: Vec<(&Dependency, SpecifierSet)> = wanted
+        .iter()
+        .map(|d| {
+            SpecifierSet::parse(&d.constraint).map(|s| (*d, s)).map_err(|e| ComposeError::Tool {
+                message: format!("block `{}` ({}) requires {name} `{}`, which is not a version constraint: {e}", d.block, d.manifest, d.constraint),
+                conflict: false,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let sdk = if name == "cog" {
+        inputs.config.as_ref().and_then(|c| c.build.sdk_version.as_ref().map(|v| (c, v)))
+    } else {
+        None
+    };
+    let exact = parsed.iter().find_map(|(d, s)| s.exact().map(|v| (*d, v.to_string())));
+    let (version, source, reason) = match (sdk, exact) {
+        (Some((config, v)), _) => {
+            let at = config.location(v.span);
+            (
+                v.value.trim().to_string(),
+                format!("cog.yaml:{}:{} build.sdk_version", at.line, at.col),
+                format!("cog.yaml pins the cog runtime {} (cog.yaml:{}:{})", v.value.trim(), at.line, at.col),
+            )
+        }
+        (None, Some((d, v))) => (
+            v.clone(),
+            source_text(&Source::Block { id: d.block.clone(), manifest: d.manifest.clone() }),
+            format!("block `{}` requires {name} =={v}", d.block),
+        ),
+        (None, None) => {
+            let (v, why) = if name == "cog" {
+                (DEFAULT_COG, "the cog runtime cogpack installs when cog.yaml has no build.sdk_version")
+            } else {
+                (DEFAULT_UV, "the uv release cogpack installs")
+            };
+            (v.to_string(), format!("default: {why}"), format!("{why}: {v}"))
         }
     };
-    let minor = python.0.split('.').take(2).collect::<Vec<_>>().join(".");
-    let names: Vec<&str> = {
-        let mut n: Vec<&str> = deps.iter().map(|d| d.name.as_str()).collect();
-        n.sort();
-        n.dedup();
-        n
-    };
-    for name in names {
-        let resolved = match name {
-            "python" => entry(Some(python.0.clone()), python.1.clone(), name, json!({})),
-            "base-image" => match minor.as_str() {
-                "3.11" => entry(
-                    Some("cogpack/base:py3.11-bookworm".into()),
-                    "placeholder resolver: Debian bookworm base for python 3.11".into(),
-                    name,
-                    json!({"python": "3.11", "distro": "debian-bookworm"}),
+    let chosen = Version::parse(&version).map_err(|e| ComposeError::Tool {
+        message: format!("{name} version `{version}` ({source}) is not a version: {e}"),
+        conflict: false,
+    })?;
+    for (d, spec) in &parsed {
+        if !spec.contains(&chosen) {
+            return Err(ComposeError::Tool {
+                message: format!(
+                    "block `{}` ({}) requires {name} {}, but {name} is {version} ({source})",
+                    d.block, d.manifest, d.constraint
                 ),
-                "3.13" => entry(
-                    Some("cogpack/base:py3.13-trixie".into()),
-                    "placeholder resolver: Debian trixie base for python 3.13".into(),
-                    name,
-                    json!({"python": "3.13", "distro": "debian-trixie"}),
-                ),
-                _ => entry(
-                    Some("<unresolved:base-image>".into()),
-                    format!("placeholder resolver: no base image known for python {minor}"),
-                    name,
-                    json!({}),
-                ),
-            },
-            "cog" => match cog.pointer("/build/sdk_version").and_then(|v| v.as_str()) {
-                Some(v) => entry(Some(v.trim().to_string()), "cog.yaml build.sdk_version".into(), name, json!({})),
-                None => entry(Some(DEFAULT_COG.into()), "default (placeholder resolver)".into(), name, json!({})),
-            },
-            "uv" => entry(Some(DEFAULT_UV.into()), "default (placeholder resolver)".into(), name, json!({})),
-            other => entry(
-                Some(format!("<unresolved:{other}>")),
-                "placeholder resolver: resolution against the compat tables is not wired in yet".into(),
-                name,
-                json!({}),
-            ),
-        };
-        out.insert(name.to_string(), resolved);
+                conflict: true,
+            });
+        }
     }
-    Ok(out)
+    let mut details = BTreeMap::new();
+    details.insert("reason".to_string(), json!(reason));
+    let constraints: Vec<Value> = parsed
+        .iter()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(d, _)| json!({"constraint": d.constraint, "source": source_text(&Source::Block { id: d.block.clone(), manifest: d.manifest.clone() })}))
+        .collect();
+    if !constraints.is_empty() {
+        details.insert("constraints".to_string(), Value::Array(constraints));
+    }
+    if name == "cog" {
+        if let Some(config) = &inputs.config {
+            let mut effective = config.effective_config();
+            if resolution.gpu {
+                if let Some(c) = resolution.values.get("cuda") {
+                    effective.build.cuda = c.version.clone();
+                }
+                if let Some(c) = resolution.values.get("cudnn") {
+                    effective.build.cudnn = c.version.clone();
+                }
+            }
+            details.insert("config_label".to_string(), json!(effective.to_json()));
+        }
+    }
+    Ok(Resolved { version: Some(version), source, details })
+}
+
+/// The generated context: the rewritten file as `requirements.txt`, and each file it still
+/// includes (`-r`/`-c`, not inlined) at its path relative to the requirements file.
+fn requirements_context(
+    project: &Project,
+    inputs: &ProjectInputs,
+    rw: &crate::requirements::RewrittenRequirements,
+) -> Result<Context, ComposeError> {
+    let mut files = BTreeMap::new();
+    files.insert(REQUIREMENTS_FILE.to_string(), GeneratedFile { contents: rw.text.clone(), mode: 0o644 });
+    if let Some(main) = &inputs.requirements_file {
+        let dir = std::path::Path::new(&main.path).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut stack: Vec<&crate::requirements::RequirementsFile> = main.included.iter().map(|i| &i.file).collect();
+        while let Some(file) = stack.pop() {
+            stack.extend(file.included.iter().map(|i| &i.file));
+            if rw.inlined.contains(&file.path) {
+                continue;
+            }
+            let rel = super::inputs::normalize(&file.path).unwrap_or_default();
+            let name = match rel.strip_prefix(&format!("{dir}/")) {
+                Some(inner) if !dir.is_empty() => inner.to_string(),
+                _ if dir.is_empty() => rel.clone(),
+                _ => {
+                    return Err(ComposeError::Project(format!(
+                        "`{}` includes `{rel}`, which is not in its directory or below; cogpack places included files next to the requirements file\n  help: move `{rel}` under `{dir}/`",
+                        main.path
+                    )))
+                }
+            };
+            let text = project
+                .read_text(&rel, crate::script::READ_LIMIT)
+                .map_err(|e| ComposeError::Project(format!("`{rel}` (included by `{}`): {e}", main.path)))?;
+            files.insert(name, GeneratedFile { contents: text, mode: 0o644 });
+        }
+    }
+    Ok(Context::Generated { files })
+}
+
+/// A resolver warning as a diagnostic; a cog.yaml source points into cog.yaml.
+fn warning(inputs: &ProjectInputs, w: &resolve::Warning) -> Diagnostic {
+    let mut d = Diagnostic::new(Severity::Warning, "resolve::warning", w.message.clone()).with_help_opt(w.help.clone());
+    match (&w.source, &inputs.config) {
+        (Some(Source::CogYaml { line, col, field }), Some(config)) => {
+            let file = config.source();
+            match file.offset_of(*line as usize, *col as usize) {
+                Some(at) => {
+                    let end = file.text()[at..].find('\n').map_or(file.text().len(), |i| at + i);
+                    d = d.with_primary(file, crate::diagnostics::Span::new(at, end), format!("{field} is set here"));
+                }
+                None => d.message = format!("{} (cog.yaml:{line}:{col} {field})", d.message),
+            }
+        }
+        (Some(source), _) => d.message = format!("{} ({})", d.message, source_text(source)),
+        (None, _) => {}
+    }
+    d
 }

@@ -91,22 +91,95 @@ fn export_env_later_entries_replace_earlier_ones() {
     assert_eq!(e.exposed_ports, ["5000"]);
 }
 
+fn project_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = tmp.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let project = Project::open(tmp.path()).unwrap();
+    (tmp, project)
+}
+
+fn dep(name: &str, constraint: &str, block: &str) -> Dependency {
+    Dependency {
+        name: name.into(),
+        constraint: constraint.into(),
+        block: block.into(),
+        manifest: format!("blocks.d/{block}.toml"),
+        from_script: false,
+    }
+}
+
 #[test]
-fn the_placeholder_resolver_marks_what_it_made() {
-    let deps = |names: &[&str]| -> Vec<Dependency> {
-        names
-            .iter()
-            .map(|n| Dependency { name: n.to_string(), constraint: "*".into(), block: "b".into(), manifest: "m".into(), from_script: false })
-            .collect()
-    };
-    let cog = serde_json::json!({"build": {"python_version": "3.13", "sdk_version": "0.16.9"}});
-    let r = resolve_versions(&cog, &deps(&["python", "base-image", "cog", "torch"])).unwrap();
-    assert_eq!(r["base-image"].version.as_deref(), Some("cogpack/base:py3.13-trixie"));
-    assert_eq!(r["cog"].version.as_deref(), Some("0.16.9"));
-    assert_eq!(r["torch"].version.as_deref(), Some("<unresolved:torch>"));
-    assert!(r.values().all(|v| v.details["placeholder"] == true));
-    let r = resolve_versions(&serde_json::json!({}), &deps(&["python", "base-image"])).unwrap();
-    assert_eq!(r["python"].version.as_deref(), Some("3.13"));
-    let r = resolve_versions(&serde_json::json!({"build": {"python_version": "3.12"}}), &deps(&["base-image"])).unwrap();
-    assert_eq!(r["base-image"].version.as_deref(), Some("<unresolved:base-image>"));
+fn resolution_gives_sourced_values_tools_and_the_rewritten_requirements() {
+    let (_tmp, project) = project_with(&[
+        ("cog.yaml", "build:\n  gpu: true\n  python_version: \"3.11\"\n  python_requirements: reqs/requirements.txt\n  sdk_version: \"0.16.9\"\npredict: \"predict.py:P\"\n"),
+        ("predict.py", "class P: pass\n"),
+        ("reqs/requirements.txt", "-r base.txt\ntorch==2.0.1\n"),
+        ("reqs/base.txt", "numpy<2\n"),
+    ]);
+    let inputs = read_inputs(&project).unwrap();
+    let deps = [dep("python", ">=3.10", "python-interpreter"), dep("uv", "*", "python-interpreter"), dep("cog", "*", "cog-wheel")];
+    let v = resolve_versions(&project, &inputs, &deps).unwrap();
+    let python = &v.values["python"];
+    assert_eq!(python.version.as_deref(), Some("3.11"));
+    assert_eq!(python.source, "cog.yaml:3:19 build.python_version");
+    let constraints = python.details["constraints"].to_string();
+    assert!(constraints.contains("block `python-interpreter` (blocks.d/python-interpreter.toml)"), "{constraints}");
+    assert_eq!(v.values["cuda"].version.as_deref(), Some("11.8"));
+    assert_eq!(v.values["torch"].details["index_url"], "https://download.pytorch.org/whl/cu118");
+    assert_eq!(v.values["torch"].source, "reqs/requirements.txt:2");
+    let image = &v.values["base_image"];
+    assert_eq!(image.version.as_deref(), Some("cogpack/base:py3.11-cuda11.8-cudnn8-jammy"));
+    assert_eq!(image.details["provides"], serde_json::json!(["python", "pip", "venv"]));
+    assert_eq!(v.values["cog"].version.as_deref(), Some("0.16.9"));
+    assert_eq!(v.values["cog"].source, "cog.yaml:5:16 build.sdk_version");
+    let label = v.values["cog"].details["config_label"].as_str().unwrap();
+    assert!(label.contains("\"cuda\":\"11.8\"") && label.contains("\"cudnn\":\"8\""), "{label}");
+    assert_eq!(v.values["uv"].version.as_deref(), Some(DEFAULT_UV));
+    assert!(v.values["uv"].source.starts_with("default: "));
+    match v.requirements {
+        Some(Context::Generated { files }) => {
+            assert_eq!(
+                files["requirements.txt"].contents,
+                "--extra-index-url https://download.pytorch.org/whl/cu118\n-r base.txt\ntorch==2.0.1\n"
+            );
+            assert_eq!(files["base.txt"].contents, "numpy<2\n");
+        }
+        other => panic!("{other:?}"),
+    }
+    // No value is a placeholder.
+    let json = serde_json::to_string(&v.values).unwrap();
+    assert!(!json.contains("placeholder") && !json.contains("unresolved"), "{json}");
+}
+
+#[test]
+fn a_block_constraint_on_a_tool_must_hold() {
+    let (_tmp, project) = project_with(&[("cog.yaml", "build:\n  python_version: \"3.11\"\n  sdk_version: \"0.16.9\"\n")]);
+    let inputs = read_inputs(&project).unwrap();
+    let err = resolve_versions(&project, &inputs, &[dep("cog", ">=0.20", "needs-new-cog")]).unwrap_err();
+    assert_eq!(err.exit_code(), crate::diagnostics::exit::RESOLVE_CONFLICT);
+    let text = err.to_string();
+    assert!(text.contains("block `needs-new-cog`") && text.contains("cog is 0.16.9 (cog.yaml:3:16 build.sdk_version)"), "{text}");
+    // Without sdk_version, an exact block pin is used.
+    let (_tmp, project) = project_with(&[("cog.yaml", "build:\n  python_version: \"3.11\"\n")]);
+    let inputs = read_inputs(&project).unwrap();
+    let v = resolve_versions(&project, &inputs, &[dep("cog", "==0.22.0", "pinned")]).unwrap();
+    assert_eq!(v.values["cog"].version.as_deref(), Some("0.22.0"));
+    assert_eq!(v.values["cog"].source, "block `pinned` (blocks.d/pinned.toml)");
+}
+
+#[test]
+fn includes_outside_the_project_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(tmp.path().join("secret.txt"), "six\n").unwrap();
+    std::fs::write(dir.join("cog.yaml"), "build:\n  python_version: \"3.11\"\n  python_requirements: requirements.txt\n").unwrap();
+    std::fs::write(dir.join("requirements.txt"), "-r ../secret.txt\n").unwrap();
+    let err = read_inputs(&Project::open(&dir).unwrap()).unwrap_err();
+    assert_eq!(err.exit_code(), crate::diagnostics::exit::PROJECT);
+    assert!(err.to_string().contains("requirements.txt:1: `../secret.txt` is outside the project"), "{err}");
 }

@@ -17,7 +17,7 @@
 //! | `requirements` | the Python requirement lines (`#{name, specifier, marker, line}`) | all |
 //! | `params`       | the block's `[params]`                                        | all     |
 //! | `block`        | the block's (or stack's) id                                   | all     |
-//! | `resolved`     | resolved versions: `resolved.python.version`, `resolved["base-image"].version` | plan |
+//! | `resolved`     | resolved versions: `resolved.python.version`, `resolved.base_image.version` | plan |
 //! | `plan`         | the plan builder (see [`api`])                                | plan    |
 //!
 //! and a few pure helpers: `shell_quote(s)`, `shell_join(array)`, `to_json(value)`,
@@ -40,7 +40,7 @@ use crate::manifest::diagnostic::{line_col, Diagnostic, SourceFile};
 pub use api::{ExportChange, PlanApi, PlanState, StageApi};
 pub use convert::{dynamic_to_json, json_to_dynamic};
 pub use engine::{engine, shell_quote, MAX_OPERATIONS, TIME_LIMIT};
-pub use project::{FsProject, ProjectError, ProjectView, READ_LIMIT};
+pub use project::{ProjectError, ProjectView, READ_LIMIT};
 
 /// Which kind of script, which decides the variables it sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

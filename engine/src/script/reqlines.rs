@@ -78,25 +78,6 @@ pub fn normalise(name: &str) -> String {
     name.to_ascii_lowercase().replace(['_', '.'], "-")
 }
 
-/// The requirement lines of a project: `build.python_requirements` (file text given) or
-/// `build.python_packages`.
-pub fn requirement_lines(cog: &serde_json::Value, requirements_file: Option<(&str, &str)>) -> Vec<RequirementLine> {
-    let mut out = Vec::new();
-    if let Some((path, text)) = requirements_file {
-        for (i, raw) in text.lines().enumerate() {
-            out.extend(parse_line(raw, format!("{path}:{}", i + 1)));
-        }
-    }
-    if let Some(serde_json::Value::Array(items)) = cog.pointer("/build/python_packages") {
-        for (i, item) in items.iter().enumerate() {
-            if let Some(s) = item.as_str() {
-                out.extend(parse_line(s, format!("cog.yaml build.python_packages[{i}]")));
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

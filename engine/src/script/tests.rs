@@ -7,7 +7,7 @@ fn origin(text: &str) -> ScriptOrigin {
 fn run(text: &str) -> Result<Dynamic, ScriptError> {
     let script = compile(ScriptKind::Detect, text, origin(text), "block `t`").map_err(|d| panic!("{d}")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ctx = ScriptContext::new(Arc::new(FsProject::new(dir.path()).unwrap()), &serde_json::json!({"build": {"gpu": true}}), &[]);
+    let ctx = ScriptContext::new(Arc::new(crate::project::Project::open(dir.path()).unwrap()), &serde_json::json!({"build": {"gpu": true}}), &[]);
     ctx.run(&script, "block `t`", "t", &serde_json::json!({}))
 }
 
@@ -40,7 +40,7 @@ fn no_eval_no_sleep_no_undeclared_variables() {
     let text = "sleep(100)";
     let script = compile(ScriptKind::Detect, text, origin(text), "block `t`").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ctx = ScriptContext::new(Arc::new(FsProject::new(dir.path()).unwrap()), &serde_json::json!({}), &[]);
+    let ctx = ScriptContext::new(Arc::new(crate::project::Project::open(dir.path()).unwrap()), &serde_json::json!({}), &[]);
     assert!(ctx.run(&script, "block `t`", "t", &serde_json::json!({})).is_err());
     let text = "plan.stage(\"t\")";
     let err = compile(ScriptKind::Detect, text, origin(text), "block `t`").unwrap_err();

@@ -1,0 +1,135 @@
+//! What composition reads from a project before any script runs: the checked cog.yaml (and
+//! the same file as a plain map for scripts), and the Python requirements, parsed with their
+//! `-r`/`-c` includes.
+
+use std::path::{Component, Path};
+
+use super::ComposeError;
+use crate::cog_yaml::{self, CogConfig};
+use crate::diagnostics::Diagnostic;
+use crate::project::Project;
+use crate::requirements::{LineKind, RequirementsFile};
+use crate::script::reqlines::{parse_line, RequirementLine};
+
+/// The project's inputs as composition reads them.
+#[derive(Debug, Clone)]
+pub struct ProjectInputs {
+    /// cog.yaml as a plain JSON map for scripts (`{}` when the project has none), made from
+    /// the same parse as `config` ([`CogConfig::plain_map`]).
+    pub cog: serde_json::Value,
+    /// The checked cog.yaml, when the project has one.
+    pub config: Option<CogConfig>,
+    /// Warnings found while checking cog.yaml (deprecated or unknown keys, ...).
+    pub warnings: Vec<Diagnostic>,
+    /// `build.python_requirements`, parsed, with the files it includes.
+    pub requirements_file: Option<RequirementsFile>,
+    /// Requirement lines for scripts: the requirements file and its includes, in pip's
+    /// order, or `build.python_packages`.
+    pub requirements: Vec<RequirementLine>,
+}
+
+/// Reads and checks cog.yaml ([`cog_yaml::load`]) and the requirements it names. A project
+/// without cog.yaml gets an empty map (stack detection then says why nothing applies),
+/// except that a lone `cog.yml` is reported, since Cog ignores it.
+pub fn read_inputs(project: &Project) -> Result<ProjectInputs, ComposeError> {
+    if !project.exists(cog_yaml::FILE_NAME) && !project.has_file("cog.yml") {
+        return Ok(ProjectInputs {
+            cog: serde_json::Value::Object(Default::default()),
+            config: None,
+            warnings: Vec::new(),
+            requirements_file: None,
+            requirements: Vec::new(),
+        });
+    }
+    let loaded = cog_yaml::load(project).map_err(ComposeError::cog_yaml)?;
+    let config = loaded.config;
+    let mut requirements = Vec::new();
+    let mut requirements_file = None;
+    if let Some(rel) = &config.build.python_requirements {
+        let file = load_requirements(project, &rel.value)?;
+        script_lines(&file, &mut requirements);
+        requirements_file = Some(file);
+    }
+    for (i, item) in config.build.python_packages.iter().enumerate() {
+        requirements.extend(parse_line(&item.value, format!("cog.yaml build.python_packages[{i}]")));
+    }
+    Ok(ProjectInputs {
+        cog: config.plain_map(),
+        config: Some(config),
+        warnings: loaded.warnings,
+        requirements_file,
+        requirements,
+    })
+}
+
+/// Loads a requirements file and its includes; every included file must be inside the
+/// project (pip would read `-r ../other.txt` from anywhere; a build must not).
+fn load_requirements(project: &Project, rel: &str) -> Result<RequirementsFile, ComposeError> {
+    let path = project
+        .resolve(rel)
+        .map_err(|e| ComposeError::Project(format!("cog.yaml `build.python_requirements`: {e}")))?;
+    let file = RequirementsFile::load(&path, rel).map_err(ComposeError::Requirements)?;
+    check_includes(project, &file)?;
+    Ok(file)
+}
+
+fn check_includes(project: &Project, file: &RequirementsFile) -> Result<(), ComposeError> {
+    for inc in &file.included {
+        let inside = normalize(&inc.file.path).is_some_and(|p| project.resolve(&p).is_ok());
+        if !inside {
+            return Err(ComposeError::Project(format!(
+                "{}:{}: `{}` is outside the project; a build can only read files inside it\n  help: move it into the project directory",
+                file.path, inc.from_line, inc.file.path
+            )));
+        }
+        check_includes(project, &inc.file)?;
+    }
+    Ok(())
+}
+
+/// A relative path with `.` and `..` folded away; `None` when it leaves its base or is
+/// absolute.
+pub(crate) fn normalize(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in Path::new(path).components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_str()?),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The lines scripts see, walking `-r`/`-c` includes where pip reads them.
+fn script_lines(file: &RequirementsFile, out: &mut Vec<RequirementLine>) {
+    for line in &file.lines {
+        let raw = line.raw.replace("\\\r\n", " ").replace("\\\n", " ");
+        match &line.kind {
+            LineKind::Blank | LineKind::Comment => {}
+            LineKind::Requirement(_) => out.extend(parse_line(&raw, format!("{}:{}", file.path, line.line))),
+            LineKind::Option(_) => {
+                out.extend(parse_line(&raw, format!("{}:{}", file.path, line.line)));
+                if let Some(inc) = file.included.iter().find(|i| i.from_line == line.line) {
+                    script_lines(&inc.file, out);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn normalize_folds_dots_and_refuses_escapes() {
+        assert_eq!(normalize("a/./b/../c.txt").as_deref(), Some("a/c.txt"));
+        assert_eq!(normalize("deps/../common.txt").as_deref(), Some("common.txt"));
+        assert_eq!(normalize("../x.txt"), None);
+        assert_eq!(normalize("/etc/passwd"), None);
+    }
+}
