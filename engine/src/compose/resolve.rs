@@ -243,12 +243,16 @@ fn tool_value(
             format!("block `{}` requires {name} =={v}", d.block),
         ),
         (None, None) => {
-            let (v, why) = if name == "cog" {
-                (DEFAULT_COG, "the cog runtime cogpack installs when cog.yaml has no build.sdk_version")
+            let (v, why, reason) = if name == "cog" {
+                (
+                    DEFAULT_COG,
+                    "cog.yaml has no build.sdk_version",
+                    format!("cog.yaml has no build.sdk_version, so cogpack installs its default cog runtime {DEFAULT_COG}"),
+                )
             } else {
-                (DEFAULT_UV, "the uv release cogpack installs")
+                (DEFAULT_UV, "the uv release cogpack pins", format!("cogpack pins uv {DEFAULT_UV}"))
             };
-            (v.to_string(), format!("default: {why}"), format!("{why}: {v}"))
+            (v.to_string(), format!("default: {why}"), reason)
         }
     };
     let chosen = Version::parse(&version).map_err(|e| ComposeError::Tool {
