@@ -62,11 +62,16 @@ pub fn render_text(c: &Composition, dir: &std::path::Path) -> String {
     if !plan.resolved.is_empty() {
         let _ = writeln!(out, "\nresolved:");
         let w = plan.resolved.keys().map(String::len).max().unwrap_or(0);
-        let vw = plan.resolved.values().map(|r| r.version.as_deref().unwrap_or("(none)").len()).max().unwrap_or(0);
-        for (name, r) in &plan.resolved {
+        let shown = |r: &crate::plan::Resolved| {
             let version = r.version.as_deref().unwrap_or("(none)");
-            let variant = r.details.get("variant").and_then(|v| v.as_str()).map(|v| format!(" [{v}]")).unwrap_or_default();
-            let _ = writeln!(out, "  {name:w$}  {version:vw$}{variant}  from {}", r.source);
+            match r.details.get("variant").and_then(|v| v.as_str()) {
+                Some(variant) => format!("{version} [{variant}]"),
+                None => version.to_string(),
+            }
+        };
+        let vw = plan.resolved.values().map(|r| shown(r).chars().count()).max().unwrap_or(0);
+        for (name, r) in &plan.resolved {
+            let _ = writeln!(out, "  {name:w$}  {:vw$}  from {}", shown(r), r.source);
             if let Some(reason) = r.details.get("reason").and_then(|v| v.as_str()) {
                 let _ = writeln!(out, "  {:w$}  why: {reason}", "");
             }
