@@ -25,7 +25,7 @@ pub enum ComposeError {
     },
     /// The requirements file (or a file it includes) cannot be read or parsed.
     #[error(transparent)]
-    Requirements(RequirementsError),
+    Requirements(Box<RequirementsError>),
     /// No stack's detect passed.
     #[error("no stack can build this project")]
     NoStack {
@@ -49,11 +49,11 @@ pub enum ComposeError {
     MissingCapability(Diagnostic),
     /// cogpack's compat tables do not load (a bug in cogpack's data).
     #[error(transparent)]
-    Compat(CompatError),
+    Compat(Box<CompatError>),
     /// Versions could not be resolved: a conflict, missing compat data, or an invalid value.
     /// [`crate::resolve::render`] gives the derivation.
     #[error(transparent)]
-    Resolve(ResolveError),
+    Resolve(Box<ResolveError>),
     /// A block's constraint on a tool cogpack installs (`cog`, `uv`) cannot hold.
     #[error("{message}")]
     Tool {

@@ -68,7 +68,7 @@ fn load_requirements(project: &Project, rel: &str) -> Result<RequirementsFile, C
     let path = project
         .resolve(rel)
         .map_err(|e| ComposeError::Project(format!("cog.yaml `build.python_requirements`: {e}")))?;
-    let file = RequirementsFile::load(&path, rel).map_err(ComposeError::Requirements)?;
+    let file = RequirementsFile::load(&path, rel).map_err(|e| ComposeError::Requirements(Box::new(e)))?;
     check_includes(project, &file)?;
     Ok(file)
 }

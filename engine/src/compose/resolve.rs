@@ -62,9 +62,9 @@ pub fn resolve_versions(
     inputs: &ProjectInputs,
     deps: &[Dependency],
 ) -> Result<Versions, ComposeError> {
-    let tables = CompatTables::builtin().map_err(ComposeError::Compat)?;
+    let tables = CompatTables::builtin().map_err(|e| ComposeError::Compat(Box::new(e)))?;
     let input = resolve_input(inputs, deps);
-    let resolution = resolve::resolve(&input, tables).map_err(ComposeError::Resolve)?;
+    let resolution = resolve::resolve(&input, tables).map_err(|e| ComposeError::Resolve(Box::new(e)))?;
 
     let mut values: BTreeMap<String, Resolved> = resolution
         .values
