@@ -219,12 +219,12 @@ pub async fn build_plan(
         let docker = daemon::connect(&found.addr).await?;
         let name = tags.first().cloned().unwrap_or_default();
         for output in &options.outputs {
-            let written = export::save(&docker, &name, output).await?;
+            let written = export::save(&docker, &name, &options.tags, output).await?;
             note(BuildNote::OutputWritten { path: written.path.clone(), bytes: written.bytes });
             outputs.push(written.path);
         }
         if let Some(tag) = &temporary_tag {
-            export::untag(&docker, tag).await;
+            export::untag(&docker, tag).await?;
             tags.retain(|t| t != tag);
         }
     } else {
