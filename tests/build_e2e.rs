@@ -132,8 +132,10 @@ async fn string_project_builds_predicts_and_rebuilds_only_the_source() {
 
     // Editing predict.py re-runs only the source copy and what follows it.
     let predict_py = project.path().join("predict.py");
-    let code = std::fs::read_to_string(&predict_py).unwrap().replace("\"hello \"", "\"hi \"");
-    assert!(code.contains("\"hi \""), "the fixture's predictor must return \"hello \" + s");
+    // A greeting no earlier run used, so BuildKit cannot have cached its layers.
+    let greeting = format!("hi-{}-{} ", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    let code = std::fs::read_to_string(&predict_py).unwrap().replace("\"hello \"", &format!("{greeting:?}"));
+    assert!(code.contains(&greeting), "the fixture's predictor must return \"hello \" + s");
     std::fs::write(&predict_py, code).unwrap();
     let edited = build(project.path(), tag, &[]);
     assert_ok(&edited, "rebuild after an edit");
@@ -155,12 +157,13 @@ async fn string_project_builds_predicts_and_rebuilds_only_the_source() {
     assert!(!reran.is_empty(), "nothing re-ran after the edit:\n{log}");
     let predicted = cogpack(&["predict", tag, "-i", "s=world"]);
     assert_ok(&predicted, "predict after the edit");
-    assert_eq!(text(&predicted.stdout).trim(), "hi world");
+    assert_eq!(text(&predicted.stdout).trim(), format!("{greeting}world"));
 }
 
 #[tokio::test]
 async fn a_failing_run_command_names_its_block() {
-    let Some(_docker) = engine_support::engine_or_skip("failing_run").await else { return };
+    let Some(docker) = engine_support::engine_or_skip("failing_run").await else { return };
+    let _ = docker.remove_image("cogpack-e2e/failing:latest", None::<bollard::query_parameters::RemoveImageOptions>, None).await;
     let project = copy_fixture("string-project");
     let cog_yaml = project.path().join("cog.yaml");
     let mut config = std::fs::read_to_string(&cog_yaml).unwrap();
@@ -175,6 +178,9 @@ async fn a_failing_run_command_names_its_block() {
     assert!(err.contains("block `run-commands` failed"), "{err}");
     assert!(err.contains("exit 3") || err.contains("exit code: 3"), "{err}");
     assert!(err.contains("the-step-output"), "the log tail must be shown:\n{err}");
+    // A failed build tags nothing.
+    let docker = engine_support::engine_or_skip("failing_run").await.unwrap();
+    assert!(docker.inspect_image("cogpack-e2e/failing:latest").await.is_err(), "a failed build left a tagged image");
 }
 
 #[tokio::test]
