@@ -313,3 +313,49 @@ fn an_unreachable_engine_gives_the_documented_error() {
     assert!(err.contains("/nonexistent/buildkitd.sock"), "{err}");
     assert!(err.contains("help:"), "{err}");
 }
+
+#[tokio::test]
+async fn an_interrupted_build_stops_and_tags_nothing() {
+    let Some(docker) = engine_support::engine_or_skip("interrupted").await else { return };
+    let tag = "cogpack-e2e/interrupted:latest";
+    let _ = docker.remove_image(tag, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+    let project = copy_fixture("string-project");
+    let cog_yaml = project.path().join("cog.yaml");
+    // A unique command, so BuildKit cannot answer it from its cache.
+    let config = std::fs::read_to_string(&cog_yaml).unwrap().replace(
+        "build:\n",
+        &format!("build:\n  run:\n    - echo started-{} && sleep 120\n", std::process::id()),
+    );
+    std::fs::write(&cog_yaml, config).unwrap();
+
+    let mut child = std::process::Command::new(BIN)
+        .args(["build", project.path().to_str().unwrap(), "-t", tag, "--progress", "plain"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the slow step has started, then press Ctrl-C.
+    let stderr = child.stderr.take().unwrap();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut log = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("started-") && !line.contains("echo") {
+                let _ = seen_tx.send(());
+            }
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
+    seen_rx.recv_timeout(std::time::Duration::from_secs(120)).expect("the slow step never started");
+    let started = std::time::Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let log = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{log}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "Ctrl-C took {:?}", started.elapsed());
+    assert!(log.contains("no image was tagged"), "{log}");
+    assert!(log.contains("started-"), "{log}");
+    assert!(docker.inspect_image(tag).await.is_err(), "an interrupted build left a tagged image");
+}

@@ -123,13 +123,13 @@ pub fn build_dir(
                 eprintln!("{}", render_note(&n));
             }
         };
-        let build = build::build_plan(&plan, dir, options, tx, &note);
-        tokio::pin!(build);
+        let mut build = Box::pin(build::build_plan(&plan, dir, options, tx, &note));
         let outcome = tokio::select! {
             r = &mut build => Some(r),
             _ = tokio::signal::ctrl_c() => None,
         };
-        // The sender lives in the build future; dropping it ends the renderer.
+        // Dropping the build cancels it (closing the session ends the solve, so nothing is
+        // exported or tagged) and drops the progress sender, which ends the renderer.
         drop(build);
         let _ = renderer.await;
         outcome

@@ -433,7 +433,7 @@ impl<'p> Lowerer<'p> {
 
     /// A chain starting from `image`: its state, with the image's own env, workdir and user
     /// when the engine told us them (see [`LowerOptions::image_configs`]).
-    fn from_image(&self, state: State, image: &str) -> StageOut {
+    fn chain_from_image(&self, state: State, image: &str) -> StageOut {
         let mut env = Environment::default();
         if let Some(defaults) = self.options.image_configs.get(image) {
             for entry in &defaults.env {
@@ -463,7 +463,7 @@ impl<'p> Lowerer<'p> {
             Input::Image { image } => {
                 let key = format!("image:{image}");
                 if let Some(s) = self.sources.get(&key) {
-                    return Ok(self.from_image(s.clone(), image));
+                    return Ok(self.chain_from_image(s.clone(), image));
                 }
                 let what = format!(
                     "FROM {}",
@@ -473,7 +473,7 @@ impl<'p> Lowerer<'p> {
                     State::image(image, &at.meta(&what, &self.platform)).map_err(|e| at.llb(e))?;
                 self.record(&state, at, &what);
                 self.sources.insert(key, state.clone());
-                Ok(self.from_image(state, image))
+                Ok(self.chain_from_image(state, image))
             }
             Input::Url {
                 url,
