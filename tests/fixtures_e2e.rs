@@ -109,12 +109,13 @@ async fn weights_project() {
     else {
         return;
     };
-    // The weights sit in a layer of their own, below the source.
+    // The weights directory (10 MiB + 1 MiB, no code in it: Cog moves such a directory
+    // whole) sits in a layer of its own, below the source.
     let history = docker.image_history("cogpack-e2e/weights-project:latest").await.unwrap();
     let sizes: Vec<i64> = history.iter().map(|h| h.size).collect();
     assert!(
-        sizes.iter().any(|s| (10_485_760..11_000_000).contains(s)),
-        "no layer holds just the 10 MiB weights file: {sizes:?}"
+        sizes.iter().any(|s| (11_534_336..11_600_000).contains(s)),
+        "no layer holds just the weights directory: {sizes:?}"
     );
 }
 
