@@ -106,16 +106,18 @@ fn string_project_plans_the_cog_image() {
     let p = &c.plan;
     assert_eq!(p.stack, "python");
     let ids: Vec<&str> = p.stages.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(ids, ["base-image", "venv", "cog-wheel", "source-copy"]);
+    assert_eq!(ids, ["base-image", "venv", "cog-wheel", "source-copy", "openapi-schema"]);
     assert_eq!(p.stages[0].input, Input::Image { image: "cogpack/base:py3.11-bookworm".into() });
     // Explicit inputs: each stage builds on the previous one.
     assert_eq!(p.stages[1].input, Input::Stage { stage: "base-image".into() });
     // python 3.11 is in the base image: python-interpreter skipped itself.
     let pi = p.blocks.iter().find(|b| b.id == "python-interpreter").unwrap();
     assert!(!pi.fired && pi.reason.contains("provides python 3.11"), "{pi:?}");
-    // The source is copied last, from the project with .dockerignore.
-    let last = p.stages.last().unwrap();
-    assert!(matches!(&last.ops[0], Op::Copy(c) if c.dest == "/src" && c.from == Input::Context { context: "source".into() }));
+    // The source is copied after the dependencies, from the project with .dockerignore; only
+    // the schema, made from that source, comes after it.
+    let copy = p.stage("source-copy").unwrap();
+    assert!(matches!(&copy.ops[0], Op::Copy(c) if c.dest == "/src" && c.from == Input::Context { context: "source".into() }));
+    assert_eq!(p.stage("openapi-schema").unwrap().input, Input::Stage { stage: "source-copy".into() });
     assert!(matches!(p.contexts.get("source"), Some(Context::Local { dockerignore: true, .. })));
     assert!(p.export.env.contains(&"COG_PREDICT_TYPE_STUB=predict.py:Predictor".to_string()));
     assert_eq!(p.export.cmd, ["python", "-m", "cog.server.http"]);
@@ -177,8 +179,9 @@ fn a_project_local_block_takes_part_without_editing_the_stack() {
     let stage = c.plan.stage("hello").unwrap();
     assert_eq!(stage.input, Input::Stage { stage: "cog-wheel".into() });
     assert!(matches!(&stage.ops[0], Op::Exec(e) if e.args[2] == "echo hello > /hello.txt"));
-    // The source copy still comes last.
-    assert_eq!(c.plan.stages.last().unwrap().id, "source-copy");
+    // The source copy still comes after it, and the schema after the source.
+    let ids: Vec<&str> = c.plan.stages.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids[ids.len() - 3..], ["hello", "source-copy", "openapi-schema"]);
 }
 
 #[test]

@@ -46,6 +46,7 @@ impl Project {
         LowerOptions {
             ca_cert: Some(self.path().join("ca.pem")),
             source_key: None,
+            image_configs: Default::default(),
         }
     }
 
@@ -580,6 +581,7 @@ fn host_ca_is_mounted_for_its_step_only_and_never_exported() {
     let bad = LowerOptions {
         ca_cert: Some(PathBuf::from("/nonexistent/ca.pem")),
         source_key: None,
+        image_configs: Default::default(),
     };
     let err =
         lower::lower_with(&cog_plan(), project.path(), &EngineCaps::modern(), &bad).unwrap_err();
@@ -904,4 +906,36 @@ fn a_source_key_names_the_project_in_directory_sources() {
     assert!(dump.contains(&key), "{key} not in {dump}");
     let other = Project::new();
     assert_ne!(lower::project_key(project.path()), lower::project_key(other.path()));
+}
+
+#[test]
+fn chains_start_from_the_image_config_the_engine_reports() {
+    let project = Project::new();
+    let mut options = project.options();
+    let plan = cog_plan();
+    let image = plan
+        .stages
+        .iter()
+        .find_map(|s| match &s.input {
+            cogpack::plan::Input::Image { image } => Some(image.clone()),
+            _ => None,
+        })
+        .expect("the sample plan starts from an image");
+    options.image_configs.insert(
+        image,
+        lower::ImageDefaults {
+            env: vec!["PATH=/opt/bin:/usr/bin:/bin".into(), "LANG=C.UTF-8".into()],
+            workdir: None,
+            user: None,
+        },
+    );
+    let lowered = lower::lower_with(&plan, project.path(), &EngineCaps::modern(), &options).unwrap();
+    let env: Vec<String> = lowered.image_config["config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert!(env.contains(&"LANG=C.UTF-8".to_string()), "{env:?}");
+    assert!(env.iter().any(|e| e.starts_with("PATH=") && e.contains("/opt/bin")), "{env:?}");
 }

@@ -23,7 +23,13 @@ pub struct Written {
 
 /// Saves image `name` as `output` asks. The file appears only when complete (written to a
 /// temporary file beside it, then renamed), so a failed export leaves nothing behind.
-pub async fn save(docker: &Docker, name: &str, output: &OutputSpec) -> Result<Written, BuildError> {
+/// `tags` become the archive's `RepoTags` (a temporary export name is never written).
+pub async fn save(
+    docker: &Docker,
+    name: &str,
+    tags: &[String],
+    output: &OutputSpec,
+) -> Result<Written, BuildError> {
     let (dest, oci) = match output {
         OutputSpec::Docker { dest } => (dest.clone(), false),
         OutputSpec::Oci { dest } => (dest.clone(), true),
@@ -46,18 +52,23 @@ pub async fn save(docker: &Docker, name: &str, output: &OutputSpec) -> Result<Wr
             .map_err(|e| BuildError::Export(format!("converting {name} to an OCI layout: {e}")))?;
         layout
     } else {
-        archive
+        let mut retagged = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
+        retag_archive(archive.path(), retagged.as_file_mut(), tags)
+            .map_err(|e| BuildError::Export(format!("writing the docker archive of {name}: {e}")))?;
+        retagged
     };
     let bytes = finished.as_file().metadata().map_err(write_err)?.len();
     finished.persist(&dest).map_err(|e| write_err(e.error))?;
     Ok(Written { path: dest, bytes })
 }
 
-/// Removes a temporary tag (best effort: the image stays if something else uses it).
-pub async fn untag(docker: &Docker, tag: &str) {
-    let _ = docker
+/// Removes a temporary tag.
+pub async fn untag(docker: &Docker, tag: &str) -> Result<(), BuildError> {
+    docker
         .remove_image(tag, None::<bollard::query_parameters::RemoveImageOptions>, None)
-        .await;
+        .await
+        .map(|_| ())
+        .map_err(|e| BuildError::Export(format!("removing the temporary tag {tag}: {e}")))
 }
 
 /// Converts a `docker save` archive into an OCI image layout tarball: `oci-layout`,
@@ -139,6 +150,38 @@ pub fn docker_archive_to_oci(archive: &Path, out: &mut File, name: &str) -> std:
     let index = serde_json::to_vec(&json!({ "schemaVersion": 2, "manifests": [descriptor] }))
         .map_err(|e| invalid(&e.to_string()))?;
     add(&mut tar, "index.json", &index)?;
+    tar.into_inner()?.flush()
+}
+
+/// Copies a `docker save` archive, replacing the names it carries (`manifest.json`'s
+/// `RepoTags`, the legacy `repositories` file) with `tags`.
+pub fn retag_archive(archive: &Path, out: &mut File, tags: &[String]) -> std::io::Result<()> {
+    let mut input = tar::Archive::new(File::open(archive)?);
+    let mut tar = tar::Builder::new(BufWriter::new(out));
+    for entry in input.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.to_string_lossy().into_owned();
+        let mut header = entry.header().clone();
+        match path.as_str() {
+            "repositories" => continue,
+            "manifest.json" => {
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data)?;
+                let mut manifest: Value =
+                    serde_json::from_slice(&data).map_err(|e| invalid(&e.to_string()))?;
+                if let Some(items) = manifest.as_array_mut() {
+                    for item in items {
+                        item["RepoTags"] = if tags.is_empty() { Value::Null } else { json!(tags) };
+                    }
+                }
+                let data = serde_json::to_vec(&manifest).map_err(|e| invalid(&e.to_string()))?;
+                header.set_size(data.len() as u64);
+                header.set_cksum();
+                tar.append_data(&mut header, &path, data.as_slice())?;
+            }
+            _ => tar.append(&header, &mut entry)?,
+        }
+    }
     tar.into_inner()?.flush()
 }
 

@@ -172,6 +172,7 @@ pub async fn build_plan(
     });
 
     ensure_base_images(plan, &found, note).await?;
+    let image_configs = image_defaults(plan, &found).await;
 
     let caps = EngineCaps { caps: info.llb_caps.clone(), merge_op: info.supports_merge_op };
     let lowered = lower::lower_with(
@@ -181,6 +182,7 @@ pub async fn build_plan(
         &LowerOptions {
             ca_cert: options.ca_cert.clone(),
             source_key: Some(lower::project_key(project_dir)),
+            image_configs,
         },
     )?;
     if let Some(path) = &options.dump_llb {
@@ -217,12 +219,12 @@ pub async fn build_plan(
         let docker = daemon::connect(&found.addr).await?;
         let name = tags.first().cloned().unwrap_or_default();
         for output in &options.outputs {
-            let written = export::save(&docker, &name, output).await?;
+            let written = export::save(&docker, &name, &options.tags, output).await?;
             note(BuildNote::OutputWritten { path: written.path.clone(), bytes: written.bytes });
             outputs.push(written.path);
         }
         if let Some(tag) = &temporary_tag {
-            export::untag(&docker, tag).await;
+            export::untag(&docker, tag).await?;
             tags.retain(|t| t != tag);
         }
     } else {
@@ -359,6 +361,31 @@ async fn ensure_base_images(
         }
     }
     Ok(())
+}
+
+/// The env, workdir and user of each image the plan starts from, as the engine's image store
+/// has them (Docker only; a standalone engine's images start from the default `PATH`).
+async fn image_defaults(plan: &Plan, found: &Discovered) -> BTreeMap<String, lower::ImageDefaults> {
+    let mut out = BTreeMap::new();
+    if !found.addr.is_docker() {
+        return out;
+    }
+    let Ok(docker) = daemon::connect(&found.addr).await else { return out };
+    for image in plan_images(plan) {
+        if let Ok(inspect) = docker.inspect_image(&image).await {
+            if let Some(config) = inspect.config {
+                out.insert(
+                    image,
+                    lower::ImageDefaults {
+                        env: config.env.unwrap_or_default(),
+                        workdir: config.working_dir,
+                        user: config.user,
+                    },
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The session's sources for every `local://NAME` the definition reads.

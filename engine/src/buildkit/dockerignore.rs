@@ -17,31 +17,6 @@ pub enum PatternError {
     Syntax { pattern: String, reason: &'static str },
 }
 
-/// Reads the lines of a `.dockerignore` file into patterns ready for [`PatternMatcher::new`]:
-/// comments and blank lines are dropped, surrounding whitespace trimmed, paths cleaned and a
-/// leading `/` removed (the root of the context is implied).
-pub fn parse_dockerignore(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if line.starts_with('#') {
-            continue;
-        }
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let (invert, body) = match line.strip_prefix('!') {
-            Some(rest) => (true, rest.trim()),
-            None => (false, line),
-        };
-        let mut body = if body.is_empty() { String::new() } else { clean_path(body) };
-        if body.len() > 1 && body.starts_with('/') {
-            body.remove(0);
-        }
-        out.push(if invert { format!("!{body}") } else { body });
-    }
-    out
-}
 
 /// An ordered list of exclude patterns with `!` exceptions.
 #[derive(Clone, Default)]
@@ -453,7 +428,7 @@ mod tests {
     #[test]
     fn parses_dockerignore_files() {
         let text = "# comment\n\n  node_modules/  \n!/keep.txt\n/abs\n*.log\n";
-        assert_eq!(parse_dockerignore(text), vec!["node_modules", "!keep.txt", "abs", "*.log"]);
+        assert_eq!(crate::lower::parse_dockerignore(text).unwrap(), vec!["node_modules", "!keep.txt", "abs", "*.log"]);
     }
 
     #[test]

@@ -1,14 +1,202 @@
-use std::path::PathBuf;
+//! `cogpack build [DIR]`: plan the project, then build it with BuildKit.
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-use super::GlobalArgs;
+use tokio::sync::mpsc;
 
+use super::progress::{self, ProgressMode};
+use super::{Format, GlobalArgs};
+use crate::build::{self, BuildNote, BuildOptions, BuildOutcome, OutputSpec, SecretSpec};
+use crate::compose::plan_dir;
+
+/// Build a Cog project into an image.
+///
+/// The plan (`cogpack plan DIR`) is lowered to BuildKit LLB and solved by a real BuildKit:
+/// Docker's embedded one (found through --engine, BUILDKIT_HOST, DOCKER_HOST, the engine
+/// `cogpack engine up` started, or /var/run/docker.sock) or a standalone buildkitd. Missing
+/// local base images are built first from Debian packages. Dependency layers come before the
+/// source layer, so editing code rebuilds in seconds.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    cogpack build fixtures/string-project -t my-model\n  \
+    cogpack build . --secret id=hf,src=$HOME/.hf-token --progress plain\n  \
+    cogpack build . --output type=oci,dest=model.tar --dump-llb llb.json")]
 pub struct BuildArgs {
     /// Project directory (default: the current directory)
     pub dir: Option<PathBuf>,
+    /// Name the image in the engine's image store (repeatable; default `cogpack-<dir>:latest`)
+    #[arg(short = 't', long = "tag", value_name = "NAME")]
+    pub tags: Vec<String>,
+    /// Also write the image as a tarball: `type=docker,dest=FILE` or `type=oci,dest=FILE`
+    #[arg(short = 'o', long = "output", value_name = "SPEC", value_parser = OutputSpec::parse)]
+    pub outputs: Vec<OutputSpec>,
+    /// Secret for a `run` step's secret mount: `id=ID,src=FILE` or `id=ID,env=VAR` (repeatable);
+    /// never stored in the image, the plan, the LLB or the logs
+    #[arg(long = "secret", value_name = "SPEC", value_parser = SecretSpec::parse)]
+    pub secrets: Vec<SecretSpec>,
+    /// CA bundle (PEM) mounted into steps that reach package indexes, for that step only
+    /// [default: $SSL_CERT_FILE, then /etc/ssl/certs/ca-certificates.crt]
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Engine to build with: `docker-unix:///var/run/docker.sock`, `unix:///run/buildkit/buildkitd.sock`, ...
+    #[arg(long, value_name = "ADDR")]
+    pub engine: Option<String>,
+    /// How to show progress
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+    /// Write the decoded LLB graph to FILE as JSON
+    #[arg(long, value_name = "FILE")]
+    pub dump_llb: Option<PathBuf>,
+    /// Print the result as text (stderr) or JSON (stdout)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
-pub fn run(_args: BuildArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+pub fn run(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let tags = if args.tags.is_empty() && args.outputs.is_empty() {
+        vec![default_tag(&dir)]
+    } else {
+        args.tags.clone()
+    };
+    let options = BuildOptions {
+        tags,
+        outputs: args.outputs.clone(),
+        secrets: args.secrets.clone(),
+        ca_cert: args.ca_cert.clone(),
+        engine: args.engine.clone(),
+        dump_llb: args.dump_llb.clone(),
+    };
+    match build_dir(&dir, &options, args.progress, global)? {
+        Ok(outcome) => {
+            match args.format {
+                Format::Json => println!("{}", outcome_json(&outcome)),
+                Format::Text => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(code) => Ok(ExitCode::from(code)),
+    }
+}
+
+/// The name `cogpack build` gives an image when no `-t` is given: `cogpack-<dir>:latest`.
+pub fn default_tag(dir: &Path) -> String {
+    let name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "project".into());
+    let clean: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })
+        .collect();
+    format!("cogpack-{}:latest", clean.trim_matches(|c| c == '-' || c == '.'))
+}
+
+/// Plans and builds `dir`, rendering progress and notes on stderr. `Err(code)` means the
+/// failure was already reported.
+pub fn build_dir(
+    dir: &Path,
+    options: &BuildOptions,
+    mode: ProgressMode,
+    global: &GlobalArgs,
+) -> anyhow::Result<Result<BuildOutcome, u8>> {
+    let started = Instant::now();
+    let composition = match plan_dir(dir, &global.blocks) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", super::plan::render_diagnostics(&e.diagnostics()));
+            return Ok(Err(e.exit_code()));
+        }
+    };
+    let plan = composition.plan;
+    let quiet = mode == ProgressMode::Quiet;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let result = runtime.block_on(async {
+        let (tx, rx) = mpsc::channel(1024);
+        let renderer = tokio::spawn(progress::render(mode, rx));
+        let note = move |n: BuildNote| {
+            if !quiet {
+                eprintln!("{}", render_note(&n));
+            }
+        };
+        let mut build = Box::pin(build::build_plan(&plan, dir, options, tx, &note));
+        let outcome = tokio::select! {
+            r = &mut build => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        // Dropping the build cancels it (closing the session ends the solve, so nothing is
+        // exported or tagged) and drops the progress sender, which ends the renderer.
+        drop(build);
+        let _ = renderer.await;
+        outcome
+    });
+    match result {
+        None => {
+            eprintln!("interrupted: the build was cancelled and no image was tagged");
+            Ok(Err(130))
+        }
+        Some(Err(err)) => {
+            eprintln!("error: {err}");
+            Ok(Err(err.exit_code()))
+        }
+        Some(Ok(outcome)) => {
+            if !quiet {
+                let s = outcome.status.summary();
+                let name = outcome.tags.first().cloned().unwrap_or_else(|| "(untagged)".into());
+                eprintln!(
+                    "built {name}{} in {:.1}s: {} steps, {} cached",
+                    outcome.image_id.as_deref().map(|id| format!(" ({})", short_id(id))).unwrap_or_default(),
+                    started.elapsed().as_secs_f64(),
+                    s.total,
+                    s.cached
+                );
+                for path in &outcome.outputs {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+            Ok(Ok(outcome))
+        }
+    }
+}
+
+/// Builds a project for `cogpack predict DIR` and returns the image name.
+pub fn build_for_predict(dir: &Path, engine: Option<String>, global: &GlobalArgs) -> anyhow::Result<Result<String, u8>> {
+    let tag = default_tag(dir);
+    let options = BuildOptions { tags: vec![tag.clone()], engine, ..Default::default() };
+    Ok(build_dir(dir, &options, ProgressMode::Auto, global)?.map(|_| tag))
+}
+
+fn short_id(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
+}
+
+fn render_note(note: &BuildNote) -> String {
+    match note {
+        BuildNote::Engine { addr, version, .. } => format!("engine: {addr} ({version})"),
+        BuildNote::BaseImageBuilding { name } => format!(
+            "base image {name} is not in the engine yet: building it locally from Debian packages (about a minute, once)"
+        ),
+        BuildNote::BaseImageProgress { name, line } => format!("  [{name}] {line}"),
+        BuildNote::BaseImageReady { name, id } => format!("base image {name} ready ({})", short_id(id)),
+        BuildNote::LlbDumped { path, ops } => format!("wrote the LLB graph ({ops} ops) to {}", path.display()),
+        BuildNote::OutputWritten { path, bytes } => {
+            format!("wrote {} ({:.1} MB)", path.display(), *bytes as f64 / 1e6)
+        }
+    }
+}
+
+fn outcome_json(outcome: &BuildOutcome) -> String {
+    let s = outcome.status.summary();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "image_id": outcome.image_id,
+        "tags": outcome.tags,
+        "outputs": outcome.outputs,
+        "steps": { "total": s.total, "cached": s.cached },
+    }))
+    .unwrap_or_default()
 }

@@ -36,10 +36,13 @@ pub struct PredictArgs {
     pub format: Format,
 }
 
-pub fn run(args: PredictArgs, _global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let target = args.target.clone().unwrap_or_else(|| ".".to_owned());
     let image = if Path::new(&target).is_dir() {
-        build_for_predict(Path::new(&target))?
+        match super::build::build_for_predict(Path::new(&target), args.engine.clone(), global)? {
+            Ok(image) => image,
+            Err(code) => return Ok(ExitCode::from(code)),
+        }
     } else {
         target
     };
@@ -173,13 +176,3 @@ fn write_file(file: &DataUrl, stem: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// LEAD: wire this to `crate::build::build_for_predict(dir)` (build the project, return the
-/// image reference) once the build module provides it. Until then a directory cannot be
-/// predicted directly.
-fn build_for_predict(dir: &Path) -> anyhow::Result<String> {
-    anyhow::bail!(
-        "`cogpack predict DIR` needs `cogpack build`, which is not wired up yet ({} is a directory)\n\
-         help: build the project into an image and pass the image reference instead",
-        dir.display()
-    )
-}

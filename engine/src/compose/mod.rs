@@ -366,7 +366,12 @@ fn apply_export(export: &mut crate::plan::ExportConfig, change: ExportChange) {
         ExportChange::Workdir(w) => export.workdir = Some(w),
         ExportChange::User(u) => export.user = Some(u),
         ExportChange::Label { key, value } => {
+            export.label_files.remove(&key);
             export.labels.insert(key, value);
+        }
+        ExportChange::LabelFile { key, path } => {
+            export.labels.remove(&key);
+            export.label_files.insert(key, path);
         }
         ExportChange::Port(p) => {
             if !export.exposed_ports.contains(&p) {

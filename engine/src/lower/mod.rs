@@ -103,6 +103,20 @@ pub struct LowerOptions {
     /// vertex. `cogpack build` passes [`project_key`] of the project directory; `None` keeps
     /// the definition independent of where the project lives.
     pub source_key: Option<String>,
+    /// The configuration of images the plan starts from, as the engine has them (`Env`,
+    /// `WorkingDir`, `User`), by the reference the plan uses. Raw LLB does not inherit an
+    /// image's config, so a chain that starts from a listed image starts from its values;
+    /// other images start from the default `PATH`.
+    pub image_configs: BTreeMap<String, ImageDefaults>,
+}
+
+/// What a chain inherits from the image it starts from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageDefaults {
+    /// `KEY=value` entries.
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
 }
 
 /// A short stable key for a project directory (a hash of its canonical path).
@@ -417,6 +431,20 @@ impl<'p> Lowerer<'p> {
         Ok(StageOut { state, env })
     }
 
+    /// A chain starting from `image`: its state, with the image's own env, workdir and user
+    /// when the engine told us them (see [`LowerOptions::image_configs`]).
+    fn chain_from_image(&self, state: State, image: &str) -> StageOut {
+        let mut env = Environment::default();
+        if let Some(defaults) = self.options.image_configs.get(image) {
+            for entry in &defaults.env {
+                env.apply_entry(entry);
+            }
+            env.workdir = defaults.workdir.clone().filter(|w| !w.is_empty());
+            env.user = defaults.user.clone().filter(|u| !u.is_empty());
+        }
+        StageOut { state, env }
+    }
+
     /// The state and inherited environment an input denotes (copy and bind sources too).
     fn input(&mut self, input: &Input, at: At<'_>) -> Result<StageOut, LowerError> {
         let fresh = |state| StageOut {
@@ -435,7 +463,7 @@ impl<'p> Lowerer<'p> {
             Input::Image { image } => {
                 let key = format!("image:{image}");
                 if let Some(s) = self.sources.get(&key) {
-                    return Ok(fresh(s.clone()));
+                    return Ok(self.chain_from_image(s.clone(), image));
                 }
                 let what = format!(
                     "FROM {}",
@@ -445,7 +473,7 @@ impl<'p> Lowerer<'p> {
                     State::image(image, &at.meta(&what, &self.platform)).map_err(|e| at.llb(e))?;
                 self.record(&state, at, &what);
                 self.sources.insert(key, state.clone());
-                Ok(fresh(state))
+                Ok(self.chain_from_image(state, image))
             }
             Input::Url {
                 url,

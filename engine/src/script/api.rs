@@ -48,6 +48,8 @@ pub enum ExportChange {
     Workdir(String),
     User(String),
     Label { key: String, value: String },
+    /// A label whose value is a file of the built image, read when the build finishes.
+    LabelFile { key: String, path: String },
     Port(String),
     Volume(String),
 }
@@ -68,6 +70,7 @@ impl fmt::Display for ExportChange {
                 };
                 write!(f, "LABEL {key}={shown}")
             }
+            ExportChange::LabelFile { key, path } => write!(f, "LABEL {key}=<contents of {path}>"),
             ExportChange::Port(p) => write!(f, "EXPOSE {p}"),
             ExportChange::Volume(v) => write!(f, "VOLUME {v}"),
         }
@@ -471,6 +474,9 @@ pub(super) fn register(e: &mut Engine) {
     });
     e.register_fn("export_workdir", |p: &mut PlanApi, dir: &str| p.export(ExportChange::Workdir(dir.into())));
     e.register_fn("export_user", |p: &mut PlanApi, user: &str| p.export(ExportChange::User(user.into())));
+    e.register_fn("export_label_file", |p: &mut PlanApi, key: &str, path: &str| {
+        p.export(ExportChange::LabelFile { key: key.into(), path: path.into() })
+    });
     e.register_fn("export_label", |p: &mut PlanApi, key: &str, value: &str| {
         p.export(ExportChange::Label { key: key.into(), value: value.into() })
     });
