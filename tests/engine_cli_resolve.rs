@@ -173,7 +173,7 @@ fn case_07_cpu_torch_210_uses_the_cpu_build_and_index() {
     assert_eq!(torch["variant"], "cpu");
     assert_eq!(torch["index_url"], "https://download.pytorch.org/whl/cpu");
     assert!(p["resolved"].get("cuda").is_none());
-    assert_eq!(requirements_txt(&p), "--extra-index-url https://download.pytorch.org/whl/cpu\ntorch==2.1.0\nnumpy\n");
+    assert_eq!(requirements_txt(&p), "--extra-index-url https://download.pytorch.org/whl/cpu\ntorch==2.1.0+cpu\nnumpy\n");
     assert_eq!(version(&p, "base_image"), "cogpack/base:py3.11-bookworm");
 }
 

@@ -205,7 +205,7 @@ fn case_07_cpu_torch_210_uses_the_cpu_build() {
     assert!(!r.values.contains_key("cuda"));
     assert_eq!(
         r.rewritten_requirements.as_ref().unwrap().text,
-        "--extra-index-url https://download.pytorch.org/whl/cpu\ntorch==2.1.0\ntorchvision==0.16.0\nnumpy\n"
+        "--extra-index-url https://download.pytorch.org/whl/cpu\ntorch==2.1.0+cpu\ntorchvision==0.16.0+cpu\nnumpy\n"
     );
     insta::assert_json_snapshot!("resolve_case_07_cpu_torch_210", summary(&r));
 }
@@ -356,7 +356,7 @@ fn pinned_torchvision_decides_unpinned_torch() {
     );
     assert_eq!(
         r.rewritten_requirements.as_ref().unwrap().changed_lines[0].after,
-        "torch==2.0.1"
+        "torch==2.0.1+cpu"
     );
 }
 

@@ -115,7 +115,9 @@ pub(crate) fn build(
                         .iter()
                         .any(|s| s.version.local().is_some())
             });
-            let spec = if user_label {
+            // CPU builds pin the `+cpu` wheel: if the CPU index cannot be reached, pip then
+            // fails loudly instead of quietly installing PyPI's multi-gigabyte CUDA build.
+            let spec = if user_label || torch.variant.cuda.is_none() {
                 format!("=={version}+{label}")
             } else {
                 format!("=={version}")
