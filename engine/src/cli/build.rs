@@ -108,10 +108,13 @@ pub fn build_dir(
     let composition = match plan_dir(dir, &global.blocks) {
         Ok(c) => c,
         Err(e) => {
-            eprint!("{}", super::plan::render_diagnostics(&e.diagnostics()));
+            eprint!("{}", e.render(super::plan::stderr_color()));
             return Ok(Err(e.exit_code()));
         }
     };
+    if mode != ProgressMode::Quiet {
+        eprint!("{}", super::plan::render_warnings(&composition.warnings));
+    }
     let plan = composition.plan;
     let quiet = mode == ProgressMode::Quiet;
     let runtime = tokio::runtime::Runtime::new()?;
