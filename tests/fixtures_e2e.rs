@@ -164,3 +164,13 @@ async fn torch_cpu_project() {
     }
     build_and_predict("torch-cpu-project", &[], &[], &[(&["n=3"], "3")]).await;
 }
+
+#[tokio::test]
+async fn predict_builds_a_directory_first() {
+    let Some(docker) = engine_support::engine_or_skip("predict_dir").await else { return };
+    let out = run(&["predict", fixture("string-project").to_str().unwrap(), "-i", "s=directory"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "hello directory");
+    // It built (and named) the image as `cogpack build` would.
+    assert!(docker.inspect_image("cogpack-string-project:latest").await.is_ok());
+}
