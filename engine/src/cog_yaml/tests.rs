@@ -202,7 +202,6 @@ fn deprecations_warn_with_cogs_wording() {
         [
             "deprecated field \"build.python_packages\": use \"build.python_requirements\" instead",
             "deprecated field \"build.pre_install\": use \"build.run\" instead",
-            "deprecated field \"predict\": use \"run\" instead",
         ]
     );
     // pre_install is appended after run, as Cog does.

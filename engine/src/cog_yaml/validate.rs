@@ -125,7 +125,8 @@ impl<'a> Checker<'a> {
         })
     }
 
-    /// `predict:` or its newer name `run:` (Cog 0.20 renamed it; both are read).
+    /// `predict:` or its alias `run:` (both are read; setting both is an error). Neither is
+    /// deprecated: `predict` is what Cog's reference and every Cog project uses.
     fn predict(&mut self, raw: &RawCogYaml) -> Option<Located<TypeRef>> {
         let set =
             |f: &Option<Field<String>>| f.as_ref().filter(|f| !f.value.value.is_empty()).cloned();
@@ -139,15 +140,6 @@ impl<'a> Checker<'a> {
             );
             self.also(predict.key, "and `predict` here");
             return None;
-        }
-        if let Some(predict) = &predict {
-            self.warning(
-                code::DEPRECATED_FIELD,
-                deprecated("predict", "run"),
-                predict.key,
-                "deprecated",
-            )
-            .help = Some("Cog 0.20 renamed `predict` to `run`; both still work".into());
         }
         match (run, predict) {
             (Some(run), None) => self.type_ref("run", &run.value, "run.py:Runner"),
