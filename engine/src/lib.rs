@@ -24,6 +24,7 @@ pub mod lower;
 pub mod buildkit;
 pub mod daemon;
 pub mod images;
+pub mod apt;
 pub mod predict;
 pub mod build;
 pub mod cli;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::probe::{ping, version};
 use super::{DaemonError, EngineLayout, EngineState};
+use crate::apt::{apt_get, AptOptions};
 use crate::buildkit::EngineAddr;
 
 /// How `up` behaves.
@@ -344,30 +345,16 @@ fn find_program(name: &str) -> Option<PathBuf> {
 
 /// `apt-get update && apt-get install -y docker.io`.
 async fn install_docker_io() -> Result<(), DaemonError> {
+    let path = sbin_path();
     for args in [&["update"][..], &["install", "-y", "docker.io"][..]] {
-        let command = format!("apt-get {}", args.join(" "));
-        let out = tokio::process::Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .env("PATH", sbin_path())
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .map_err(|e| DaemonError::InstallFailed {
-                command: command.clone(),
-                status: "could not start".into(),
-                output_tail: e.to_string(),
-            })?;
-        if !out.status.success() {
-            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&out.stderr));
-            let lines: Vec<&str> = text.lines().collect();
-            return Err(DaemonError::InstallFailed {
-                command,
-                status: out.status.to_string(),
-                output_tail: lines[lines.len().saturating_sub(15)..].join("\n"),
-            });
-        }
+        apt_get(
+            args,
+            AptOptions {
+                path: Some(&path),
+                tail_lines: 15,
+            },
+        )
+        .await?;
     }
     Ok(())
 }

@@ -123,3 +123,13 @@ pub enum DaemonError {
     #[error("docker API: {0}")]
     Docker(#[from] bollard::errors::Error),
 }
+
+impl From<crate::apt::AptFailure> for DaemonError {
+    fn from(f: crate::apt::AptFailure) -> Self {
+        Self::InstallFailed {
+            command: f.command,
+            status: f.status,
+            output_tail: f.output_tail,
+        }
+    }
+}

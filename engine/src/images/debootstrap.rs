@@ -7,6 +7,7 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::{BaseImageRecipe, ImagesError};
+use crate::apt::{apt_get, last_lines, AptOptions};
 
 const TAIL_LINES: usize = 25;
 
@@ -28,26 +29,14 @@ pub async fn install() -> Result<PathBuf, ImagesError> {
         &["update"][..],
         &["install", "-y", "--no-install-recommends", "debootstrap"][..],
     ] {
-        let out = tokio::process::Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .map_err(|e| ImagesError::Tool {
-                command: format!("apt-get {}", args.join(" ")),
-                status: "could not start".into(),
-                output_tail: e.to_string(),
-            })?;
-        if !out.status.success() {
-            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&out.stderr));
-            return Err(ImagesError::Tool {
-                command: format!("apt-get {}", args.join(" ")),
-                status: out.status.to_string(),
-                output_tail: last_lines(&text, TAIL_LINES),
-            });
-        }
+        apt_get(
+            args,
+            AptOptions {
+                path: None,
+                tail_lines: TAIL_LINES,
+            },
+        )
+        .await?;
     }
     find().ok_or_else(|| ImagesError::Tool {
         command: "apt-get install debootstrap".into(),
@@ -228,11 +217,6 @@ pub fn installed_version(root: &Path, package: &str) -> Option<String> {
             .then(|| version.map(str::to_owned))
             .flatten()
     })
-}
-
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 #[cfg(test)]

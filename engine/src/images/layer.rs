@@ -54,15 +54,7 @@ pub fn write_layer(
         .min_depth(1)
         .sort_by_file_name();
     for entry in walk {
-        let entry = entry.map_err(|e| ImagesError::Io {
-            path: e
-                .path()
-                .map(Path::to_owned)
-                .unwrap_or_else(|| root.to_owned()),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| io::Error::other("walk failed")),
-        })?;
+        let entry = entry.map_err(|e| ImagesError::walk(root, e))?;
         let path = entry.path();
         let rel = path.strip_prefix(root).expect("walkdir stays under root");
         let io_err = |source| ImagesError::Io {

@@ -16,7 +16,7 @@ mod layer;
 mod normalize;
 mod recipe;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use archive::{docker_arch, image_config, labels, rfc3339, DEFAULT_PATH};
 pub use build::{
@@ -91,4 +91,30 @@ pub enum ImagesError {
     /// Another Docker API call failed.
     #[error("docker API: {0}")]
     Docker(#[from] bollard::errors::Error),
+}
+
+impl ImagesError {
+    /// An error walking the tree under `root`, as [`ImagesError::Io`] on the path it names
+    /// (`root` when it names none).
+    fn walk(root: &Path, e: walkdir::Error) -> Self {
+        Self::Io {
+            path: e
+                .path()
+                .map(Path::to_owned)
+                .unwrap_or_else(|| root.to_owned()),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("walk failed")),
+        }
+    }
+}
+
+impl From<crate::apt::AptFailure> for ImagesError {
+    fn from(f: crate::apt::AptFailure) -> Self {
+        Self::Tool {
+            command: f.command,
+            status: f.status,
+            output_tail: f.output_tail,
+        }
+    }
 }

@@ -113,15 +113,7 @@ pub fn normalize(root: &Path, epoch: i64) -> Result<NormalizeReport, ImagesError
     // and the interpreter recreates it on demand.
     let mut pycache = Vec::new();
     for entry in WalkDir::new(root).follow_links(false) {
-        let entry = entry.map_err(|e| ImagesError::Io {
-            path: e
-                .path()
-                .map(Path::to_owned)
-                .unwrap_or_else(|| root.to_owned()),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| io::Error::other("walk failed")),
-        })?;
+        let entry = entry.map_err(|e| ImagesError::walk(root, e))?;
         let name = entry.file_name().to_string_lossy();
         let is_cache_dir = entry.file_type().is_dir() && name == "__pycache__";
         let is_compiled =

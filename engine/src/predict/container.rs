@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::models::{ContainerCreateBody, ContainerInspectResponse, HostConfig, PortBinding};
 use bollard::query_parameters::{LogsOptionsBuilder, RemoveContainerOptionsBuilder};
 use bollard::Docker;
 use futures::StreamExt;
@@ -62,13 +62,7 @@ pub async fn create_and_start(
 
 /// The host port Docker published 5000/tcp on.
 pub async fn host_port(docker: &Docker, id: &str) -> Result<u16, PredictError> {
-    let info = docker
-        .inspect_container(id, None)
-        .await
-        .map_err(|e| PredictError::Docker {
-            action: "inspecting the container",
-            source: e,
-        })?;
+    let info = inspect(docker, id).await?;
     info.network_settings
         .and_then(|n| n.ports)
         .and_then(|mut p| p.remove(COG_PORT))
@@ -79,15 +73,20 @@ pub async fn host_port(docker: &Docker, id: &str) -> Result<u16, PredictError> {
 
 /// Whether the container still runs, and its exit code when it stopped.
 pub async fn state(docker: &Docker, id: &str) -> Result<(bool, Option<i64>), PredictError> {
-    let info = docker
+    let info = inspect(docker, id).await?;
+    let state = info.state.unwrap_or_default();
+    Ok((state.running.unwrap_or(false), state.exit_code))
+}
+
+/// `docker inspect` of the container.
+async fn inspect(docker: &Docker, id: &str) -> Result<ContainerInspectResponse, PredictError> {
+    docker
         .inspect_container(id, None)
         .await
         .map_err(|e| PredictError::Docker {
             action: "inspecting the container",
             source: e,
-        })?;
-    let state = info.state.unwrap_or_default();
-    Ok((state.running.unwrap_or(false), state.exit_code))
+        })
 }
 
 /// The last `lines` lines of the container's stdout and stderr ("" if unavailable).
