@@ -149,6 +149,45 @@ impl Item for TfC<'_> {
     }
 }
 
+/// A framework variable (torch, TensorFlow): candidates with a release and the Pythons it
+/// supports. What the relations with Python need to serve both.
+trait Framework: Item + Copy {
+    /// The variable these candidates fill; its noun names them in facts.
+    const VAR: Var;
+    /// What one candidate is called: `build` or `release`.
+    const UNIT: &'static str;
+    /// The side of a candidate its Pythons depend on.
+    const PYTHON_ASPECT: Aspect;
+    /// The release.
+    fn version(&self) -> &Version;
+    /// The CPython versions with wheels.
+    fn pythons(&self) -> &[Version];
+}
+
+impl Framework for TorchC<'_> {
+    const VAR: Var = Var::Torch;
+    const UNIT: &'static str = "build";
+    const PYTHON_ASPECT: Aspect = Aspect::Version;
+    fn version(&self) -> &Version {
+        &self.row.torch
+    }
+    fn pythons(&self) -> &[Version] {
+        &self.row.pythons
+    }
+}
+
+impl Framework for TfC<'_> {
+    const VAR: Var = Var::Tf;
+    const UNIT: &'static str = "release";
+    const PYTHON_ASPECT: Aspect = Aspect::Both;
+    fn version(&self) -> &Version {
+        self.version
+    }
+    fn pythons(&self) -> &[Version] {
+        &self.row.pythons
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct State<'t> {
     python: Dom<&'t PythonRow>,
@@ -246,12 +285,81 @@ fn distinct_rows<T: Item>(items: &[T]) -> Vec<Source> {
     v
 }
 
-fn torch_versions(items: &[TorchC<'_>]) -> String {
-    list_versions(items.iter().map(|i| &i.row.torch))
+/// The releases among `items`, as a list: `2.0.1 and 2.1.0`.
+fn versions<T: Framework>(items: &[T]) -> String {
+    list_versions(items.iter().map(|i| i.version()))
 }
 
-fn tf_versions(items: &[TfC<'_>]) -> String {
-    list_versions(items.iter().map(|i| i.version))
+/// The two relations between a framework and Python, in this order: Python <- framework (a
+/// Python some remaining candidate supports), then framework <- Python (a candidate that
+/// supports some remaining Python). `Ok(changed)`, or `Err` naming the variable left empty.
+fn relate_python<T: Framework>(python: &mut Dom<&PythonRow>, fw: &mut Dom<T>) -> Result<bool, Var> {
+    let name = T::VAR.noun();
+    let mut changed = false;
+    // Python <- framework.
+    let items = fw.items.clone();
+    let pythons: Vec<&Version> = items.iter().flat_map(|i| i.pythons().iter()).collect();
+    let fact = || {
+        Fact::new(
+            format!(
+                "{name} {} supports Python {}",
+                versions(&items),
+                list_versions(pythons.iter().copied())
+            ),
+            distinct_rows(&items),
+        )
+    };
+    let (c, e) = narrow(
+        python,
+        fact,
+        Aspect::Both,
+        vec![(T::VAR, T::PYTHON_ASPECT)],
+        None,
+        |p| {
+            (!pythons.iter().any(|v| v.cog_matches(&p.version)))
+                .then(|| format!("no remaining {name} {} supports it", T::UNIT))
+        },
+    );
+    if e {
+        return Err(Var::Python);
+    }
+    changed |= c;
+    // Framework <- Python.
+    let py: Vec<&Version> = python.items.iter().map(|p| &p.version).collect();
+    let supported = |i: &T| {
+        i.pythons()
+            .iter()
+            .any(|v| py.iter().any(|p| p.cog_matches(v)))
+    };
+    let removed: Vec<T> = fw.items.iter().filter(|i| !supported(i)).copied().collect();
+    if !removed.is_empty() {
+        let fact = || {
+            Fact::new(
+                format!(
+                    "{name} {} supports Python {} only",
+                    versions(&removed),
+                    list_versions(removed.iter().flat_map(|i| i.pythons().iter()))
+                ),
+                distinct_rows(&removed),
+            )
+        };
+        let (c, e) = narrow(
+            fw,
+            fact,
+            T::PYTHON_ASPECT,
+            vec![(Var::Python, Aspect::Both)],
+            None,
+            |i| {
+                (!supported(i))
+                    .then(|| format!("supports Python {} only", list_versions(i.pythons())))
+            },
+        );
+        if e {
+            return Err(T::VAR);
+        }
+        changed |= c;
+    }
+    Ok(changed)
 }
 
 fn cudnn_matches(spec: &SpecifierSet, cudnn: &Version) -> bool {
@@ -468,80 +576,8 @@ impl<'t> Solver<'_, 't> {
         loop {
             let mut changed = false;
             if let Some(torch) = &mut s.torch {
-                // Python <- torch.
-                let items = torch.items.clone();
-                let pythons: Vec<&Version> =
-                    items.iter().flat_map(|i| i.row.pythons.iter()).collect();
-                let fact = || {
-                    Fact::new(
-                        format!(
-                            "torch {} supports Python {}",
-                            torch_versions(&items),
-                            list_versions(pythons.iter().copied())
-                        ),
-                        distinct_rows(&items),
-                    )
-                };
-                let (c, e) = narrow(
-                    &mut s.python,
-                    fact,
-                    Aspect::Both,
-                    vec![(Var::Torch, Aspect::Version)],
-                    None,
-                    |p| {
-                        (!pythons.iter().any(|v| v.cog_matches(&p.version)))
-                            .then(|| "no remaining torch build supports it".into())
-                    },
-                );
-                if e {
-                    return Err(Var::Python);
-                }
-                changed |= c;
-                // torch <- Python.
-                let py: Vec<&Version> = s.python.items.iter().map(|p| &p.version).collect();
-                let removed: Vec<TorchC<'t>> = torch
-                    .items
-                    .iter()
-                    .filter(|i| {
-                        !i.row
-                            .pythons
-                            .iter()
-                            .any(|v| py.iter().any(|p| p.cog_matches(v)))
-                    })
-                    .copied()
-                    .collect();
-                if !removed.is_empty() {
-                    let fact = || {
-                        Fact::new(
-                            format!(
-                                "torch {} supports Python {} only",
-                                torch_versions(&removed),
-                                list_versions(removed.iter().flat_map(|i| i.row.pythons.iter()))
-                            ),
-                            distinct_rows(&removed),
-                        )
-                    };
-                    let (c, e) = narrow(
-                        torch,
-                        fact,
-                        Aspect::Version,
-                        vec![(Var::Python, Aspect::Both)],
-                        None,
-                        |i| {
-                            (!i.row
-                                .pythons
-                                .iter()
-                                .any(|v| py.iter().any(|p| p.cog_matches(v))))
-                            .then(|| {
-                                format!("supports Python {} only", list_versions(&i.row.pythons))
-                            })
-                        },
-                    );
-                    if e {
-                        return Err(Var::Torch);
-                    }
-                    changed |= c;
-                }
+                // Python <- torch, torch <- Python.
+                changed |= relate_python(&mut s.python, torch)?;
                 if let Some(cuda) = &mut s.cuda {
                     // CUDA <- torch: only when every remaining build is a CUDA build.
                     let cudas: Vec<&Version> = torch
@@ -556,7 +592,7 @@ impl<'t> Solver<'_, 't> {
                                 Fact::new(
                                     format!(
                                         "torch {} is built for CUDA {}",
-                                        torch_versions(&items),
+                                        versions(&items),
                                         list_versions(cudas.iter().copied())
                                     ),
                                     distinct_rows(&items),
@@ -629,78 +665,8 @@ impl<'t> Solver<'_, 't> {
                 }
             }
             if let Some(tf) = &mut s.tf {
-                let items = tf.items.clone();
-                let pythons: Vec<&Version> =
-                    items.iter().flat_map(|i| i.row.pythons.iter()).collect();
-                let fact = || {
-                    Fact::new(
-                        format!(
-                            "tensorflow {} supports Python {}",
-                            tf_versions(&items),
-                            list_versions(pythons.iter().copied())
-                        ),
-                        distinct_rows(&items),
-                    )
-                };
-                let (c, e) = narrow(
-                    &mut s.python,
-                    fact,
-                    Aspect::Both,
-                    vec![(Var::Tf, Aspect::Both)],
-                    None,
-                    |p| {
-                        (!pythons.iter().any(|v| v.cog_matches(&p.version)))
-                            .then(|| "no remaining tensorflow release supports it".into())
-                    },
-                );
-                if e {
-                    return Err(Var::Python);
-                }
-                changed |= c;
-                let py: Vec<&Version> = s.python.items.iter().map(|p| &p.version).collect();
-                let removed: Vec<TfC<'t>> = tf
-                    .items
-                    .iter()
-                    .filter(|i| {
-                        !i.row
-                            .pythons
-                            .iter()
-                            .any(|v| py.iter().any(|p| p.cog_matches(v)))
-                    })
-                    .copied()
-                    .collect();
-                if !removed.is_empty() {
-                    let fact = || {
-                        Fact::new(
-                            format!(
-                                "tensorflow {} supports Python {} only",
-                                tf_versions(&removed),
-                                list_versions(removed.iter().flat_map(|i| i.row.pythons.iter()))
-                            ),
-                            distinct_rows(&removed),
-                        )
-                    };
-                    let (c, e) = narrow(
-                        tf,
-                        fact,
-                        Aspect::Both,
-                        vec![(Var::Python, Aspect::Both)],
-                        None,
-                        |i| {
-                            (!i.row
-                                .pythons
-                                .iter()
-                                .any(|v| py.iter().any(|p| p.cog_matches(v))))
-                            .then(|| {
-                                format!("supports Python {} only", list_versions(&i.row.pythons))
-                            })
-                        },
-                    );
-                    if e {
-                        return Err(Var::Tf);
-                    }
-                    changed |= c;
-                }
+                // Python <- tensorflow, tensorflow <- Python.
+                changed |= relate_python(&mut s.python, tf)?;
                 if let Some(cuda) = &mut s.cuda {
                     let items = tf.items.clone();
                     let pairs: Vec<String> = {
@@ -729,7 +695,7 @@ impl<'t> Solver<'_, 't> {
                         Fact::new(
                             format!(
                                 "tensorflow {} was built for {}, so it needs {}",
-                                tf_versions(&items),
+                                versions(&items),
                                 pairs.join(" or "),
                                 needs.join(" or ")
                             ),
@@ -767,7 +733,7 @@ impl<'t> Solver<'_, 't> {
                             Fact::new(
                                 format!(
                                     "tensorflow {} needs CUDA {}.x with cuDNN {}",
-                                    tf_versions(&removed),
+                                    versions(&removed),
                                     removed[0].row.cuda.major(),
                                     removed[0].row.cudnn.major()
                                 ),
@@ -1011,7 +977,7 @@ impl<'t> Solver<'_, 't> {
                 Target::Torch => s
                     .torch
                     .as_ref()
-                    .map_or(String::new(), |d| torch_versions(&d.items)),
+                    .map_or(String::new(), |d| versions(&d.items)),
                 Target::Torchvision => s.torch.as_ref().map_or(String::new(), |d| {
                     list_versions(d.items.iter().map(|i| &i.row.torchvision))
                 }),
@@ -1025,10 +991,7 @@ impl<'t> Solver<'_, 't> {
                     labels.dedup();
                     labels.join(", ")
                 }),
-                Target::Tensorflow => {
-                    s.tf.as_ref()
-                        .map_or(String::new(), |d| tf_versions(&d.items))
-                }
+                Target::Tensorflow => s.tf.as_ref().map_or(String::new(), |d| versions(&d.items)),
             };
             if values.is_empty() {
                 continue;
