@@ -207,7 +207,19 @@ async fn predict_in(
     opts: &PredictOptions,
     progress: &(dyn Fn(PredictEvent) + Send + Sync),
 ) -> Result<Prediction, PredictError> {
-    let port = container::host_port(docker, id).await?;
+    let port = match container::host_port(docker, id).await {
+        Ok(port) => port,
+        Err(err) => {
+            // A container that dies at once has no published port any more: report the exit
+            // and its log, not the missing port.
+            let (running, exit_code) = container::state(docker, id).await?;
+            if running {
+                return Err(err);
+            }
+            let logs = container::log_tail(docker, id, LOG_LINES).await;
+            return Err(PredictError::Exited { exit_code: exit_code.unwrap_or(-1), logs });
+        }
+    };
     let client = CogClient::new(&opts.host, port);
     progress(PredictEvent::Started {
         container: id.to_owned(),
