@@ -31,7 +31,7 @@ fn every_block_case_holds() {
     for block in registry.blocks() {
         for case in &block.tests {
             count += 1;
-            let at = format!("{} ({} on {})", block.source.file.name, block.id, case.project);
+            let at = format!("{} ({} on {})", block.source.file.path(), block.id, case.project);
             let Some(dir) = find_project(&case.project) else {
                 failures.push(format!("{at}: no project `{}` in fixtures/ or tests/projects/", case.project));
                 continue;
@@ -84,7 +84,7 @@ fn every_block_has_a_summary_a_doc_and_a_test_case() {
     let registry = Registry::load(&Sources::builtin_only()).unwrap();
     let mut problems = Vec::new();
     for b in registry.blocks() {
-        let at = &b.source.file.name;
+        let at = &b.source.file.path();
         if b.summary.trim().is_empty() || b.summary.contains('\n') || b.summary.len() > 100 {
             problems.push(format!("{at}: `summary` must be one line of at most 100 characters"));
         }
@@ -97,7 +97,7 @@ fn every_block_has_a_summary_a_doc_and_a_test_case() {
     }
     for s in registry.stacks() {
         if s.summary.trim().is_empty() || s.doc.trim().is_empty() {
-            problems.push(format!("{}: a stack needs a summary and a doc", s.source.file.name));
+            problems.push(format!("{}: a stack needs a summary and a doc", s.source.file.path()));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cogpack::compose::compose;
-use cogpack::manifest::{render, Registry, RenderStyle, Sources};
+use cogpack::diagnostics::{render, RenderStyle};
+use cogpack::manifest::{Registry, Sources};
 use cogpack::project::Project;
 
 fn repo() -> PathBuf {
@@ -18,11 +19,11 @@ fn repo() -> PathBuf {
 fn failure(case: &Path) -> String {
     let sources = Sources { builtin: true, blocks_path: vec![], flags: vec![case.to_path_buf()], project: None };
     match Registry::load(&sources) {
-        Err(e) => render(&e.diagnostics(), RenderStyle::PLAIN),
+        Err(e) => render(&e.diagnostics(), RenderStyle::Plain),
         Ok(registry) => {
             let project = Project::open(repo().join("tests/projects/string-project")).unwrap();
             match compose(&registry, Arc::new(project)) {
-                Err(e) => render(&e.diagnostics(), RenderStyle::PLAIN),
+                Err(e) => render(&e.diagnostics(), RenderStyle::Plain),
                 Ok(_) => panic!("{} should have been refused", case.display()),
             }
         }
@@ -42,7 +43,7 @@ fn every_broken_manifest_is_refused_with_a_located_diagnostic() {
         let start = Instant::now();
         let rendered = failure(&case);
         assert!(start.elapsed() < Duration::from_secs(5), "{name} took {:?}", start.elapsed());
-        let prefix = format!("╭─[../tests/manifests/{name}/blocks.d/");
+        let prefix = format!("┌─ ../tests/manifests/{name}/blocks.d/");
         assert!(rendered.contains(&prefix), "{name}: no file:line:col in\n{rendered}");
         let result = std::panic::catch_unwind(|| {
             insta::with_settings!({ omit_expression => true }, {

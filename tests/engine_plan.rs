@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cogpack::compose::{compose, ComposeError, Composition};
-use cogpack::manifest::{render, Registry, RenderStyle, Sources};
+use cogpack::diagnostics::{render, RenderStyle};
+use cogpack::manifest::{Registry, Sources};
 use cogpack::plan::{Context, Input, Op, Phase};
 use cogpack::project::Project;
 
 /// Wide enough that messages are not wrapped (tests look for substrings).
-const WIDE: RenderStyle = RenderStyle { color: false, width: 400 };
+const WIDE: RenderStyle = RenderStyle::Plain;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -53,7 +54,7 @@ fn open(dir: &Path) -> Project {
 /// (never `COGPACK_BLOCKS_PATH`, so the developer's environment cannot leak in).
 fn plan(dir: &Path, extra: &[PathBuf]) -> Result<Composition, String> {
     let sources = Sources { builtin: true, blocks_path: vec![], flags: extra.to_vec(), project: Some(dir.to_path_buf()) };
-    let registry = Registry::load(&sources).map_err(|e| render(&e.diagnostics(), RenderStyle::PLAIN))?;
+    let registry = Registry::load(&sources).map_err(|e| render(&e.diagnostics(), RenderStyle::Plain))?;
     compose(&registry, Arc::new(open(dir))).map_err(|e| format!("exit {}\n{}", e.exit_code(), e.render(false)))
 }
 
@@ -210,7 +211,7 @@ plan.stage("source-copy").copy(#{ from: "context:source", dest: "/src" });
     let registry = Registry::load(&Sources { builtin: true, flags: vec![extra.path().into()], ..Default::default() }).unwrap();
     let block = registry.block("source-copy").unwrap();
     assert_eq!(block.overrides.len(), 1);
-    assert_eq!(block.overrides[0].file.name, "blocks.d/source-copy.toml");
+    assert_eq!(block.overrides[0].file.path(), "blocks.d/source-copy.toml");
     let c = plan(tmp.path(), &[extra.path().into()]).unwrap();
     assert!(matches!(c.plan.contexts.get("source"), Some(Context::Local { include, .. }) if include == &["*.py"]));
 }

@@ -8,11 +8,13 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::ops::Range;
+use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 
-use crate::manifest::{Block, Diagnostic, ManifestError, SourceFile};
+use crate::diagnostics::{Diagnostic, SourceFile, Span};
+use crate::manifest::{Block, ManifestError};
 
 /// An ordering problem.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -32,7 +34,7 @@ pub enum DagError {
 pub struct CycleMember {
     pub id: String,
     /// The manifest that wrote the edge.
-    pub file: SourceFile,
+    pub file: Arc<SourceFile>,
     /// Where the edge is written.
     pub span: Range<usize>,
     /// The edge in words: "runs after `b`".
@@ -42,16 +44,24 @@ pub struct CycleMember {
 impl From<DagError> for ManifestError {
     fn from(e: DagError) -> ManifestError {
         let DagError::Cycle { path, members } = &e;
+        // The message lists every block of the cycle with its manifest location.
         let mut message = e.to_string();
         for m in members {
-            message.push_str(&format!("\n  block `{}` {} ({})", m.id, m.edge, m.file.location(m.span.start)));
+            let at = m.file.location(Span::from(m.span.clone()));
+            message.push_str(&format!("\n  block `{}` {} ({at})", m.id, m.edge));
         }
         let first = &members[0];
+        let mut diagnostic = Diagnostic::error("manifest::cycle", message).with_primary(
+            &first.file,
+            Span::from(first.span.clone()),
+            format!("`{}` {}", first.id, first.edge),
+        );
+        // Every other edge of the cycle gets its own snippet (they may be in other files).
+        for m in members.iter().skip(1).filter(|m| !m.span.is_empty()) {
+            diagnostic = diagnostic.with_secondary(&m.file, Span::from(m.span.clone()), format!("`{}` {}", m.id, m.edge));
+        }
         ManifestError::Cycle(
-            Diagnostic::new(message)
-                .at(&first.file, first.span.clone())
-                .label(format!("`{}` {}", first.id, first.edge))
-                .help(format!("remove one of the {} edges so that the blocks have an order", path.len() - 1)),
+            diagnostic.with_help(format!("remove one of the {} edges so that the blocks have an order", path.len() - 1)),
         )
     }
 }

@@ -123,8 +123,8 @@ impl BlockSummary {
             status: b.status.name(),
             phase: b.phase.to_string(),
             origin: b.source.origin.name(),
-            path: b.source.file.name.clone(),
-            overrides: b.overrides.iter().map(|s| s.file.name.clone()).collect(),
+            path: b.source.file.path().to_string(),
+            overrides: b.overrides.iter().map(|s| s.file.path().to_string()).collect(),
         }
     }
 }
@@ -211,7 +211,7 @@ impl Explanation {
             status: b.status.name(),
             defined_at: b.defined_at(),
             origin: b.source.origin.name(),
-            overrides: b.overrides.iter().map(|s| s.file.name.clone()).collect(),
+            overrides: b.overrides.iter().map(|s| s.file.path().to_string()).collect(),
             phase: b.phase.to_string(),
             after: ids(&b.after),
             before: ids(&b.before),

@@ -251,6 +251,6 @@ pub(super) fn stderr_color() -> bool {
 }
 
 /// Renders manifest diagnostics for stderr.
-pub(super) fn render_diagnostics(diags: &[crate::manifest::Diagnostic]) -> String {
-    crate::manifest::render(diags, crate::manifest::RenderStyle { color: stderr_color(), width: 100 })
+pub(super) fn render_diagnostics(diags: &[crate::diagnostics::Diagnostic]) -> String {
+    crate::diagnostics::render(diags, crate::diagnostics::RenderStyle::for_stderr())
 }

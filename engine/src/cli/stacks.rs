@@ -46,7 +46,7 @@ pub fn run(cmd: StacksCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
             order: s.order,
             summary: s.summary.clone(),
             origin: s.source.origin.name(),
-            path: s.source.file.name.clone(),
+            path: s.source.file.path().to_string(),
             detect: s.detect.describe(),
             blocks: registry.blocks_for_stack(s).iter().map(|b| b.id.clone()).collect(),
         })

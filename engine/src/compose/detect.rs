@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use super::ComposeError;
-use crate::manifest::{Detect, Diagnostic};
+use crate::diagnostics::{Diagnostic, Span};
+use crate::manifest::Detect;
 use crate::script::{ProjectError, ScriptContext};
 
 /// The outcome of one condition.
@@ -63,7 +64,7 @@ pub fn evaluate(
         };
         checks.push(Check { condition, outcome, detail });
     };
-    let bad_path = |e: ProjectError| ComposeError::Detect(Diagnostic::new(format!("detect condition of {owner}: {e}")));
+    let bad_path = |e: ProjectError| ComposeError::Detect(Diagnostic::error("compose::detect", format!("detect condition of {owner}: {e}")));
     let exists = |path: &str| -> Result<bool, ComposeError> {
         if path.contains(['*', '?', '[', '{']) {
             Ok(!project.glob(path).map_err(bad_path)?.is_empty())
@@ -126,9 +127,9 @@ pub fn evaluate(
             let value = ctx.run(script, owner, owner_id, params).map_err(|e| ComposeError::Script(Box::new(e)))?;
             let (fires, reason) = script_verdict(value).map_err(|m| {
                 ComposeError::BadScriptResult(
-                    Diagnostic::new(format!("the detect script of {owner} returned {m}"))
-                        .at(&script.origin.file, script.origin.content_start..script.origin.content_start)
-                        .help("return `true`/`false` or `#{ fires: bool, reason: \"...\" }`"),
+                    Diagnostic::error("compose::bad_script_result", format!("the detect script of {owner} returned {m}"))
+                        .with_primary(&script.origin.file, Span::empty(script.origin.content_start), "the script starts here")
+                        .with_help("return `true`/`false` or `#{ fires: bool, reason: \"...\" }`"),
                 )
             })?;
             let yes = reason.clone().unwrap_or_else(|| "the detect script returned true".into());

@@ -2,8 +2,8 @@
 
 use crate::cog_yaml::CogYamlError;
 use crate::compat::CompatError;
-use crate::diagnostics::{exit, HasDiagnostics};
-use crate::manifest::{Diagnostic, ManifestError, RenderStyle};
+use crate::diagnostics::{exit, Diagnostic, HasDiagnostics, RenderStyle};
+use crate::manifest::ManifestError;
 use crate::plan::Violation;
 use crate::requirements::RequirementsError;
 use crate::resolve::ResolveError;
@@ -21,7 +21,7 @@ pub enum ComposeError {
         /// One line (`cog.yaml is invalid: ...`).
         message: String,
         /// The checker's diagnostics, errors and warnings, in file order.
-        diagnostics: Vec<crate::diagnostics::Diagnostic>,
+        diagnostics: Vec<Diagnostic>,
     },
     /// The requirements file (or a file it includes) cannot be read or parsed.
     #[error(transparent)]
@@ -94,43 +94,36 @@ impl ComposeError {
         }
     }
 
-    /// The whole error as text for stderr, each part with its own renderer: manifest and
-    /// script problems with their snippets, cog.yaml diagnostics with theirs
-    /// ([`crate::diagnostics::render`]), resolution failures as derivations
-    /// ([`crate::resolve::render`]).
+    /// The whole error as text for stderr: every diagnostic with its snippets
+    /// ([`crate::diagnostics::render`]; cog.yaml warnings included), a resolution failure
+    /// as its derivation ([`crate::resolve::render`]).
     pub fn render(&self, color: bool) -> String {
+        let style = if color { RenderStyle::Colored } else { RenderStyle::Plain };
         match self {
-            ComposeError::CogYaml { diagnostics, .. } => {
-                let style = if color {
-                    crate::diagnostics::RenderStyle::Colored
-                } else {
-                    crate::diagnostics::RenderStyle::Plain
-                };
-                crate::diagnostics::render(diagnostics, style)
-            }
+            ComposeError::CogYaml { diagnostics, .. } => crate::diagnostics::render(diagnostics, style),
             ComposeError::Resolve(e) => format!("{}\n", crate::resolve::render(e)),
-            other => crate::manifest::render(&other.diagnostics(), RenderStyle { color, width: 100 }),
+            other => crate::diagnostics::render(&other.diagnostics(), style),
         }
     }
 
-    /// The error as manifest-style diagnostics (cog.yaml diagnostics keep their file, span,
-    /// label and help; a resolution failure is one diagnostic holding its derivation).
+    /// The errors as located diagnostics (cog.yaml errors as the checker made them; a
+    /// resolution failure is one diagnostic holding its derivation).
     /// [`ComposeError::render`] is the better rendering for people.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         match self {
-            ComposeError::Project(m) | ComposeError::Tool { message: m, .. } => vec![Diagnostic::new(m.clone())],
+            ComposeError::Project(m) => vec![Diagnostic::error("compose::project", m.clone())],
+            ComposeError::Tool { message, .. } => vec![Diagnostic::error("compose::tool", message.clone())],
             ComposeError::CogYaml { message, diagnostics } => {
-                let mut out: Vec<Diagnostic> =
-                    diagnostics.iter().filter(|d| d.is_error()).map(convert).collect();
+                let mut out: Vec<Diagnostic> = diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
                 if out.is_empty() {
-                    out.push(Diagnostic::new(message.clone()));
+                    out.push(Diagnostic::error("cog_yaml::invalid", message.clone()));
                 }
                 out
             }
-            ComposeError::Requirements(e) => vec![Diagnostic::new(e.to_string())],
-            ComposeError::Compat(e) => vec![Diagnostic::new(e.to_string())
-                .help("the compat tables are cogpack's data (compat/*.toml); see docs/compat-data.md")],
-            ComposeError::Resolve(e) => vec![Diagnostic::new(crate::resolve::render(e))],
+            ComposeError::Requirements(e) => vec![Diagnostic::error("requirements::invalid", e.to_string())],
+            ComposeError::Compat(e) => vec![Diagnostic::error("compat::invalid", e.to_string())
+                .with_help("the compat tables are cogpack's data (compat/*.toml); see docs/compat-data.md")],
+            ComposeError::Resolve(e) => vec![Diagnostic::error("resolve::failed", crate::resolve::render(e))],
             ComposeError::Detect(d) | ComposeError::BadScriptResult(d) | ComposeError::MissingCapability(d) => {
                 vec![d.clone()]
             }
@@ -139,7 +132,8 @@ impl ComposeError {
                 for (id, why) in tried {
                     message.push_str(&format!("\n  stack `{id}`: {why}"));
                 }
-                vec![Diagnostic::new(message).help("a Cog project has a cog.yaml at its root; see `cogpack stacks list`")]
+                vec![Diagnostic::error("compose::no_stack", message)
+                    .with_help("a Cog project has a cog.yaml at its root; see `cogpack stacks list`")]
             }
             ComposeError::Script(e) => vec![e.to_diagnostic()],
             ComposeError::Manifest(e) => vec![e.diagnostic()],
@@ -148,23 +142,9 @@ impl ComposeError {
                 for v in violations {
                     message.push_str(&format!("\n  - {v}"));
                 }
-                vec![Diagnostic::new(message).help("the blocks named in each stage's `block` field made these stages")]
+                vec![Diagnostic::error("compose::invalid_plan", message)
+                    .with_help("the blocks named in each stage's `block` field made these stages")]
             }
         }
     }
-}
-
-/// A shared diagnostic as a manifest-style one (same file, span, label and help).
-fn convert(d: &crate::diagnostics::Diagnostic) -> Diagnostic {
-    let mut help: Vec<String> = d.notes.clone();
-    help.extend(d.help.clone());
-    let mut out = Diagnostic::new(d.message.clone());
-    if let Some(label) = &d.primary {
-        let file = crate::manifest::SourceFile::new(label.file.path(), label.file.text());
-        out = out.at(&file, label.span.range());
-        if !label.message.is_empty() {
-            out = out.label(label.message.clone());
-        }
-    }
-    out.maybe_help((!help.is_empty()).then(|| help.join("\n")))
 }

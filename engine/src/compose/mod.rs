@@ -30,7 +30,8 @@ pub use error::ComposeError;
 pub use inputs::{read_inputs, ProjectInputs};
 pub use resolve::{resolve_versions, source_text, Versions, DEFAULT_COG, DEFAULT_UV, REQUIREMENTS_CONTEXT, REQUIREMENTS_FILE};
 
-use crate::manifest::{Block, Diagnostic, Registry, Stack};
+use crate::diagnostics::{Diagnostic, RenderStyle, Span};
+use crate::manifest::{Block, Registry, Stack};
 use crate::plan::{BlockOutcome, Context, Input, Mount, Op, Plan, Resolved, Violation};
 use crate::project::Project;
 use crate::script::{dynamic_to_json, ExportChange, PlanApi, ProjectView, ScriptContext};
@@ -66,7 +67,7 @@ pub struct Composition {
     pub exports: Vec<(String, ExportChange)>,
     /// Warnings for the user (deprecated cog.yaml keys, resolver warnings), in that order;
     /// the CLI prints them on stderr. They never enter the plan.
-    pub warnings: Vec<crate::diagnostics::Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
     /// The resolver's full answer (the plan's `resolved` object is made from it).
     pub resolution: crate::resolve::Resolution,
 }
@@ -189,7 +190,7 @@ fn params_json(block: &Block) -> serde_json::Value {
 
 /// A fired block's static and script-emitted dependencies.
 fn block_dependencies(block: &Block, ctx: &ScriptContext) -> Result<Vec<Dependency>, ComposeError> {
-    let manifest = block.source.file.name.clone();
+    let manifest = block.source.file.path().to_string();
     let mut out: Vec<Dependency> = block
         .dependencies
         .iter()
@@ -205,9 +206,12 @@ fn block_dependencies(block: &Block, ctx: &ScriptContext) -> Result<Vec<Dependen
         let value = ctx.run(script, &owner(block), &block.id, &params_json(block)).map_err(|e| ComposeError::Script(Box::new(e)))?;
         let bad = |m: String| {
             ComposeError::BadScriptResult(
-                Diagnostic::new(format!("the dependencies script of block `{}` returned {m}", block.id))
-                    .at(&script.origin.file, script.origin.content_start..script.origin.content_start)
-                    .help("return an array of `#{ name: \"torch\", constraint: \"==2.1.0\" }` (or `[]`)"),
+                Diagnostic::error(
+                    "compose::bad_script_result",
+                    format!("the dependencies script of block `{}` returned {m}", block.id),
+                )
+                .with_primary(&script.origin.file, Span::empty(script.origin.content_start), "the script starts here")
+                .with_help("return an array of `#{ name: \"torch\", constraint: \"==2.1.0\" }` (or `[]`)"),
             )
         };
         if !value.is_unit() {
@@ -250,13 +254,12 @@ fn check_capabilities(order: &[String], by_id: &BTreeMap<&str, &Block>, outcomes
                     .map(|b| format!("`{}`", b.id))
                     .collect();
                 return Err(ComposeError::MissingCapability(
-                    Diagnostic::new(format!(
-                        "block `{}` fired and requires `{}`, but no block that fired provides it",
-                        block.id, r.id
-                    ))
-                    .at(&block.source.file, r.span.clone())
-                    .label("required here")
-                    .help(format!("it is provided by {}, which did not fire for this project", providers.join(", "))),
+                    Diagnostic::error(
+                        "compose::missing_capability",
+                        format!("block `{}` fired and requires `{}`, but no block that fired provides it", block.id, r.id),
+                    )
+                    .with_primary(&block.source.file, Span::from(r.span.clone()), "required here")
+                    .with_help(format!("it is provided by {}, which did not fire for this project", providers.join(", "))),
                 ));
             }
         }
@@ -462,7 +465,7 @@ impl PlanDirError {
         }
     }
 
-    /// As manifest-style diagnostics (see [`ComposeError::diagnostics`]).
+    /// As located diagnostics (see [`ComposeError::diagnostics`]).
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         match self {
             PlanDirError::Load(e) => e.diagnostics(),
@@ -474,7 +477,8 @@ impl PlanDirError {
     pub fn render(&self, color: bool) -> String {
         match self {
             PlanDirError::Load(e) => {
-                crate::manifest::render(&e.diagnostics(), crate::manifest::RenderStyle { color, width: 100 })
+                let style = if color { RenderStyle::Colored } else { RenderStyle::Plain };
+                crate::diagnostics::render(&e.diagnostics(), style)
             }
             PlanDirError::Compose(e) => e.render(color),
         }

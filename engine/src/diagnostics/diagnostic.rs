@@ -60,8 +60,15 @@ impl Label {
 ///
 /// Library code builds these and returns them; only the CLI renders them
 /// (see [`Diagnostic::render`]).
+///
+/// The fields live in a box (reached through `Deref`), so that error enums and results that
+/// carry a diagnostic stay small.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
+pub struct Diagnostic(Box<DiagnosticData>);
+
+/// The fields of a [`Diagnostic`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiagnosticData {
     /// Error or warning.
     pub severity: Severity,
     /// Stable machine-readable code, `module::kind` (e.g. `cog_yaml::reserved_env`).
@@ -78,10 +85,23 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
+impl std::ops::Deref for Diagnostic {
+    type Target = DiagnosticData;
+    fn deref(&self) -> &DiagnosticData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Diagnostic {
+    fn deref_mut(&mut self) -> &mut DiagnosticData {
+        &mut self.0
+    }
+}
+
 impl Diagnostic {
     /// A new diagnostic with no labels.
     pub fn new(severity: Severity, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic {
+        Diagnostic(Box::new(DiagnosticData {
             severity,
             code: code.into(),
             message: message.into(),
@@ -89,7 +109,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             notes: Vec::new(),
             help: None,
-        }
+        }))
     }
 
     /// A new error.

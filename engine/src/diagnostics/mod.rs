@@ -13,7 +13,7 @@ mod render;
 mod source;
 mod suggest;
 
-pub use diagnostic::{Diagnostic, HasDiagnostics, Label, Severity};
+pub use diagnostic::{Diagnostic, DiagnosticData, HasDiagnostics, Label, Severity};
 pub use render::{render, RenderStyle};
 pub use source::{display_path, LineCol, Located, Location, SourceFile, Span};
 pub use suggest::{levenshtein, suggest};

@@ -1,9 +1,10 @@
 //! Rendering diagnostics to text with code snippets.
 //!
-//! Built on `codespan-reporting` rather than miette (also a dependency): a codespan
-//! diagnostic takes labels in *several* files natively ("defined again here" in one
-//! manifest, "first defined here" in another render as one snippet block each, in one
-//! diagnostic), its output does not depend on the terminal width (miette wraps to it),
+//! The one renderer of the crate: manifest, script, cog.yaml, compat and composition
+//! problems all come here. Built on `codespan-reporting`: a codespan diagnostic takes
+//! labels in *several* files natively ("defined again here" in one manifest, "first
+//! defined here" in another render as one snippet block each, in one diagnostic), its
+//! output does not depend on the terminal width,
 //! which keeps snapshots stable, and colour is a property of the writer (`termcolor`), so
 //! the plain and coloured renderings are the same text. Our own [`Diagnostic`] type stays
 //! the public interface; this module is the only place that knows about the renderer.

@@ -19,7 +19,7 @@ pub fn block_page(registry: &Registry, block: &Block) -> String {
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| status | {} |", block.status.name());
     let _ = writeln!(out, "| phase | `{}` |", block.phase);
-    let _ = writeln!(out, "| defined in | [`{0}`](../../{0}) |", block.source.file.name);
+    let _ = writeln!(out, "| defined in | [`{0}`](../../{0}) |", block.source.file.path());
     let code = |v: &[String]| v.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
     let ids = |v: &[super::IdRef]| code(&v.iter().map(|r| r.id.clone()).collect::<Vec<_>>());
     if !block.after.is_empty() {
@@ -115,7 +115,7 @@ pub fn index_page(registry: &Registry, blocks: &[&Block]) -> String {
         let _ = writeln!(out, "\n## Stacks\n");
         for s in stacks {
             let ids: Vec<String> = s.blocks.iter().map(|r| format!("`{}`", r.id)).collect();
-            let _ = writeln!(out, "- `{}` ([`{}`](../../{})): {}. Blocks: {}.", s.id, s.source.file.name, s.source.file.name, s.summary, ids.join(", "));
+            let _ = writeln!(out, "- `{}` ([`{}`](../../{})): {}. Blocks: {}.", s.id, s.source.file.path(), s.source.file.path(), s.summary, ids.join(", "));
         }
     }
     out

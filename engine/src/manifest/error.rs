@@ -1,6 +1,6 @@
 //! Manifest errors.
 
-use super::diagnostic::Diagnostic;
+use crate::diagnostics::{exit, Diagnostic, HasDiagnostics};
 
 /// One problem with a manifest.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,7 +29,7 @@ impl ManifestError {
     /// The error as a located diagnostic.
     pub fn diagnostic(&self) -> Diagnostic {
         match self {
-            ManifestError::Io { .. } => Diagnostic::new(self.to_string()),
+            ManifestError::Io { .. } => Diagnostic::error("manifest::io", self.to_string()),
             ManifestError::Toml(d)
             | ManifestError::Script(d)
             | ManifestError::UnknownReference(d)
@@ -50,5 +50,15 @@ impl LoadError {
     /// Every error as a diagnostic.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         self.errors.iter().map(ManifestError::diagnostic).collect()
+    }
+}
+
+impl HasDiagnostics for LoadError {
+    fn diagnostics(&self) -> Vec<Diagnostic> {
+        LoadError::diagnostics(self)
+    }
+
+    fn exit_code(&self) -> u8 {
+        exit::MANIFEST
     }
 }

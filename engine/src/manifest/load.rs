@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use toml::Spanned;
 
-use super::diagnostic::{Diagnostic, SourceFile};
+use crate::diagnostics::{Diagnostic, SourceFile, Span};
 use super::error::{LoadError, ManifestError};
 use super::model::{Block, DependencySpec, Detect, IdRef, Origin, Source, Stack, TestCase};
 use super::raw::{BlockManifest, DetectManifest, StackManifest};
@@ -63,7 +64,7 @@ struct RawFile {
     origin: Origin,
     kind: Kind,
     path: PathBuf,
-    file: SourceFile,
+    file: Arc<SourceFile>,
 }
 
 impl Registry {
@@ -165,12 +166,11 @@ impl Registry {
         let stack_ids: Vec<&str> = self.stacks.keys().map(String::as_str).collect();
         let capabilities: Vec<&str> =
             self.blocks.values().flat_map(|b| b.provides.iter().map(String::as_str)).collect();
-        let unknown = |file: &SourceFile, r: &IdRef, what: &str, field: &str, known: &[&str]| {
+        let unknown = |file: &Arc<SourceFile>, r: &IdRef, what: &str, field: &str, known: &[&str]| {
             ManifestError::UnknownReference(
-                Diagnostic::new(format!("`{field}` names unknown {what} `{}`", r.id))
-                    .at(file, r.span.clone())
-                    .label(format!("no {what} has this name"))
-                    .maybe_help(did_you_mean(&r.id, known.iter().copied())),
+                Diagnostic::error("manifest::unknown_reference", format!("`{field}` names unknown {what} `{}`", r.id))
+                    .with_primary(file, Span::from(r.span.clone()), format!("no {what} has this name"))
+                    .with_help_opt(did_you_mean(&r.id, known.iter().copied())),
             )
         };
         for block in self.blocks.values() {
@@ -274,15 +274,15 @@ fn file_id(raw: &RawFile) -> Result<String, ManifestError> {
         Ok(stem.to_string())
     } else {
         Err(ManifestError::Invalid(
-            Diagnostic::new(format!("manifest file name `{stem}` is not a valid id"))
-                .at(&raw.file, 0..0)
-                .help("ids are the file stem: lowercase letters, digits and `-` (e.g. `blocks.d/my-block.toml`)"),
+            Diagnostic::error("manifest::invalid_id", format!("manifest file name `{stem}` is not a valid id"))
+                .with_primary(&raw.file, Span::empty(0), "")
+                .with_help("ids are the file stem: lowercase letters, digits and `-` (e.g. `blocks.d/my-block.toml`)"),
         ))
     }
 }
 
 /// A TOML or shape error as a diagnostic, with a hint for unknown keys.
-fn toml_error(file: &SourceFile, err: &toml::de::Error, what: &str) -> ManifestError {
+fn toml_error(file: &Arc<SourceFile>, err: &toml::de::Error, what: &str) -> ManifestError {
     let message = err.message().trim().to_string();
     let span = err.span().unwrap_or(0..0);
     let mut help = None;
@@ -294,10 +294,9 @@ fn toml_error(file: &SourceFile, err: &toml::de::Error, what: &str) -> ManifestE
         }
     }
     ManifestError::Toml(
-        Diagnostic::new(format!("invalid {what} manifest: {message}"))
-            .at(file, span)
-            .label("here")
-            .maybe_help(help),
+        Diagnostic::error("manifest::toml", format!("invalid {what} manifest: {message}"))
+            .with_primary(file, Span::from(span), "here")
+            .with_help_opt(help),
     )
 }
 
@@ -307,7 +306,7 @@ fn id_refs(list: Vec<Spanned<String>>) -> Vec<IdRef> {
 
 fn parse_block(id: &str, source: Source, errors: &mut Vec<ManifestError>) -> Option<Block> {
     let file = source.file.clone();
-    let raw: BlockManifest = match toml::from_str(&file.text) {
+    let raw: BlockManifest = match toml::from_str(file.text()) {
         Ok(raw) => raw,
         Err(e) => {
             errors.push(toml_error(&file, &e, "block"));
@@ -318,7 +317,9 @@ fn parse_block(id: &str, source: Source, errors: &mut Vec<ManifestError>) -> Opt
     let before = errors.len();
     if raw.summary.trim().is_empty() {
         errors.push(ManifestError::Invalid(
-            Diagnostic::new(format!("{owner} has an empty `summary`")).at(&file, 0..0).help("say in one line what the block does"),
+            Diagnostic::error("manifest::empty_summary", format!("{owner} has an empty `summary`"))
+                .with_primary(&file, Span::empty(0), "")
+                .with_help("say in one line what the block does"),
         ));
     }
     let detect = check_detect(raw.detect, &file, &owner, errors);
@@ -328,10 +329,12 @@ fn parse_block(id: &str, source: Source, errors: &mut Vec<ManifestError>) -> Opt
         let constraint = dep.constraint.into_inner();
         if let Err(message) = check_constraint(&constraint) {
             errors.push(ManifestError::Invalid(
-                Diagnostic::new(format!("dependency `{}` of {owner} has an invalid constraint `{constraint}`: {message}", dep.name))
-                    .at(&file, span)
-                    .label("not a version requirement")
-                    .help("write a requirement like `>=3.10`, `>=2.0, <3`, `2.1.*` or `*`"),
+                Diagnostic::error(
+                    "manifest::invalid_constraint",
+                    format!("dependency `{}` of {owner} has an invalid constraint `{constraint}`: {message}", dep.name),
+                )
+                .with_primary(&file, Span::from(span), "not a version requirement")
+                .with_help("write a requirement like `>=3.10`, `>=2.0, <3`, `2.1.*` or `*`"),
             ));
         }
         dependencies.push(DependencySpec { name: dep.name, constraint });
@@ -373,7 +376,7 @@ fn parse_block(id: &str, source: Source, errors: &mut Vec<ManifestError>) -> Opt
 
 fn parse_stack(id: &str, source: Source, errors: &mut Vec<ManifestError>) -> Option<Stack> {
     let file = source.file.clone();
-    let raw: StackManifest = match toml::from_str(&file.text) {
+    let raw: StackManifest = match toml::from_str(file.text()) {
         Ok(raw) => raw,
         Err(e) => {
             errors.push(toml_error(&file, &e, "stack"));
@@ -399,7 +402,7 @@ fn parse_stack(id: &str, source: Source, errors: &mut Vec<ManifestError>) -> Opt
     })
 }
 
-fn compile(kind: ScriptKind, text: Spanned<String>, file: &SourceFile, owner: &str, errors: &mut Vec<ManifestError>) -> Option<script::Script> {
+fn compile(kind: ScriptKind, text: Spanned<String>, file: &Arc<SourceFile>, owner: &str, errors: &mut Vec<ManifestError>) -> Option<script::Script> {
     let origin = ScriptOrigin::of_toml_string(file, text.span());
     match script::compile(kind, text.get_ref(), origin, owner) {
         Ok(s) => Some(s),
@@ -410,26 +413,26 @@ fn compile(kind: ScriptKind, text: Spanned<String>, file: &SourceFile, owner: &s
     }
 }
 
-fn check_detect(raw: DetectManifest, file: &SourceFile, owner: &str, errors: &mut Vec<ManifestError>) -> Detect {
+fn check_detect(raw: DetectManifest, file: &Arc<SourceFile>, owner: &str, errors: &mut Vec<ManifestError>) -> Detect {
     let has_conditions = !raw.files.is_empty()
         || !raw.any_files.is_empty()
         || !raw.missing_files.is_empty()
         || !raw.config.is_empty()
         || !raw.config_equals.is_empty()
         || raw.script.is_some();
-    let detect_at = find_table(&file.text, "detect");
+    let detect_at = find_table(file.text(), "detect");
     if raw.always && has_conditions {
         errors.push(ManifestError::Invalid(
-            Diagnostic::new(format!("the detect table of {owner} has `always = true` and other conditions"))
-                .at(file, detect_at.clone())
-                .help("remove `always`, or the conditions"),
+            Diagnostic::error("manifest::invalid_detect", format!("the detect table of {owner} has `always = true` and other conditions"))
+                .with_primary(file, detect_at, "")
+                .with_help("remove `always`, or the conditions"),
         ));
     }
     if !raw.always && !has_conditions {
         errors.push(ManifestError::Invalid(
-            Diagnostic::new(format!("the detect table of {owner} has no condition"))
-                .at(file, detect_at)
-                .help("write `always = true` for something that applies to every project"),
+            Diagnostic::error("manifest::invalid_detect", format!("the detect table of {owner} has no condition"))
+                .with_primary(file, detect_at, "")
+                .with_help("write `always = true` for something that applies to every project"),
         ));
     }
     let script = raw.script.and_then(|s| compile(ScriptKind::Detect, s, file, owner, errors));
@@ -450,9 +453,9 @@ fn check_detect(raw: DetectManifest, file: &SourceFile, owner: &str, errors: &mu
 }
 
 /// The span of a `[name]` table header, or the file start.
-fn find_table(text: &str, name: &str) -> std::ops::Range<usize> {
+fn find_table(text: &str, name: &str) -> Span {
     let header = format!("[{name}]");
-    text.find(&header).map_or(0..0, |i| i..i + header.len())
+    text.find(&header).map_or(Span::empty(0), |i| Span::new(i, i + header.len()))
 }
 
 /// Checks a version requirement: comma-separated clauses with an optional operator

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::diagnostic::SourceFile;
+use crate::diagnostics::SourceFile;
 use super::raw::Status;
 use crate::plan::{ExportConfig, Phase};
 use crate::script::Script;
@@ -46,7 +47,7 @@ pub struct Source {
     /// Path on disk (for built-ins, the path inside the repository, e.g. `blocks.d/uv.toml`).
     pub path: PathBuf,
     /// The file's name and text, for diagnostics.
-    pub file: SourceFile,
+    pub file: Arc<SourceFile>,
 }
 
 impl Source {
@@ -72,8 +73,8 @@ impl Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.origin {
-            Origin::Builtin => write!(f, "builtin ({})", self.file.name),
-            other => write!(f, "{} ({})", self.file.name, other.name()),
+            Origin::Builtin => write!(f, "builtin ({})", self.file.path()),
+            other => write!(f, "{} ({})", self.file.path(), other.name()),
         }
     }
 }
@@ -186,7 +187,7 @@ pub struct TestCase {
 impl Block {
     /// `path:line` of the manifest (line 1: the whole file is the block).
     pub fn defined_at(&self) -> String {
-        format!("{}:1", self.source.file.name)
+        format!("{}:1", self.source.file.path())
     }
 
     /// Whether the block comes from the binary itself.

@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Position, Scope, AST};
 
-use crate::manifest::diagnostic::{line_col, Diagnostic, SourceFile};
+use crate::diagnostics::{Diagnostic, SourceFile, Span};
 
 pub use api::{ExportChange, PlanApi, PlanState, StageApi};
 pub use convert::{dynamic_to_json, json_to_dynamic};
@@ -82,7 +82,7 @@ impl fmt::Display for ScriptKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptOrigin {
     /// The manifest.
-    pub file: SourceFile,
+    pub file: Arc<SourceFile>,
     /// Byte offset in the manifest of the script's first character.
     pub content_start: usize,
     /// Whether the script text is verbatim in the file (a literal `'''` string), so that
@@ -92,8 +92,8 @@ pub struct ScriptOrigin {
 
 impl ScriptOrigin {
     /// The origin of a TOML string value whose token (quotes included) is `token` in `file`.
-    pub fn of_toml_string(file: &SourceFile, token: Range<usize>) -> ScriptOrigin {
-        let text = &file.text;
+    pub fn of_toml_string(file: &Arc<SourceFile>, token: Range<usize>) -> ScriptOrigin {
+        let text = file.text();
         let tok = text.get(token.clone()).unwrap_or("");
         let mut start = token.start;
         let mut verbatim = false;
@@ -113,12 +113,12 @@ impl ScriptOrigin {
                 break;
             }
         }
-        ScriptOrigin { file: file.clone(), content_start: start, verbatim }
+        ScriptOrigin { file: Arc::clone(file), content_start: start, verbatim }
     }
 
     /// The byte span in the manifest of a position inside the script.
     pub fn span_of(&self, pos: Position) -> Range<usize> {
-        let text: &str = &self.file.text;
+        let text: &str = self.file.text();
         let (Some(line), Some(col)) = (pos.line(), pos.position()) else {
             return self.content_start..self.content_start;
         };
@@ -143,8 +143,7 @@ impl ScriptOrigin {
 
     /// `file:line:col` of the script's first character.
     pub fn start_location(&self) -> String {
-        let (line, col) = line_col(&self.file.text, self.content_start);
-        format!("{}:{line}:{col}", self.file.name)
+        self.file.location(Span::empty(self.content_start)).to_string()
     }
 }
 
@@ -184,10 +183,9 @@ pub fn compile(kind: ScriptKind, text: &str, origin: ScriptOrigin, owner: &str) 
             } else {
                 None
             };
-            Err(Diagnostic::new(format!("the {kind} script of {owner} does not compile: {message}"))
-                .at(&origin.file, span)
-                .label("here")
-                .maybe_help(help))
+            Err(Diagnostic::error("script::compile", format!("the {kind} script of {owner} does not compile: {message}"))
+                .with_primary(&origin.file, span.into(), "here")
+                .with_help_opt(help))
         }
     }
 }
@@ -210,20 +208,19 @@ impl ScriptError {
     /// The error as a located diagnostic.
     pub fn to_diagnostic(&self) -> Diagnostic {
         match self {
-            ScriptError::Runaway { origin, span, .. } => Diagnostic::new(self.to_string())
-                .at(&origin.file, span.clone())
-                .label("stopped here")
-                .help(format!(
+            ScriptError::Runaway { origin, span, .. } => Diagnostic::error("script::runaway", self.to_string())
+                .with_primary(&origin.file, span.clone().into(), "stopped here")
+                .with_help(format!(
                     "scripts may run at most {MAX_OPERATIONS} operations and {} s; look for a loop that never ends",
                     TIME_LIMIT.as_secs()
                 )),
             ScriptError::Runtime { origin, span, .. } => {
-                Diagnostic::new(self.to_string()).at(&origin.file, span.clone()).label("here")
+                Diagnostic::error("script::runtime", self.to_string()).with_primary(&origin.file, span.clone().into(), "here")
             }
-            ScriptError::InvalidProject { owner, origin, span, message } => Diagnostic::new(format!(
-                "{message}\n  (reported by {owner}, {})",
-                origin.file.location(span.start)
-            )),
+            ScriptError::InvalidProject { owner, origin, span, message } => {
+                Diagnostic::error("script::invalid_project", message.clone())
+                    .with_note(format!("reported by {owner}, {}", origin.file.location(Span::from(span.clone()))))
+            }
         }
     }
 

@@ -56,5 +56,5 @@ fn positions_map_into_the_manifest() {
     let o = ScriptOrigin::of_toml_string(&f, start..end);
     let text = &file[o.content_start..end - 3];
     let err = compile(ScriptKind::Detect, text, o, "block `b`").unwrap_err();
-    assert_eq!(err.location().unwrap(), "b.toml:5:9");
+    assert_eq!(err.location().unwrap().to_string(), "b.toml:5:9");
 }
