@@ -35,44 +35,38 @@ pub(crate) fn build(
         })
     };
 
+    // A value with no build variant, index or package line (python, cuda, cudnn).
+    let plain = |key: &str, version: String, target: Target, requested: Option<String>| {
+        let w = why(key);
+        Resolved {
+            version,
+            source: w.source,
+            reason: w.reason,
+            requested,
+            variant: None,
+            index_url: None,
+            package: None,
+            constraints: applied(target),
+        }
+    };
+
     // Python: a pin keeps its patch ("3.11.4"); otherwise the row's major.minor.
     let python_pin = c
         .of(Target::Python)
         .find(|k| matches!(k.source, Source::CogYaml { .. }));
     let python_version =
         python_pin.map_or_else(|| ch.python.version.to_string(), |k| k.written.clone());
-    let w = why("python");
     values.insert(
         "python".to_string(),
-        Resolved {
-            version: python_version.clone(),
-            source: w.source,
-            reason: w.reason,
-            requested: python_pin.map(|k| k.written.clone()),
-            variant: None,
-            index_url: None,
-            package: None,
-            constraints: applied(Target::Python),
-        },
+        plain("python", python_version.clone(), Target::Python, python_pin.map(|k| k.written.clone())),
     );
 
     if let Some(cuda) = ch.cuda {
-        let w = why("cuda");
         let pin = c.of(Target::Cuda).next();
         values.insert(
             "cuda".to_string(),
-            Resolved {
-                version: cuda.version.to_string(),
-                source: w.source,
-                reason: w.reason,
-                requested: pin.map(|k| k.written.clone()),
-                variant: None,
-                index_url: None,
-                package: None,
-                constraints: applied(Target::Cuda),
-            },
+            plain("cuda", cuda.version.to_string(), Target::Cuda, pin.map(|k| k.written.clone())),
         );
-        let w = why("cudnn");
         let pin = c.of(Target::Cudnn).next();
         let version = match (ch.tf, pin) {
             (Some(tf), _) => tf.row.cudnn.to_string(),
@@ -81,16 +75,7 @@ pub(crate) fn build(
         };
         values.insert(
             "cudnn".to_string(),
-            Resolved {
-                version,
-                source: w.source,
-                reason: w.reason,
-                requested: pin.map(|k| k.written.clone()),
-                variant: None,
-                index_url: None,
-                package: None,
-                constraints: applied(Target::Cudnn),
-            },
+            plain("cudnn", version, Target::Cudnn, pin.map(|k| k.written.clone())),
         );
     }
 
