@@ -20,7 +20,7 @@ use crate::buildkit::{
     SolveRequest, StatusState, StatusUpdate,
 };
 use crate::compat::{CompatTables, Origin as ImageOrigin};
-use crate::daemon::{self, DaemonError, Discovered};
+use crate::daemon::{self, DaemonError};
 use crate::diagnostics::exit;
 use crate::images::{self, ImagesError};
 use crate::lower::{self, EngineCaps, LowerError, LowerOptions, Lowered, LocalSpec};
@@ -171,8 +171,13 @@ pub async fn build_plan(
         origin: format!("{:?}", found.origin),
     });
 
-    ensure_base_images(plan, &found, note).await?;
-    let image_configs = image_defaults(plan, &found).await;
+    // The Docker API of the same daemon (images, tarball exports); none on a standalone engine.
+    let docker = match found.addr.is_docker() {
+        true => Some(daemon::connect(&found.addr).await?),
+        false => None,
+    };
+    ensure_base_images(plan, docker.as_ref(), note).await?;
+    let image_configs = image_defaults(plan, docker.as_ref()).await;
 
     let caps = EngineCaps { caps: info.llb_caps.clone(), merge_op: info.supports_merge_op };
     let lowered = lower::lower_with(
@@ -198,7 +203,7 @@ pub async fn build_plan(
         tags.push(tag.clone());
         temporary_tag = Some(tag);
     }
-    let export = choose_export(&found.addr, &info, &tags, &options.outputs)?;
+    let export = choose_export(&found.addr, &tags, &options.outputs)?;
     let request = SolveRequest {
         definition: lowered.definition.clone(),
         image_config: Some(lowered.image_config.clone()),
@@ -215,16 +220,15 @@ pub async fn build_plan(
     let solved = client.solve(request, progress).await.map_err(|e| step_error(e, &lowered))?;
 
     let mut outputs = Vec::new();
-    if found.addr.is_docker() && !options.outputs.is_empty() {
-        let docker = daemon::connect(&found.addr).await?;
+    if let (Some(docker), false) = (&docker, options.outputs.is_empty()) {
         let name = tags.first().cloned().unwrap_or_default();
         for output in &options.outputs {
-            let written = export::save(&docker, &name, &options.tags, output).await?;
+            let written = export::save(docker, &name, &options.tags, output).await?;
             note(BuildNote::OutputWritten { path: written.path.clone(), bytes: written.bytes });
             outputs.push(written.path);
         }
         if let Some(tag) = &temporary_tag {
-            export::untag(&docker, tag).await?;
+            export::untag(docker, tag).await?;
             tags.retain(|t| t != tag);
         }
     } else {
@@ -309,7 +313,7 @@ pub fn plan_images(plan: &Plan) -> Vec<String> {
 /// are built from Debian packages when absent (or stale); registry ones must be present.
 async fn ensure_base_images(
     plan: &Plan,
-    found: &Discovered,
+    docker: Option<&bollard::Docker>,
     note: &(dyn Fn(BuildNote) + Send + Sync),
 ) -> Result<(), BuildError> {
     let tables = match CompatTables::builtin() {
@@ -320,15 +324,12 @@ async fn ensure_base_images(
         .into_iter()
         .filter_map(|name| tables.base_images.iter().find(|row| row.name == name))
         .collect();
-    if wanted.is_empty() || !found.addr.is_docker() {
-        return Ok(());
-    }
-    let docker = daemon::connect(&found.addr).await?;
+    let Some(docker) = docker else { return Ok(()) };
     for row in wanted {
         match row.origin {
             ImageOrigin::Local => {
                 let recipe = images::recipe_for(row);
-                if matches!(images::presence(&docker, &recipe).await?, images::Presence::Current { .. }) {
+                if matches!(images::presence(docker, &recipe).await?, images::Presence::Current { .. }) {
                     continue;
                 }
                 note(BuildNote::BaseImageBuilding { name: row.name.clone() });
@@ -343,7 +344,7 @@ async fn ensure_base_images(
                     }
                     images::BuildEvent::Entries(_) => {}
                 };
-                let id = images::ensure(&docker, &recipe, &forward).await?;
+                let id = images::ensure(docker, &recipe, &forward).await?;
                 note(BuildNote::BaseImageReady { name: row.name.clone(), id: id.to_string() });
             }
             ImageOrigin::Registry => {
@@ -365,12 +366,12 @@ async fn ensure_base_images(
 
 /// The env, workdir and user of each image the plan starts from, as the engine's image store
 /// has them (Docker only; a standalone engine's images start from the default `PATH`).
-async fn image_defaults(plan: &Plan, found: &Discovered) -> BTreeMap<String, lower::ImageDefaults> {
+async fn image_defaults(
+    plan: &Plan,
+    docker: Option<&bollard::Docker>,
+) -> BTreeMap<String, lower::ImageDefaults> {
     let mut out = BTreeMap::new();
-    if !found.addr.is_docker() {
-        return out;
-    }
-    let Ok(docker) = daemon::connect(&found.addr).await else { return out };
+    let Some(docker) = docker else { return out };
     for image in plan_images(plan) {
         if let Ok(inspect) = docker.inspect_image(&image).await {
             if let Some(config) = inspect.config {
@@ -412,14 +413,12 @@ fn locals(lowered: &Lowered) -> Result<BTreeMap<String, LocalSource>, BuildError
 /// engine (which has no store of ours to save from).
 fn choose_export(
     addr: &EngineAddr,
-    info: &EngineInfo,
     tags: &[String],
     outputs: &[OutputSpec],
 ) -> Result<buildkit::Export, BuildError> {
     if addr.is_docker() {
         return Ok(buildkit::Export::Moby { names: tags.to_vec() });
     }
-    let _ = info;
     match outputs {
         [] => Ok(buildkit::Export::Image { names: tags.to_vec(), push: false }),
         [OutputSpec::Docker { dest }] => {
