@@ -483,10 +483,19 @@ async fn second_identical_solve_is_fully_cached() {
     let (second, _) = solve(&client, SolveRequest::new(def)).await;
     let second = second.unwrap();
     for d in &ours {
-        let v = second.status.vertex(d).unwrap_or_else(|| panic!("vertex {d} missing"));
-        assert!(v.cached, "{} was not cached on the second solve", v.name);
+        assert!(second.status.vertex(d).is_some(), "vertex {d} missing");
     }
-    assert!(second.status.vertices().all(|v| v.cached), "every vertex is cached: {:?}", second.status);
+    // Docker's image store re-opens a local image on every solve and may report that source
+    // vertex as not cached; it must still do no work (nothing pulled or extracted). Every op
+    // built on it must come from the cache.
+    for v in second.status.vertices() {
+        if v.inputs.is_empty() {
+            assert!(v.progress.is_empty() && v.error.is_none(), "the image source did work on the second solve: {v:?}");
+        } else {
+            assert!(v.cached, "{} was not cached on the second solve: {:?}", v.name, second.status);
+        }
+    }
+    assert!(second.status.vertex(&file).unwrap().cached && second.status.vertex(&run).unwrap().cached);
 }
 
 // ---------------------------------------------------------------------------------------------
