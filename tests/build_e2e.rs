@@ -119,6 +119,17 @@ async fn string_project_builds_predicts_and_rebuilds_only_the_source() {
     let labels = config.labels.unwrap();
     assert!(labels["run.cog.openapi_schema"].contains("\"Input\""), "{labels:?}");
     assert!(labels.contains_key("run.cog.config"));
+    // `pip freeze` of the environment, made in a detached stage that never enters the image.
+    let freeze = &labels["run.cog.pip_freeze"];
+    assert!(freeze.lines().any(|l| l.starts_with("cog==")), "{freeze}");
+    let (code, out) = engine_support::run_in(&docker, tag, &["test", "!", "-e", "/cogpack/pip-freeze.txt"]).await;
+    assert_eq!(code, 0, "the freeze file leaked into the image: {out}");
+    // Cog images run under an init: tini is PID 1 and starts the command.
+    assert_eq!(config.entrypoint.unwrap(), vec!["/usr/bin/tini", "--"]);
+    assert_eq!(labels.get("run.cog.has_init").map(String::as_str), Some("true"));
+    let (code, pid1) = engine_support::run_in(&docker, tag, &["cat", "/proc/1/cmdline"]).await;
+    assert_eq!(code, 0, "{pid1}");
+    assert_eq!(pid1.split('\0').collect::<Vec<_>>()[..3], ["/usr/bin/tini", "--", "cat"], "PID 1: {pid1:?}");
 
     // A no-op rebuild: every build step comes from the cache.
     let again = build(project.path(), tag, &[]);
@@ -181,6 +192,28 @@ async fn a_failing_run_command_names_its_block() {
     // A failed build tags nothing.
     let docker = engine_support::engine_or_skip("failing_run").await.unwrap();
     assert!(docker.inspect_image("cogpack-e2e/failing:latest").await.is_err(), "a failed build left a tagged image");
+}
+
+#[tokio::test]
+async fn a_failing_detached_stage_fails_the_build_naming_its_block() {
+    let Some(docker) = engine_support::engine_or_skip("failing_side").await else { return };
+    let tag = "cogpack-e2e/failing-side:latest";
+    let _ = docker.remove_image(tag, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+    let project = copy_fixture("string-project");
+    let blocks = project.path().join(".cogpack/blocks.d");
+    std::fs::create_dir_all(&blocks).unwrap();
+    // A project-local override of the built-in pip-freeze block whose side step fails.
+    let manifest = std::fs::read_to_string(repo().join("blocks.d/pip-freeze.toml")).unwrap();
+    let broken = manifest.replace("python -m pip freeze", "echo side-step-output && exit 7 && python -m pip freeze");
+    assert_ne!(broken, manifest);
+    std::fs::write(blocks.join("pip-freeze.toml"), broken).unwrap();
+
+    let out = build(project.path(), tag, &[]);
+    assert_eq!(out.status.code(), Some(cogpack::diagnostics::exit::BUILD as i32), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("block `pip-freeze` failed"), "{err}");
+    assert!(err.contains("side-step-output"), "the log tail must be shown:\n{err}");
+    assert!(docker.inspect_image(tag).await.is_err(), "a failed build left a tagged image");
 }
 
 #[tokio::test]

@@ -107,7 +107,7 @@ fn string_project_plans_the_cog_image() {
     let p = &c.plan;
     assert_eq!(p.stack, "python");
     let ids: Vec<&str> = p.stages.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(ids, ["base-image", "venv", "cog-wheel", "source-copy", "openapi-schema"]);
+    assert_eq!(ids, ["base-image", "venv", "cog-wheel", "source-copy", "openapi-schema", "pip-freeze"]);
     assert_eq!(p.stages[0].input, Input::Image { image: "cogpack/base:py3.11-bookworm".into() });
     // Explicit inputs: each stage builds on the previous one.
     assert_eq!(p.stages[1].input, Input::Stage { stage: "base-image".into() });
@@ -181,8 +181,57 @@ fn a_project_local_block_takes_part_without_editing_the_stack() {
     assert_eq!(stage.input, Input::Stage { stage: "cog-wheel".into() });
     assert!(matches!(&stage.ops[0], Op::Exec(e) if e.args[2] == "echo hello > /hello.txt"));
     // The source copy still comes after it, and the schema after the source.
-    let ids: Vec<&str> = c.plan.stages.iter().map(|s| s.id.as_str()).collect();
+    let ids: Vec<&str> = c.plan.stages.iter().filter(|s| !s.detached).map(|s| s.id.as_str()).collect();
     assert_eq!(ids[ids.len() - 3..], ["hello", "source-copy", "openapi-schema"]);
+}
+
+#[test]
+fn the_pip_freeze_stage_is_detached_from_the_image() {
+    let c = plan(&repo().join("fixtures/string-project"), &[]).unwrap();
+    let freeze = c.plan.stage("pip-freeze").unwrap();
+    assert!(freeze.detached);
+    assert_eq!(freeze.input, Input::Phase { phase: Phase::AppDeps });
+    assert_eq!(c.plan.exported_stage().unwrap().id, "openapi-schema");
+    assert!(c.plan.stages.iter().all(|s| s.input != Input::Stage { stage: "pip-freeze".into() }));
+    let file = &c.plan.export.label_files["run.cog.pip_freeze"];
+    assert_eq!(file.stage.as_deref(), Some("pip-freeze"));
+}
+
+const SIDE: &str = r#"summary = "A side step"
+doc = "Reads the dependencies without becoming part of the image."
+phase = "app-deps"
+after = ["cog-wheel"]
+
+[detect]
+always = true
+
+[plan]
+script = '''
+let s = plan.stage("side", #{ detached: true, input: "phase:runtime" });
+s.exec("echo side > /side.txt", #{ description: "a side step" });
+plan.stage("side.next").exec("echo next", #{ description: "on the chain" });
+'''
+"#;
+
+#[test]
+fn the_stage_after_a_detached_one_builds_on_the_chain() {
+    let tmp = copy_project("string-project");
+    std::fs::create_dir_all(tmp.path().join(".cogpack/blocks.d")).unwrap();
+    std::fs::write(tmp.path().join(".cogpack/blocks.d/side.toml"), SIDE).unwrap();
+    let c = plan(tmp.path(), &[]).unwrap();
+    assert!(c.plan.stage("side").unwrap().detached);
+    assert_eq!(c.plan.stage("side.next").unwrap().input, Input::Stage { stage: "cog-wheel".into() });
+}
+
+#[test]
+fn a_detached_stage_needs_an_input() {
+    let tmp = copy_project("string-project");
+    std::fs::create_dir_all(tmp.path().join(".cogpack/blocks.d")).unwrap();
+    let block = SIDE.replace(", input: \"phase:runtime\"", "");
+    assert_ne!(block, SIDE);
+    std::fs::write(tmp.path().join(".cogpack/blocks.d/side.toml"), block).unwrap();
+    let err = plan(tmp.path(), &[]).unwrap_err();
+    assert!(err.contains("side") && err.contains("detached stage `side` needs an `input`"), "{err}");
 }
 
 #[test]

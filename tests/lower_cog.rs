@@ -75,6 +75,7 @@ fn stage(id: &str, phase: Phase, input: Input, ops: Vec<Op>) -> Stage {
         phase,
         input,
         ops,
+        detached: false,
     }
 }
 
@@ -938,4 +939,40 @@ fn chains_start_from_the_image_config_the_engine_reports() {
         .collect();
     assert!(env.contains(&"LANG=C.UTF-8".to_string()), "{env:?}");
     assert!(env.iter().any(|e| e.starts_with("PATH=") && e.contains("/opt/bin")), "{env:?}");
+}
+
+#[test]
+fn a_detached_stage_is_its_own_definition_and_not_in_the_image() {
+    let project = Project::new();
+    let mut plan = cog_plan();
+    let last = plan.exported_stage().unwrap().id.clone();
+    let mut freeze = stage(
+        "pip-freeze",
+        Phase::BuildComplete,
+        Input::Phase { phase: Phase::AppDeps },
+        vec![Op::Exec(sh("python -m pip freeze > /cogpack/pip-freeze.txt"))],
+    );
+    freeze.detached = true;
+    plan.stages.push(freeze);
+    plan.export.label_files.insert(
+        "run.cog.pip_freeze".into(),
+        LabelFile { path: "/cogpack/pip-freeze.txt".into(), stage: Some("pip-freeze".into()) },
+    );
+    assert_eq!(plan.exported_stage().unwrap().id, last);
+    let lowered = project.lower(&plan, &EngineCaps::buildkit_v0_8()).unwrap();
+    let image = serde_json::to_string(&llb::decode(&lowered.definition).unwrap()).unwrap();
+    assert!(!image.contains("pip freeze"), "the image's graph must not run the side step");
+    assert_eq!(lowered.side_definitions.keys().collect::<Vec<_>>(), ["pip-freeze"]);
+    let side = &lowered.side_definitions["pip-freeze"];
+    let text = serde_json::to_string(&llb::decode(side).unwrap()).unwrap();
+    assert!(text.contains("pip freeze"), "{text}");
+    // The side step is traced to its block like every other op.
+    let freeze_op = ops(side)
+        .into_iter()
+        .find(|(_, op)| matches!(&op.op, Some(pb::op::Op::Exec(e)) if e.meta.as_ref().unwrap().args.join(" ").contains("pip freeze")))
+        .unwrap();
+    assert_eq!(lowered.origins[&freeze_op.0].stage, "pip-freeze");
+    // It shares the dependency ops with the image (one cache, one solve).
+    let shared = ops(side).iter().filter(|(d, _)| lowered.definition.def.iter().any(|b| &llb::digest_of(b) == d)).count();
+    assert!(shared >= 3, "only {shared} ops shared");
 }

@@ -215,7 +215,7 @@ pub async fn build_plan(
             .collect(),
         export,
         entitlements: lowered.entitlements.iter().cloned().collect(),
-        finish: label_files_hook(plan),
+        finish: label_files_hook(plan, &lowered),
     };
     let solved = client.solve(request, progress).await.map_err(|e| step_error(e, &lowered))?;
 
@@ -431,23 +431,25 @@ fn choose_export(
     }
 }
 
-/// Labels whose values are files of the built image.
-fn label_files_hook(plan: &Plan) -> Option<buildkit::FinishHook> {
+/// Labels whose values are files of the built image or of a detached stage.
+fn label_files_hook(plan: &Plan, lowered: &Lowered) -> Option<buildkit::FinishHook> {
     if plan.export.label_files.is_empty() {
         return None;
     }
-    let wanted: Vec<(String, String)> = plan
-        .export
-        .label_files
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let files = wanted.iter().map(|(_, path)| path.clone()).collect();
+    let side_ids: Vec<&String> = lowered.side_definitions.keys().collect();
+    let mut labels = Vec::new();
+    let mut reads = Vec::new();
+    for (label, file) in &plan.export.label_files {
+        let from = file.stage.as_ref().and_then(|id| side_ids.iter().position(|s| *s == id));
+        labels.push(label.clone());
+        reads.push(buildkit::FileRead { from, path: file.path.clone() });
+    }
     Some(buildkit::FinishHook {
-        files,
+        sides: lowered.side_definitions.values().cloned().collect(),
+        reads,
         apply: Arc::new(move |read, config| {
-            for (label, path) in &wanted {
-                let Some(Some(bytes)) = read.get(path) else { continue };
+            for (label, bytes) in labels.iter().zip(read) {
+                let Some(bytes) = bytes else { continue };
                 let value = String::from_utf8_lossy(bytes).trim_end().to_string();
                 if let Some(cfg) = config.get_mut("config").and_then(|c| c.as_object_mut()) {
                     let labels = cfg
@@ -485,8 +487,21 @@ fn step_error(err: BuildkitError, lowered: &Lowered) -> BuildError {
 
 /// Writes the decoded LLB graph as JSON.
 fn dump_llb(lowered: &Lowered, path: &Path) -> Result<(), BuildError> {
-    let json = crate::llb::decode(&lowered.definition)
-        .map_err(|e| BuildError::Export(format!("cannot decode the LLB graph: {e}")))?;
+    let decode = |def| {
+        crate::llb::decode(def)
+            .map_err(|e| BuildError::Export(format!("cannot decode the LLB graph: {e}")))
+    };
+    let mut json = decode(&lowered.definition)?;
+    if !lowered.side_definitions.is_empty() {
+        let mut sides = serde_json::Map::new();
+        for (stage, def) in &lowered.side_definitions {
+            sides.insert(stage.clone(), decode(def)?);
+        }
+        if let Some(map) = json.as_object_mut() {
+            // Detached stages a label file reads (`pip freeze`), solved in the same build.
+            map.insert("detached_stages".into(), serde_json::Value::Object(sides));
+        }
+    }
     let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
     text.push('\n');
     std::fs::write(path, text).map_err(|source| BuildError::Write { path: path.to_path_buf(), source })

@@ -25,5 +25,5 @@ pub use error::{BuildkitError, SolveFailure};
 pub use info::{buildkit_line_for_docker, EngineInfo, VersionSource, WorkerInfo, WorkerKind};
 pub use local::{LocalSource, MemFile, MemTree, MemTreeError, DEFAULT_MEMORY_MTIME_NS};
 pub use session::{SecretSource, MAX_SECRET_BYTES};
-pub use solve::{Export, FinishHook, SolveOutcome, SolveRequest, IMAGE_CONFIG_KEY, IMAGE_DIGEST_KEY};
+pub use solve::{Export, FileRead, FinishHook, SolveOutcome, SolveRequest, IMAGE_CONFIG_KEY, IMAGE_DIGEST_KEY};
 pub use status::{StatusEvent, StatusState, StatusUpdate};

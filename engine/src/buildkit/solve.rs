@@ -14,10 +14,12 @@ use std::time::Duration;
 
 use bollard_buildkit_proto::google::rpc::Status as RpcStatus;
 use bollard_buildkit_proto::moby::buildkit::v1 as control;
+use bollard_buildkit_proto::moby::buildkit::v1::frontend::llb_bridge_client::LlbBridgeClient;
 use bollard_buildkit_proto::moby::buildkit::v1::frontend::{self, result, ReturnRequest};
 use bollard_buildkit_proto::pb;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
+use tonic::transport::Channel;
 
 use super::client::Client;
 use super::error::{BuildkitError, SolveFailure};
@@ -111,19 +113,33 @@ pub struct SolveRequest {
     pub finish: Option<FinishHook>,
 }
 
-/// Reads files from the solved filesystem and edits the image config with them, before the
-/// result goes to the exporter. Paths are absolute inside the result; a missing file is
-/// passed as `None`.
+/// Reads files from the solved filesystem, or from other definitions solved in the same build,
+/// and edits the image config with them before the result goes to the exporter (a label made
+/// from a file the build wrote, for instance). Paths are absolute; a missing file is `None`.
 #[derive(Clone)]
 pub struct FinishHook {
-    pub files: Vec<String>,
+    /// Definitions solved alongside the main one (detached stages), never exported.
+    pub sides: Vec<pb::Definition>,
+    /// The files to read, in the order `apply` receives them.
+    pub reads: Vec<FileRead>,
     #[allow(clippy::type_complexity)]
-    pub apply: Arc<dyn Fn(&BTreeMap<String, Option<Vec<u8>>>, &mut serde_json::Value) + Send + Sync>,
+    pub apply: Arc<dyn Fn(&[Option<Vec<u8>>], &mut serde_json::Value) + Send + Sync>,
+}
+
+/// One file a [`FinishHook`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRead {
+    /// `None`: the build result; `Some(i)`: the result of `sides[i]`.
+    pub from: Option<usize>,
+    pub path: String,
 }
 
 impl std::fmt::Debug for FinishHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FinishHook").field("files", &self.files).finish_non_exhaustive()
+        f.debug_struct("FinishHook")
+            .field("sides", &self.sides.len())
+            .field("reads", &self.reads)
+            .finish_non_exhaustive()
     }
 }
 
@@ -331,48 +347,37 @@ async fn gateway(
     finish: Option<FinishHook>,
 ) -> Result<(), tonic::Status> {
     let bridge = client.bridge.clone();
-    let solve_req = frontend::SolveRequest { definition: Some(definition), allow_result_return: true, ..Default::default() };
-    let solved = Client::retry_job(|| {
-        let mut b = bridge.clone();
-        let req = Client::for_build(build_ref, solve_req.clone());
-        async move { b.solve(req).await }
-    })
-    .await;
+    let solved = gateway_solve(&bridge, build_ref, definition, false).await;
     let ret = match solved {
-        Ok(resp) => {
-            let resp = resp.into_inner();
-            // Hand the reference back in the form the engine used.
-            let result = match resp.result.and_then(|r| r.result) {
-                Some(result::Result::Ref(r)) => Some(result::Result::Ref(frontend::Ref { id: r.id, def: None })),
-                Some(result::Result::RefDeprecated(id)) => Some(result::Result::RefDeprecated(id)),
-                Some(other) => Some(other),
-                None if !resp.r#ref.is_empty() => Some(result::Result::RefDeprecated(resp.r#ref)),
-                None => None,
-            };
+        Ok(result) => {
             if let (Some(hook), Some(cfg)) = (&finish, image_config.as_mut()) {
-                let id = match &result {
-                    Some(result::Result::Ref(r)) => Some(r.id.clone()),
-                    Some(result::Result::RefDeprecated(id)) => Some(id.clone()),
-                    _ => None,
-                };
-                if let Some(id) = id {
-                    let mut files = BTreeMap::new();
-                    for path in &hook.files {
-                        let req = frontend::ReadFileRequest {
-                            r#ref: id.clone(),
-                            file_path: path.clone(),
-                            ..Default::default()
-                        };
-                        let data = bridge
-                            .clone()
-                            .read_file(Client::for_build(build_ref, req))
-                            .await
-                            .ok()
-                            .map(|r| r.into_inner().data);
-                        files.insert(path.clone(), data);
+                let mut sides = Vec::new();
+                for side in &hook.sides {
+                    match gateway_solve(&bridge, build_ref, side.clone(), true).await {
+                        Ok(r) => sides.push(r),
+                        Err(s) => return fail(&bridge, build_ref, s).await,
                     }
-                    (hook.apply)(&files, cfg);
                 }
+                let mut files = Vec::new();
+                for read in &hook.reads {
+                    let from = match read.from {
+                        None => result.as_ref(),
+                        Some(i) => sides.get(i).and_then(Option::as_ref),
+                    };
+                    let Some(id) = from.and_then(ref_id) else {
+                        files.push(None);
+                        continue;
+                    };
+                    let req = frontend::ReadFileRequest { r#ref: id, file_path: read.path.clone(), ..Default::default() };
+                    match bridge.clone().read_file(Client::for_build(build_ref, req)).await {
+                        Ok(r) => files.push(Some(r.into_inner().data)),
+                        // A side stage exists to write this file: its failure (BuildKit may
+                        // run the stage only now, when the file is read) fails the build.
+                        Err(s) if read.from.is_some() => return fail(&bridge, build_ref, s).await,
+                        Err(_) => files.push(None),
+                    }
+                }
+                (hook.apply)(&files, cfg);
             }
             let mut metadata = HashMap::new();
             if let Some(cfg) = &image_config {
@@ -380,16 +385,59 @@ async fn gateway(
             }
             ReturnRequest { result: Some(frontend::Result { metadata, result, ..Default::default() }), error: None }
         }
-        Err(s) => {
-            let ret = ReturnRequest {
-                result: None,
-                error: Some(RpcStatus { code: s.code() as i32, message: s.message().to_owned(), details: Vec::new() }),
-            };
-            let _ = bridge.clone().r#return(Client::for_build(build_ref, ret)).await;
-            return Err(s);
-        }
+        Err(s) => return fail(&bridge, build_ref, s).await,
     };
     bridge.clone().r#return(Client::for_build(build_ref, ret)).await.map(|_| ())
+}
+
+/// Solves one definition through the gateway; the reference comes back in the form the
+/// engine used, ready to be returned or read. `evaluate`: run the steps now rather than when
+/// the result is first used (engines without that cap run them at the first read).
+async fn gateway_solve(
+    bridge: &LlbBridgeClient<Channel>,
+    build_ref: &str,
+    definition: pb::Definition,
+    evaluate: bool,
+) -> Result<Option<result::Result>, tonic::Status> {
+    let solve_req = frontend::SolveRequest {
+        definition: Some(definition),
+        allow_result_return: true,
+        evaluate,
+        ..Default::default()
+    };
+    let resp = Client::retry_job(|| {
+        let mut b = bridge.clone();
+        let req = Client::for_build(build_ref, solve_req.clone());
+        async move { b.solve(req).await }
+    })
+    .await?
+    .into_inner();
+    Ok(match resp.result.and_then(|r| r.result) {
+        Some(result::Result::Ref(r)) => Some(result::Result::Ref(frontend::Ref { id: r.id, def: None })),
+        Some(result::Result::RefDeprecated(id)) => Some(result::Result::RefDeprecated(id)),
+        Some(other) => Some(other),
+        None if !resp.r#ref.is_empty() => Some(result::Result::RefDeprecated(resp.r#ref)),
+        None => None,
+    })
+}
+
+/// The id of a single-reference result.
+fn ref_id(result: &result::Result) -> Option<String> {
+    match result {
+        result::Result::Ref(r) => Some(r.id.clone()),
+        result::Result::RefDeprecated(id) => Some(id.clone()),
+        _ => None,
+    }
+}
+
+/// Hands a failed solve back to the engine, so `Control.Solve` finishes with the error too.
+async fn fail(bridge: &LlbBridgeClient<Channel>, build_ref: &str, s: tonic::Status) -> Result<(), tonic::Status> {
+    let ret = ReturnRequest {
+        result: None,
+        error: Some(RpcStatus { code: s.code() as i32, message: s.message().to_owned(), details: Vec::new() }),
+    };
+    let _ = bridge.clone().r#return(Client::for_build(build_ref, ret)).await;
+    Err(s)
 }
 
 async fn status_loop(

@@ -102,7 +102,8 @@ pub fn render_text(c: &Composition, dir: &std::path::Path) -> String {
 
     let _ = writeln!(out, "\nstages:");
     for stage in &plan.stages {
-        let _ = writeln!(out, "  {} [{}] from {} (block {})", stage.id, stage.phase, stage.input, stage.block);
+        let detached = if stage.detached { ", detached: not in the image" } else { "" };
+        let _ = writeln!(out, "  {} [{}] from {} (block {}{detached})", stage.id, stage.phase, stage.input, stage.block);
         let n = stage.ops.len();
         for (i, op) in stage.ops.iter().enumerate() {
             let (branch, cont) = if i + 1 == n { ("└─", "  ") } else { ("├─", "│ ") };
@@ -142,6 +143,10 @@ pub fn render_text(c: &Composition, dir: &std::path::Path) -> String {
     for (k, v) in &e.labels {
         let shown = if v.chars().count() > 80 { format!("{}…", v.chars().take(77).collect::<String>()) } else { v.clone() };
         let _ = writeln!(out, "  label: {k}={shown}");
+    }
+    for (k, file) in &e.label_files {
+        let from = file.stage.as_ref().map_or_else(String::new, |s| format!(" of stage {s}"));
+        let _ = writeln!(out, "  label: {k}=<contents of {}{from}, read after the build>", file.path);
     }
     out
 }

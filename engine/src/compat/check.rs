@@ -567,7 +567,7 @@ pub(crate) fn base_images(c: &mut Checker<'_>) -> Vec<BaseImage> {
                 None => {
                     c.problem(
                         r.provides.span(),
-                        format!("unknown provider `{p}`; known: python, pip, venv, uv"),
+                        format!("unknown provider `{p}`; known: python, pip, venv, uv, init"),
                         None,
                     );
                     bad = true;
@@ -598,6 +598,14 @@ pub(crate) fn base_images(c: &mut Checker<'_>) -> Vec<BaseImage> {
                     row.span(),
                     "a local image lists the Debian `packages` its build installs",
                     Some("local images are built with debootstrap --include=<packages>"),
+                );
+                continue;
+            }
+            if provides.contains(&Provide::Init) != packages.iter().any(|p| p == "tini") {
+                c.problem(
+                    r.provides.span(),
+                    "a local image `provides` \"init\" exactly when its `packages` include \"tini\"",
+                    Some("the init block sets the entrypoint to /usr/bin/tini"),
                 );
                 continue;
             }

@@ -472,7 +472,7 @@ mod tests {
     fn local_images_must_be_debian_and_list_packages() {
         let p = problems(with(|s| {
             s.base_images.text = Cow::Owned(s.base_images.text.replacen(
-                "packages = [\"ca-certificates\"]\n",
+                "packages = [\"ca-certificates\", \"tini\"]\n",
                 "",
                 1,
             ));
@@ -482,5 +482,18 @@ mod tests {
             "{}",
             p[0]
         );
+    }
+
+    #[test]
+    fn a_local_image_provides_init_only_with_tini() {
+        let p = problems(with(|s| {
+            s.base_images.text = Cow::Owned(s.base_images.text.replacen(
+                "packages = [\"ca-certificates\", \"tini\"]\n",
+                "packages = [\"ca-certificates\"]\n",
+                1,
+            ));
+        }));
+        assert!(p[0].message.contains("exactly when its `packages` include \"tini\""), "{}", p[0]);
+        assert_eq!(p[0].file, "compat/base-images.toml");
     }
 }

@@ -155,16 +155,19 @@ pub enum Provide {
     Venv,
     /// The uv binary.
     Uv,
+    /// An init for PID 1 (`tini`), the image's entrypoint.
+    Init,
 }
 
 impl Provide {
-    /// Parses `python`, `pip`, `venv`, `uv`.
+    /// Parses `python`, `pip`, `venv`, `uv`, `init`.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "python" => Provide::Python,
             "pip" => Provide::Pip,
             "venv" => Provide::Venv,
             "uv" => Provide::Uv,
+            "init" => Provide::Init,
             _ => return None,
         })
     }
@@ -176,6 +179,7 @@ impl Provide {
             Provide::Pip => "pip",
             Provide::Venv => "venv",
             Provide::Uv => "uv",
+            Provide::Init => "init",
         }
     }
 }

@@ -300,7 +300,9 @@ fn finish(
                 Input::Scratch
             }
         };
-        previous = Some(stage.id.clone());
+        if !stage.detached {
+            previous = Some(stage.id.clone());
+        }
         plan.stages.push(stage);
     }
 
@@ -372,9 +374,9 @@ fn apply_export(export: &mut crate::plan::ExportConfig, change: ExportChange) {
             export.label_files.remove(&key);
             export.labels.insert(key, value);
         }
-        ExportChange::LabelFile { key, path } => {
+        ExportChange::LabelFile { key, file } => {
             export.labels.remove(&key);
-            export.label_files.insert(key, path);
+            export.label_files.insert(key, file);
         }
         ExportChange::Port(p) => {
             if !export.exposed_ports.contains(&p) {

@@ -228,7 +228,7 @@ mod tests {
         let r = super::super::builtin_recipe(super::super::PY311_BOOKWORM).unwrap();
         assert_eq!(
             args(&r, Path::new("/t"), Some(Path::new("/c"))).join(" "),
-            "--variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
+            "--variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates,tini \
              --cache-dir=/c bookworm /t http://deb.debian.org/debian"
         );
     }

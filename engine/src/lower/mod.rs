@@ -58,8 +58,11 @@ pub struct Lowered {
     pub entitlements: BTreeSet<String>,
     /// OCI image config of the result (`architecture`, `os`, `config{...}`).
     pub image_config: serde_json::Value,
-    /// Where each op of the definition came from, by digest.
+    /// Where each op of the definitions came from, by digest.
     pub origins: BTreeMap<String, Origin>,
+    /// Detached stages a label file reads, by stage id: solved in the same build, never
+    /// exported.
+    pub side_definitions: BTreeMap<String, pb::Definition>,
 }
 
 /// What the client sends for one `local://NAME`.
@@ -238,10 +241,50 @@ pub fn lower_with(
         stage: exported.id.clone(),
         source,
     })?;
+    let mut side_definitions = BTreeMap::new();
+    for file in plan.export.label_files.values() {
+        let Some(id) = &file.stage else { continue };
+        if side_definitions.contains_key(id) {
+            continue;
+        }
+        // Validation checked that the stage exists and is detached.
+        let Some(stage) = plan.stages.iter().find(|s| &s.id == id) else { continue };
+        let side = l.stage(id, None)?;
+        let side = llb::marshal(&side.state).map_err(|source| LowerError::Llb {
+            block: stage.block.clone(),
+            stage: id.clone(),
+            source,
+        })?;
+        side_definitions.insert(id.clone(), side);
+    }
 
-    // Keep only the origins of ops that are in the definition, and check their caps.
-    let digests: BTreeSet<String> = definition.def.iter().map(|b| llb::digest_of(b)).collect();
+    // Keep only the origins of ops that are in a definition, and check their caps.
+    let all = || std::iter::once(&definition).chain(side_definitions.values());
+    let digests: BTreeSet<String> =
+        all().flat_map(|d| d.def.iter().map(|b| llb::digest_of(b))).collect();
     l.origins.retain(|d, _| digests.contains(d));
+    for def in all() {
+        check_caps(def, engine, &l.origins, exported)?;
+    }
+    let image_config = image_config(&plan.platform, &out.env, &plan.export);
+    Ok(Lowered {
+        definition,
+        locals: l.locals,
+        secrets: l.secrets,
+        entitlements: l.entitlements,
+        image_config,
+        origins: l.origins,
+        side_definitions,
+    })
+}
+
+/// Every op's caps must be ones the engine reports; the error names the op's block.
+fn check_caps(
+    definition: &pb::Definition,
+    engine: &EngineCaps,
+    origins: &BTreeMap<String, Origin>,
+    exported: &Stage,
+) -> Result<(), LowerError> {
     for bytes in &definition.def {
         let digest = llb::digest_of(bytes);
         let Some(md) = definition.metadata.get(&digest) else {
@@ -249,7 +292,7 @@ pub fn lower_with(
         };
         for cap in md.caps.keys() {
             if !engine.supports(cap) {
-                let origin = l.origins.get(&digest);
+                let origin = origins.get(&digest);
                 let help = match engine::first_version_with(cap) {
                     Some(v) => {
                         format!("`{cap}` needs {v} or newer; upgrade the engine or change the step")
@@ -267,15 +310,7 @@ pub fn lower_with(
             }
         }
     }
-    let image_config = image_config(&plan.platform, &out.env, &plan.export);
-    Ok(Lowered {
-        definition,
-        locals: l.locals,
-        secrets: l.secrets,
-        entitlements: l.entitlements,
-        image_config,
-        origins: l.origins,
-    })
+    Ok(())
 }
 
 /// A lowered stage: its result and the environment later stages inherit.

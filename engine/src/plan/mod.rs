@@ -240,6 +240,10 @@ pub struct Stage {
     pub phase: Phase,
     pub input: Input,
     pub ops: Vec<Op>,
+    /// A side stage: off the image's chain. No stage builds on it by default and it is never
+    /// the exported stage; it is solved for what a label file reads from it (`pip freeze`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub detached: bool,
 }
 
 /// One operation of a stage.
@@ -465,16 +469,28 @@ pub struct ExportConfig {
     pub user: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
-    /// Labels whose value is the content of a file of the built image, read when the build
-    /// finishes (`run.cog.openapi_schema` from `/src/.cog/openapi_schema.json`). Absolute paths.
+    /// Labels whose value is the content of a file, read when the build finishes: a file of
+    /// the built image (`run.cog.openapi_schema` from `/src/.cog/openapi_schema.json`) or of a
+    /// detached stage (`run.cog.pip_freeze`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub label_files: BTreeMap<String, String>,
+    pub label_files: BTreeMap<String, LabelFile>,
     /// `port[/tcp|/udp]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exposed_ports: Vec<String>,
     /// Absolute paths.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
+}
+
+/// Where a label's value is read from when the build finishes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LabelFile {
+    /// Absolute path of the file.
+    pub path: String,
+    /// The (detached) stage whose result holds the file; `None`: the exported image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
 }
 
 impl Plan {
@@ -502,7 +518,7 @@ impl Plan {
     pub fn phase_output(&self, phase: Phase) -> Option<&Stage> {
         let mut p = Some(phase);
         while let Some(current) = p {
-            if let Some(stage) = self.stages.iter().rev().find(|s| s.phase == current) {
+            if let Some(stage) = self.stages.iter().rev().find(|s| s.phase == current && !s.detached) {
                 return Some(stage);
             }
             p = previous_phase(current);

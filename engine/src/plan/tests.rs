@@ -14,7 +14,7 @@ fn exec(cmd: &str) -> Op {
 }
 
 fn stage(id: &str, phase: Phase, input: Input, ops: Vec<Op>) -> Stage {
-    Stage { id: id.into(), block: id.split('.').next().unwrap().into(), phase, input, ops }
+    Stage { id: id.into(), block: id.split('.').next().unwrap().into(), phase, input, ops, detached: false }
 }
 
 /// A plan shaped like Cog's string-project image.
@@ -161,4 +161,55 @@ fn mounts_are_checked() {
     ] {
         assert!(found.iter().any(|f| f.ends_with(e)), "missing {e:?} in {found:#?}");
     }
+}
+
+/// `sample()` plus a detached `pip-freeze` stage in the last build phase.
+fn with_freeze() -> Plan {
+    let mut plan = sample();
+    let mut freeze = stage(
+        "pip-freeze",
+        Phase::BuildComplete,
+        Input::Phase { phase: Phase::AppDeps },
+        vec![exec("python -m pip freeze > /cogpack/pip-freeze.txt")],
+    );
+    freeze.detached = true;
+    plan.stages.push(freeze);
+    plan.export.label_files.insert(
+        "run.cog.pip_freeze".into(),
+        LabelFile { path: "/cogpack/pip-freeze.txt".into(), stage: Some("pip-freeze".into()) },
+    );
+    plan
+}
+
+#[test]
+fn a_detached_stage_is_never_a_phase_output_or_the_export() {
+    let plan = with_freeze();
+    assert_eq!(validate(&plan), vec![]);
+    assert_eq!(plan.phase_output(Phase::BuildComplete).unwrap().id, "source-copy");
+    assert_eq!(plan.exported_stage().unwrap().id, "source-copy");
+    let json = plan.to_json();
+    assert!(json.contains("\"detached\": true"), "{json}");
+    assert_eq!(json.matches("\"detached\"").count(), 1, "only the detached stage says so");
+    let back: Plan = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, plan);
+}
+
+#[test]
+fn label_files_must_read_a_detached_stage_that_exists() {
+    let mut plan = with_freeze();
+    plan.export.label_files.insert(
+        "a".into(),
+        LabelFile { path: "/x".into(), stage: Some("pip-frezee".into()) },
+    );
+    plan.export.label_files.insert(
+        "b".into(),
+        LabelFile { path: "/y".into(), stage: Some("source-copy".into()) },
+    );
+    plan.export.label_files.insert("c".into(), LabelFile { path: "relative".into(), stage: None });
+    let found: Vec<String> = validate(&plan).iter().map(|v| v.to_string()).collect();
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(found[0].contains("export.label_files.a") && found[0].contains("unknown stage `pip-frezee`"), "{}", found[0]);
+    assert!(found[0].contains("pip-freeze"), "did you mean: {}", found[0]);
+    assert!(found[1].contains("export.label_files.b") && found[1].contains("not detached"), "{}", found[1]);
+    assert!(found[2].contains("export.label_files.c") && found[2].contains("not an absolute path"), "{}", found[2]);
 }

@@ -305,8 +305,22 @@ impl Checker<'_> {
                 self.push("export.user", "USER is empty".into());
             }
         }
-        for (key, path) in &export.label_files {
-            self.absolute(&format!("export.label_files.{key}"), "label file", path);
+        for (key, file) in &export.label_files {
+            let at = format!("export.label_files.{key}");
+            self.absolute(&at, "label file", &file.path);
+            if let Some(stage) = &file.stage {
+                match self.plan.stages.iter().find(|s| &s.id == stage) {
+                    None => {
+                        let hint = suggestion(stage, self.plan.stages.iter().map(|s| s.id.as_str()));
+                        self.push(at.clone(), format!("label file reads unknown stage `{stage}`{hint}"));
+                    }
+                    Some(s) if !s.detached => self.push(
+                        at.clone(),
+                        format!("label file reads stage `{stage}`, which is not detached; read the file from the image instead (no stage)"),
+                    ),
+                    Some(_) => {}
+                }
+            }
             if export.labels.contains_key(key) {
                 self.push(
                     format!("export.label_files.{key}"),

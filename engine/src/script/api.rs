@@ -3,6 +3,7 @@
 //! ```rhai
 //! let s = plan.stage("apt-packages");                 // phase: the block's; input: the previous stage
 //! let s = plan.stage("weights", #{ phase: "app-source", input: "phase:base" });
+//! let s = plan.stage("pip-freeze", #{ input: "phase:app-deps", detached: true }); // off the image's chain
 //! s.exec("apt-get update", #{ description: "refresh apt lists", host_ca: true,
 //!         mounts: [#{ type: "cache", target: "/var/cache/apt", id: "apt-cache", sharing: "locked" }] });
 //! s.exec(["python3", "-m", "venv", "/venv"], #{ description: "create the virtualenv" });
@@ -14,6 +15,8 @@
 //! plan.exclude("source", ["weights/"]);
 //! plan.export_env("K", "v");  plan.export_cmd([..]);  plan.export_entrypoint([..]);
 //! plan.export_workdir("/src");  plan.export_user("root");  plan.export_label("k", "v");
+//! plan.export_label_file("k", "/src/.cog/x.json");            // the file's content, read after the build
+//! plan.export_label_file("k", "/freeze.txt", "pip-freeze");   // ... from a detached stage
 //! plan.export_port("5000");  plan.export_volume("/data");
 //! plan.skip("the base image already has python 3.11");   plan.fired("uv");   plan.has_stage("venv");
 //! ```
@@ -29,8 +32,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
 use crate::plan::{
-    CacheSharing, Context, Copy, Exec, GeneratedFile, Input, MkDir, MkFile, Mount, Network, Op, Phase,
-    Rm, SetEnv, SetUser, SetWorkdir, Stage,
+    CacheSharing, Context, Copy, Exec, GeneratedFile, Input, LabelFile, MkDir, MkFile, Mount, Network, Op,
+    Phase, Rm, SetEnv, SetUser, SetWorkdir, Stage,
 };
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
@@ -49,7 +52,7 @@ pub enum ExportChange {
     User(String),
     Label { key: String, value: String },
     /// A label whose value is a file of the built image, read when the build finishes.
-    LabelFile { key: String, path: String },
+    LabelFile { key: String, file: LabelFile },
     Port(String),
     Volume(String),
 }
@@ -70,7 +73,10 @@ impl fmt::Display for ExportChange {
                 };
                 write!(f, "LABEL {key}={shown}")
             }
-            ExportChange::LabelFile { key, path } => write!(f, "LABEL {key}=<contents of {path}>"),
+            ExportChange::LabelFile { key, file } => match &file.stage {
+                None => write!(f, "LABEL {key}=<contents of {}>", file.path),
+                Some(stage) => write!(f, "LABEL {key}=<contents of {} in stage {stage}>", file.path),
+            },
             ExportChange::Port(p) => write!(f, "EXPOSE {p}"),
             ExportChange::Volume(v) => write!(f, "VOLUME {v}"),
         }
@@ -141,9 +147,13 @@ impl PlanApi {
             None => st.phase.ok_or("the block has no phase")?,
         };
         let input = o.string("input")?.map(|s| parse_input(&s)).transpose()?;
+        let detached = o.bool("detached")?.unwrap_or(false);
         o.finish()?;
+        if detached && input.is_none() {
+            return Err(format!("detached stage `{id}` needs an `input` (it does not follow the previous stage)").into());
+        }
         st.stages.push(DraftStage {
-            stage: Stage { id: id.to_string(), block, phase, input: Input::Scratch, ops: Vec::new() },
+            stage: Stage { id: id.to_string(), block, phase, input: Input::Scratch, ops: Vec::new(), detached },
             input,
         });
         Ok(StageApi { plan: self.clone(), id: id.to_string() })
@@ -475,7 +485,13 @@ pub(super) fn register(e: &mut Engine) {
     e.register_fn("export_workdir", |p: &mut PlanApi, dir: &str| p.export(ExportChange::Workdir(dir.into())));
     e.register_fn("export_user", |p: &mut PlanApi, user: &str| p.export(ExportChange::User(user.into())));
     e.register_fn("export_label_file", |p: &mut PlanApi, key: &str, path: &str| {
-        p.export(ExportChange::LabelFile { key: key.into(), path: path.into() })
+        p.export(ExportChange::LabelFile { key: key.into(), file: LabelFile { path: path.into(), stage: None } })
+    });
+    e.register_fn("export_label_file", |p: &mut PlanApi, key: &str, path: &str, stage: &str| {
+        p.export(ExportChange::LabelFile {
+            key: key.into(),
+            file: LabelFile { path: path.into(), stage: Some(stage.into()) },
+        })
     });
     e.register_fn("export_label", |p: &mut PlanApi, key: &str, value: &str| {
         p.export(ExportChange::Label { key: key.into(), value: value.into() })
