@@ -195,6 +195,36 @@ async fn a_failing_run_command_names_its_block() {
 }
 
 #[tokio::test]
+async fn a_git_checkout_labels_the_image_with_its_commit_and_tag() {
+    let Some(docker) = engine_support::engine_or_skip("git_labels").await else { return };
+    let project = copy_fixture("string-project");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(project.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .expect("git is installed");
+        assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+        text(&out.stdout).trim().to_owned()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "model"]);
+    git(&["tag", "v0.3.0"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    let tag = "cogpack-e2e/git-labels:latest";
+    assert_ok(&build(project.path(), tag, &[]), "build of a git checkout");
+    let labels = docker.inspect_image(tag).await.unwrap().config.unwrap().labels.unwrap();
+    assert_eq!(labels.get("org.opencontainers.image.revision"), Some(&head));
+    assert_eq!(labels.get("org.opencontainers.image.version").map(String::as_str), Some("v0.3.0"));
+    // .git is not part of the image's source.
+    let (code, out) = engine_support::run_in(&docker, tag, &["test", "!", "-e", "/src/.git"]).await;
+    assert_eq!(code, 0, "/src/.git was copied: {out}");
+}
+
+#[tokio::test]
 async fn a_failing_detached_stage_fails_the_build_naming_its_block() {
     let Some(docker) = engine_support::engine_or_skip("failing_side").await else { return };
     let tag = "cogpack-e2e/failing-side:latest";

@@ -7,6 +7,7 @@
 //! CLI decides how to show them.
 
 pub mod export;
+pub mod git;
 pub mod options;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -206,7 +207,7 @@ pub async fn build_plan(
     let export = choose_export(&found.addr, &tags, &options.outputs)?;
     let request = SolveRequest {
         definition: lowered.definition.clone(),
-        image_config: Some(lowered.image_config.clone()),
+        image_config: Some(with_git_labels(&lowered.image_config, plan, project_dir)),
         locals: locals(&lowered)?,
         secrets: options
             .secrets
@@ -429,6 +430,26 @@ fn choose_export(
             "a standalone buildkitd writes one --output per build".into(),
         )),
     }
+}
+
+/// The image config plus the git labels of the checkout (a label the plan sets wins).
+fn with_git_labels(config: &serde_json::Value, plan: &Plan, project_dir: &Path) -> serde_json::Value {
+    let mut config = config.clone();
+    let labels = git::labels(project_dir);
+    if labels.is_empty() {
+        return config;
+    }
+    if let Some(cfg) = config.get_mut("config").and_then(|c| c.as_object_mut()) {
+        let map = cfg.entry("Labels").or_insert_with(|| serde_json::Value::Object(Default::default()));
+        if let Some(map) = map.as_object_mut() {
+            for (k, v) in labels {
+                if !plan.export.labels.contains_key(&k) && !plan.export.label_files.contains_key(&k) {
+                    map.insert(k, serde_json::Value::String(v));
+                }
+            }
+        }
+    }
+    config
 }
 
 /// Labels whose values are files of the built image or of a detached stage.
