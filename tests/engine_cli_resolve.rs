@@ -233,6 +233,34 @@ fn local_wheels_install_from_the_project_root() {
     contains_all(&mounts, &["\"target\":\"/tmp/project\"", "\"context\":\"requirements-local\"", "\"target\":\"/tmp/requirements\""]);
 }
 
+#[test]
+fn every_local_requirement_form_is_bound_from_the_project() {
+    let reqs = "-e ./src/pkg\n\
+                ./dist/local_pkg-1.0-py3-none-any.whl ; python_version >= '3.8'\n\
+                hello @ file:///wheels/hello-0.1-py3-none-any.whl\n\
+                --find-links ./more-wheels  # a local index\n\
+                -f https://example.com/wheels\n\
+                requests==2.32.3\n";
+    let (p, _) = plan(&project(&[PY311], Some(reqs)));
+    let include = &p["contexts"]["requirements-local"]["include"];
+    assert_eq!(
+        include,
+        &serde_json::json!(["src/pkg", "dist/local_pkg-1.0-py3-none-any.whl", "wheels/hello-0.1-py3-none-any.whl", "more-wheels"])
+    );
+}
+
+#[test]
+fn torch_keeps_the_users_index_options_in_their_long_form() {
+    let (p, _) = plan(&project(&[PY311], Some("-i https://mirror.example/simple\n--pre\ntorch==2.1.0\n")));
+    let args = stage(&p, "torch").expect("torch stage")["ops"][0]["args"].to_string();
+    contains_all(&args, &["\"--index-url\",\"https://mirror.example/simple\"", "\"--pre\"", "\"--extra-index-url\""]);
+    // A local --find-links directory leaves torch to pip-requirements, which binds the project.
+    let (p, _) = plan(&project(&[PY311], Some("-f ./wheels\ntorch==2.1.0\n")));
+    assert!(stage(&p, "torch").is_none());
+    let torch = p["blocks"].as_array().unwrap().iter().find(|b| b["id"] == "torch").unwrap();
+    assert!(torch["reason"].as_str().unwrap().contains("`-f ./wheels`, requirements.txt:1"), "{torch}");
+}
+
 fn plan_of(dir: &Path) -> (Value, String) {
     let out = cogpack(&["plan", dir.to_str().unwrap(), "--format", "json"]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

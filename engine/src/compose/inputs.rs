@@ -9,7 +9,7 @@ use crate::cog_yaml::{self, CogConfig};
 use crate::diagnostics::Diagnostic;
 use crate::project::Project;
 use crate::requirements::{LineKind, RequirementsFile};
-use crate::script::reqlines::{parse_line, RequirementLine};
+use crate::script::reqlines::RequirementLine;
 
 /// The project's inputs as composition reads them.
 #[derive(Debug, Clone)]
@@ -51,7 +51,9 @@ pub fn read_inputs(project: &Project) -> Result<ProjectInputs, ComposeError> {
         requirements_file = Some(file);
     }
     for (i, item) in config.build.python_packages.iter().enumerate() {
-        requirements.extend(parse_line(&item.value, format!("cog.yaml build.python_packages[{i}]")));
+        let origin = format!("cog.yaml build.python_packages[{i}]");
+        let parsed = RequirementsFile::parse(&origin, &item.value).map_err(|e| ComposeError::Requirements(Box::new(e)))?;
+        requirements.extend(parsed.lines.iter().filter_map(|l| RequirementLine::from_line(l, origin.clone())));
     }
     Ok(ProjectInputs {
         cog: config.plain_map(),
@@ -107,15 +109,10 @@ pub(crate) fn normalize(path: &str) -> Option<String> {
 /// The lines scripts see, walking `-r`/`-c` includes where pip reads them.
 fn script_lines(file: &RequirementsFile, out: &mut Vec<RequirementLine>) {
     for line in &file.lines {
-        let raw = line.raw.replace("\\\r\n", " ").replace("\\\n", " ");
-        match &line.kind {
-            LineKind::Blank | LineKind::Comment => {}
-            LineKind::Requirement(_) => out.extend(parse_line(&raw, format!("{}:{}", file.path, line.line))),
-            LineKind::Option(_) => {
-                out.extend(parse_line(&raw, format!("{}:{}", file.path, line.line)));
-                if let Some(inc) = file.included.iter().find(|i| i.from_line == line.line) {
-                    script_lines(&inc.file, out);
-                }
+        out.extend(RequirementLine::from_line(line, format!("{}:{}", file.path, line.line)));
+        if let LineKind::Option(_) = &line.kind {
+            if let Some(inc) = file.included.iter().find(|i| i.from_line == line.line) {
+                script_lines(&inc.file, out);
             }
         }
     }

@@ -1,97 +1,147 @@
-//! A light reading of Python requirement lines, enough for blocks to detect packages
-//! (`torch`, `tensorflow`) and emit their constraints. The resolver owns the full parser and
-//! the rewriting; this only splits `name[extras] specifier ; marker`.
+//! What scripts see of the project's Python requirements: one map per line, made from the
+//! resolver's parser ([`crate::requirements`]), so blocks and the resolver read every line
+//! the same way.
 
 use rhai::Dynamic;
 
-/// One requirement line.
+use crate::requirements::{Line, LineKind, RequirementForm};
+
+/// One requirement or option line, as scripts see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequirementLine {
-    /// Normalised name (lowercase, `_` and `.` as `-`); empty for option lines (`--extra-index-url ...`).
+    /// PEP 503 name (`torch-vision`); empty for option lines and for paths or URLs whose
+    /// name is unknown.
     pub name: String,
-    /// What follows the name and extras: `==2.0.1+cu118`, `>=1,<2`, `@ file://x.whl`, or the
-    /// whole line for option lines.
+    /// `named`, `url` (`name @ https://...`), `path` (`./dist/x.whl`), `editable` (`-e ...`)
+    /// or `option` (`--extra-index-url ...`, `-r other.txt`).
+    pub form: String,
+    /// The version specifier (`==2.0.1+cu118`, `>=1,<2`); for a URL requirement `@ URL`.
     pub specifier: String,
     /// The environment marker after `;`, if any.
     pub marker: String,
-    /// The line as written (comments removed).
+    /// The URL or path of `url`, `path` and `editable` lines; the value of an option.
+    pub target: String,
+    /// The option's long name (`--find-links` for `-f`); empty for requirements.
+    pub option: String,
+    /// The line as written, comment removed and continuations joined.
     pub line: String,
     /// Where it came from: `requirements.txt:3` or `cog.yaml build.python_packages[0]`.
     pub origin: String,
 }
 
 impl RequirementLine {
-    /// As a Rhai map `#{name, specifier, marker, line, origin}`.
+    /// The script view of a parsed line; `None` for blank and comment lines.
+    pub fn from_line(line: &Line, origin: String) -> Option<RequirementLine> {
+        let text = written(&line.raw);
+        let mut out = RequirementLine {
+            name: String::new(),
+            form: String::new(),
+            specifier: String::new(),
+            marker: String::new(),
+            target: String::new(),
+            option: String::new(),
+            line: text,
+            origin,
+        };
+        match &line.kind {
+            LineKind::Blank | LineKind::Comment => return None,
+            LineKind::Option(o) => {
+                out.form = "option".into();
+                out.option = o.name.clone();
+                out.target = o.value.clone().unwrap_or_default();
+            }
+            LineKind::Requirement(r) => {
+                out.name = r.normalized_name().unwrap_or_default();
+                out.form = match r.form {
+                    RequirementForm::Named => "named",
+                    RequirementForm::Url => "url",
+                    RequirementForm::Path => "path",
+                    RequirementForm::Editable => "editable",
+                }
+                .into();
+                out.target = r.url.clone().unwrap_or_default();
+                out.specifier = match r.form {
+                    RequirementForm::Url => format!("@ {}", out.target),
+                    _ => r.specifier.clone(),
+                };
+                out.marker = r.marker.clone().unwrap_or_default();
+            }
+        }
+        Some(out)
+    }
+
+    /// As a Rhai map with the fields above.
     pub fn to_dynamic(&self) -> Dynamic {
         let mut m = rhai::Map::new();
-        m.insert("name".into(), Dynamic::from(self.name.clone()));
-        m.insert("specifier".into(), Dynamic::from(self.specifier.clone()));
-        m.insert("marker".into(), Dynamic::from(self.marker.clone()));
-        m.insert("line".into(), Dynamic::from(self.line.clone()));
-        m.insert("origin".into(), Dynamic::from(self.origin.clone()));
+        for (k, v) in [
+            ("name", &self.name),
+            ("form", &self.form),
+            ("specifier", &self.specifier),
+            ("marker", &self.marker),
+            ("target", &self.target),
+            ("option", &self.option),
+            ("line", &self.line),
+            ("origin", &self.origin),
+        ] {
+            m.insert(k.into(), Dynamic::from(v.clone()));
+        }
         Dynamic::from_map(m)
     }
 }
 
-/// Parses one line; `None` for blank and comment lines.
-pub fn parse_line(raw: &str, origin: String) -> Option<RequirementLine> {
-    let without_comment = match raw.find(" #").or_else(|| raw.starts_with('#').then_some(0)) {
-        Some(i) => &raw[..i],
-        None => raw,
+/// The line without its comment, continuations joined by a space.
+fn written(raw: &str) -> String {
+    let joined = raw.replace("\\\r\n", " ").replace("\\\n", " ");
+    let cut = if joined.trim_start().starts_with('#') {
+        0
+    } else {
+        joined.find(" #").or_else(|| joined.find("\t#")).unwrap_or(joined.len())
     };
-    let line = without_comment.trim();
-    if line.is_empty() {
-        return None;
-    }
-    if line.starts_with('-') {
-        return Some(RequirementLine {
-            name: String::new(),
-            specifier: line.to_string(),
-            marker: String::new(),
-            line: line.to_string(),
-            origin,
-        });
-    }
-    let (req, marker) = match line.split_once(';') {
-        Some((r, m)) => (r.trim(), m.trim()),
-        None => (line, ""),
-    };
-    let name_end = req
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
-        .unwrap_or(req.len());
-    let name = normalise(&req[..name_end]);
-    let mut rest = req[name_end..].trim_start();
-    if rest.starts_with('[') {
-        rest = rest.find(']').map_or("", |i| rest[i + 1..].trim_start());
-    }
-    Some(RequirementLine {
-        name,
-        specifier: rest.trim().to_string(),
-        marker: marker.to_string(),
-        line: line.to_string(),
-        origin,
-    })
-}
-
-/// Normalises a package name the way pip compares them.
-pub fn normalise(name: &str) -> String {
-    name.to_ascii_lowercase().replace(['_', '.'], "-")
+    joined[..cut].trim().to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::requirements::RequirementsFile;
+
+    fn lines(text: &str) -> Vec<RequirementLine> {
+        let file = RequirementsFile::parse("r.txt", text).unwrap();
+        file.lines
+            .iter()
+            .filter_map(|l| RequirementLine::from_line(l, format!("r.txt:{}", l.line)))
+            .collect()
+    }
 
     #[test]
-    fn splits_names_specifiers_and_markers() {
-        let l = parse_line("Torch_Vision[extra]==0.15.2+cu118 ; python_version < '3.12'  # pin", "r:1".into()).unwrap();
-        assert_eq!(l.name, "torch-vision");
-        assert_eq!(l.specifier, "==0.15.2+cu118");
-        assert_eq!(l.marker, "python_version < '3.12'");
-        let opt = parse_line("--extra-index-url https://download.pytorch.org/whl/cu118", "r:2".into()).unwrap();
-        assert_eq!(opt.name, "");
-        assert!(parse_line("   # only a comment", "r:3".into()).is_none());
-        let url = parse_line("my_package @ file://my_package-0.1-py2.py3-none-any.whl", "r:4".into()).unwrap();
-        assert_eq!((url.name.as_str(), url.specifier.as_str()), ("my-package", "@ file://my_package-0.1-py2.py3-none-any.whl"));
+    fn each_form_has_its_fields() {
+        let l = lines(
+            "Torch_Vision[extra]==0.15.2+cu118 ; python_version < '3.12'  # pin\n\
+             # only a comment\n\
+             \n\
+             --extra-index-url https://download.pytorch.org/whl/cu118\n\
+             my_package @ file:///wheels/my_package-0.1-py3-none-any.whl\n\
+             ./dist/local_pkg-1.0-py3-none-any.whl\n\
+             -e ./src/pkg\n\
+             -f ./wheels\n\
+             numpy \\\n  >=1.26\n",
+        );
+        assert_eq!(l.len(), 7, "{l:#?}");
+        assert_eq!((l[0].name.as_str(), l[0].form.as_str()), ("torch-vision", "named"));
+        assert_eq!(l[0].specifier, "==0.15.2+cu118");
+        assert_eq!(l[0].marker, "python_version < '3.12'");
+        assert_eq!(l[0].line, "Torch_Vision[extra]==0.15.2+cu118 ; python_version < '3.12'");
+        assert_eq!(l[0].origin, "r.txt:1");
+        assert_eq!((l[1].form.as_str(), l[1].option.as_str()), ("option", "--extra-index-url"));
+        assert_eq!((l[1].name.as_str(), l[1].target.as_str()), ("", "https://download.pytorch.org/whl/cu118"));
+        assert_eq!((l[2].name.as_str(), l[2].form.as_str()), ("my-package", "url"));
+        assert_eq!(l[2].specifier, "@ file:///wheels/my_package-0.1-py3-none-any.whl");
+        assert_eq!((l[3].name.as_str(), l[3].form.as_str()), ("local-pkg", "path"));
+        assert_eq!(l[3].target, "./dist/local_pkg-1.0-py3-none-any.whl");
+        assert_eq!((l[4].form.as_str(), l[4].target.as_str()), ("editable", "./src/pkg"));
+        assert_eq!((l[5].option.as_str(), l[5].target.as_str()), ("--find-links", "./wheels"));
+        assert_eq!((l[6].name.as_str(), l[6].specifier.as_str()), ("numpy", ">=1.26"));
+        assert_eq!(l[6].line, "numpy    >=1.26");
+        assert_eq!(l[6].origin, "r.txt:9");
     }
 }
