@@ -107,12 +107,14 @@ async fn string_project_builds_predicts_and_rebuilds_only_the_source() {
     assert_eq!(text(&predicted.stdout).trim(), "hello world");
 
     // The image is laid out like Cog's: dependency layers below the source layer.
-    let history = layers_of(&docker, tag).await.join("\n");
-    // Docker 20.10 names a copy layer `fileop target`; history is newest first.
-    let source = history.find("fileop").expect(&history);
-    let cog = history.find("pip install cog==").expect(&history);
-    let schema = history.find("openapi_schema").expect(&history);
-    assert!(schema < source && source < cog, "the source layer must sit above the dependency layers:\n{history}");
+    // One history entry per layer, newest first, naming the block and stage that made it;
+    // the source layer sits above the dependency layers, the base image's own entry below.
+    let history = layers_of(&docker, tag).await;
+    let prefixes = ["[openapi-schema/", "[source-copy/", "[cog-wheel/", "[venv/", "cogpack images build: debootstrap"];
+    assert_eq!(history.len(), prefixes.len(), "{history:#?}");
+    for (entry, prefix) in history.iter().zip(prefixes) {
+        assert!(entry.starts_with(prefix), "`{entry}` should start with `{prefix}`:\n{history:#?}");
+    }
     let config = docker.inspect_image(tag).await.unwrap().config.unwrap();
     assert_eq!(config.cmd.unwrap(), vec!["python", "-m", "cog.server.http"]);
     assert_eq!(config.working_dir.as_deref(), Some("/src"));

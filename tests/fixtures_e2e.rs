@@ -113,10 +113,11 @@ async fn weights_project() {
     // whole) sits in a layer of its own, below the source.
     let history = docker.image_history("cogpack-e2e/weights-project:latest").await.unwrap();
     let sizes: Vec<i64> = history.iter().map(|h| h.size).collect();
-    assert!(
-        sizes.iter().any(|s| (11_534_336..11_600_000).contains(s)),
-        "no layer holds just the weights directory: {sizes:?}"
-    );
+    let weights = history.iter().position(|h| (11_534_336..11_600_000).contains(&h.size));
+    let weights = weights.unwrap_or_else(|| panic!("no layer holds just the weights directory: {sizes:?}"));
+    // That layer is named for the weights block, and the source layer is the one above it.
+    assert!(history[weights].created_by.starts_with("[weights/weights] copy 1 weight path(s)"), "{history:#?}");
+    assert!(history[weights - 1].created_by.starts_with("[source-copy/"), "{history:#?}");
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod git;
+pub mod history;
 pub mod options;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -205,9 +206,13 @@ pub async fn build_plan(
         temporary_tag = Some(tag);
     }
     let export = choose_export(&found.addr, &tags, &options.outputs)?;
+    let mut image_config = with_git_labels(&lowered.image_config, plan, project_dir);
+    if let Some(history) = image_history(docker.as_ref(), &lowered).await {
+        image_config["history"] = serde_json::Value::Array(history);
+    }
     let request = SolveRequest {
         definition: lowered.definition.clone(),
-        image_config: Some(with_git_labels(&lowered.image_config, plan, project_dir)),
+        image_config: Some(image_config),
         locals: locals(&lowered)?,
         secrets: options
             .secrets
@@ -430,6 +435,22 @@ fn choose_export(
             "a standalone buildkitd writes one --output per build".into(),
         )),
     }
+}
+
+/// One history entry per layer, naming the block and stage that made it; `None` leaves the
+/// history to BuildKit.
+async fn image_history(docker: Option<&bollard::Docker>, lowered: &Lowered) -> Option<Vec<serde_json::Value>> {
+    let chain = lowered.layer_chain.as_ref()?;
+    let base = match (&chain.base, docker) {
+        (Some(source), Some(docker)) => {
+            let name = source.strip_prefix("docker-image://")?;
+            let layers = docker.inspect_image(name).await.ok()?.root_fs?.layers?.len();
+            let items = docker.image_history(name).await.ok()?;
+            history::base_history(&items, layers)
+        }
+        _ => None,
+    };
+    history::history(chain, base, &lowered.definition)
 }
 
 /// The image config plus the git labels of the checkout (a label the plan sets wins).

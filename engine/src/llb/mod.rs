@@ -4,8 +4,9 @@
 //! [`State::local`], [`State::http`]), [`Exec`], [`FileOps`] and [`State::merge`] make new
 //! states; each op is serialised with prost exactly once when it is built, so its digest
 //! (`sha256:` + hex of its bytes) is fixed. [`marshal`] walks the graph of a state into a
-//! `pb::Definition` (dependencies first, each digest once, a terminal op last) and
-//! [`decode`] renders any definition as readable JSON.
+//! `pb::Definition` (dependencies first, each digest once, a terminal op last),
+//! [`decode`] renders any definition as readable JSON and [`layer_chain`] says which ops
+//! become the result's layers.
 //!
 //! Every op declares in its metadata the caps it needs (see [`caps`]), so an engine that
 //! lacks a feature rejects the build instead of silently ignoring proto fields.
@@ -19,6 +20,7 @@ mod decode;
 mod definition;
 mod exec;
 mod file;
+mod layers;
 mod reference;
 mod state;
 
@@ -26,6 +28,7 @@ pub use decode::decode;
 pub use definition::marshal;
 pub use exec::{CacheSharing, Exec, ExecOutput, MountSpec, Network};
 pub use file::{Chown, CopyOptions, FileOps, UserRef};
+pub use layers::{layer_chain, LayerChain};
 pub use reference::normalize_image_ref;
 pub use state::{digest_of, platform, HttpOptions, LocalOptions, OpMeta, State, CUSTOM_NAME};
 

@@ -524,3 +524,59 @@ fn decode_rejects_garbage() {
     });
     assert_eq!(decode(&no_terminal.unwrap()), Err(LlbError::NoTerminal));
 }
+
+/// The custom names of a chain's ops, bottom first.
+fn layer_names(def: &pb::Definition) -> Option<(Option<String>, Vec<String>)> {
+    let chain = layer_chain(def)?;
+    let names = chain
+        .ops
+        .iter()
+        .map(|d| def.metadata[d].description[CUSTOM_NAME].clone())
+        .collect();
+    Some((chain.base, names))
+}
+
+#[test]
+fn the_layer_chain_follows_root_mounts_and_file_bases_not_side_inputs() {
+    let ctx = State::local("ctx", &LocalOptions::default(), &meta("ctx")).unwrap();
+    let tools = Exec::new(busybox(), vec!["/bin/true".into()]).build(&meta("tools")).unwrap().root;
+    let venv = Exec::new(busybox(), vec!["mkvenv".into()]).build(&meta("venv")).unwrap().root;
+    // A bind of another state and a cache mount add no layer.
+    let deps = Exec::new(venv, vec!["pip".into()])
+        .mount("/tools", MountSpec::Bind { source: tools, selector: None, readonly: true })
+        .mount("/root/.cache", MountSpec::Cache { id: "pip".into(), sharing: CacheSharing::Locked })
+        .build(&meta("deps"))
+        .unwrap()
+        .root;
+    let src = FileOps::new(deps)
+        .copy(&ctx, "/", "/src", CopyOptions::default())
+        .mkfile("/src/x", 0o644, vec![], None)
+        .build(&meta("source"))
+        .unwrap();
+    let (base, names) = layer_names(&marshal(&src).unwrap()).unwrap();
+    assert_eq!(base.as_deref(), Some("docker-image://docker.io/library/busybox:latest"));
+    assert_eq!(names, ["venv", "deps", "source"]);
+
+    // Scratch at the bottom: no base image.
+    let lone = FileOps::new(State::scratch()).mkfile("/x", 0o644, vec![], None).build(&meta("lone")).unwrap();
+    let (base, names) = layer_names(&marshal(&lone).unwrap()).unwrap();
+    assert_eq!((base, names), (None, vec!["lone".to_string()]));
+}
+
+#[test]
+fn a_merge_stacks_its_inputs_and_unknown_shapes_give_no_chain() {
+    let run = Exec::new(busybox(), vec!["a".into()]).build(&meta("a")).unwrap().root;
+    let weights = FileOps::new(State::scratch()).mkfile("/w", 0o644, vec![], None).build(&meta("weights")).unwrap();
+    let merged = State::merge(&[run, weights.clone()], &meta("m"));
+    let (base, names) = layer_names(&marshal(&merged).unwrap()).unwrap();
+    assert_eq!(base.as_deref(), Some("docker-image://docker.io/library/busybox:latest"));
+    assert_eq!(names, ["a", "weights"]);
+    // An upper input that starts from an image is not a plain stack of layers.
+    let other = Exec::new(busybox(), vec!["b".into()]).build(&meta("b")).unwrap().root;
+    let odd = State::merge(&[weights, other], &meta("m2"));
+    assert!(layer_chain(&marshal(&odd).unwrap()).is_none());
+    // A chain whose bottom is a local source has no known layers.
+    let ctx = State::local("ctx", &LocalOptions::default(), &meta("ctx")).unwrap();
+    let on_ctx = Exec::new(ctx, vec!["x".into()]).build(&meta("x")).unwrap().root;
+    assert!(layer_chain(&marshal(&on_ctx).unwrap()).is_none());
+}

@@ -63,6 +63,9 @@ pub struct Lowered {
     /// Detached stages a label file reads, by stage id: solved in the same build, never
     /// exported.
     pub side_definitions: BTreeMap<String, pb::Definition>,
+    /// The ops that become the image's layers, bottom first, and the image below them;
+    /// `None` when the graph's shape does not say (see [`llb::layer_chain`]).
+    pub layer_chain: Option<llb::LayerChain>,
 }
 
 /// What the client sends for one `local://NAME`.
@@ -267,6 +270,7 @@ pub fn lower_with(
         check_caps(def, engine, &l.origins, exported)?;
     }
     let image_config = image_config(&plan.platform, &out.env, &plan.export);
+    let layer_chain = llb::layer_chain(&definition);
     Ok(Lowered {
         definition,
         locals: l.locals,
@@ -274,6 +278,7 @@ pub fn lower_with(
         entitlements: l.entitlements,
         image_config,
         origins: l.origins,
+        layer_chain,
         side_definitions,
     })
 }
