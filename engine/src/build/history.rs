@@ -51,7 +51,7 @@ pub fn base_history(items: &[bollard::models::ImageHistoryResponseItem], layers:
         .iter()
         .map(|i| {
             let mut e = serde_json::Map::new();
-            e.insert("created".into(), json!(rfc3339(i.created)));
+            e.insert("created".into(), json!(crate::images::rfc3339(i.created)));
             if !i.created_by.is_empty() {
                 e.insert("created_by".into(), json!(i.created_by));
             }
@@ -65,28 +65,6 @@ pub fn base_history(items: &[bollard::models::ImageHistoryResponseItem], layers:
         })
         .collect();
     Some(out)
-}
-
-/// Unix seconds as RFC 3339 UTC (`1970-01-01T00:00:00Z`).
-fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (eras of 400 years).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
@@ -103,14 +81,6 @@ mod tests {
             size,
             comment: String::new(),
         }
-    }
-
-    #[test]
-    fn dates_are_rfc3339_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_261_882), "2026-11-21T11:51:22Z");
-        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
     }
 
     #[test]
