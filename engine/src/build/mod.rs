@@ -456,21 +456,22 @@ async fn image_history(docker: Option<&bollard::Docker>, lowered: &Lowered) -> O
 /// The image config plus the git labels of the checkout (a label the plan sets wins).
 fn with_git_labels(config: &serde_json::Value, plan: &Plan, project_dir: &Path) -> serde_json::Value {
     let mut config = config.clone();
-    let labels = git::labels(project_dir);
-    if labels.is_empty() {
-        return config;
-    }
-    if let Some(cfg) = config.get_mut("config").and_then(|c| c.as_object_mut()) {
-        let map = cfg.entry("Labels").or_insert_with(|| serde_json::Value::Object(Default::default()));
-        if let Some(map) = map.as_object_mut() {
-            for (k, v) in labels {
-                if !plan.export.labels.contains_key(&k) && !plan.export.label_files.contains_key(&k) {
-                    map.insert(k, serde_json::Value::String(v));
-                }
-            }
+    for (k, v) in git::labels(project_dir) {
+        if !plan.export.labels.contains_key(&k) && !plan.export.label_files.contains_key(&k) {
+            set_label(&mut config, k, v);
         }
     }
     config
+}
+
+/// Sets `config.Labels[key]` of an image config.
+fn set_label(config: &mut serde_json::Value, key: String, value: String) {
+    if let Some(cfg) = config.get_mut("config").and_then(|c| c.as_object_mut()) {
+        let labels = cfg.entry("Labels").or_insert_with(|| serde_json::Value::Object(Default::default()));
+        if let Some(map) = labels.as_object_mut() {
+            map.insert(key, serde_json::Value::String(value));
+        }
+    }
 }
 
 /// Labels whose values are files of the built image or of a detached stage.
@@ -482,7 +483,14 @@ fn label_files_hook(plan: &Plan, lowered: &Lowered) -> Option<buildkit::FinishHo
     let mut labels = Vec::new();
     let mut reads = Vec::new();
     for (label, file) in &plan.export.label_files {
-        let from = file.stage.as_ref().and_then(|id| side_ids.iter().position(|s| *s == id));
+        let from = match &file.stage {
+            None => None,
+            // Lowering gave every stage a label file reads its own definition.
+            Some(id) => match side_ids.iter().position(|s| *s == id) {
+                Some(i) => Some(i),
+                None => continue,
+            },
+        };
         labels.push(label.clone());
         reads.push(buildkit::FileRead { from, path: file.path.clone() });
     }
@@ -493,14 +501,7 @@ fn label_files_hook(plan: &Plan, lowered: &Lowered) -> Option<buildkit::FinishHo
             for (label, bytes) in labels.iter().zip(read) {
                 let Some(bytes) = bytes else { continue };
                 let value = String::from_utf8_lossy(bytes).trim_end().to_string();
-                if let Some(cfg) = config.get_mut("config").and_then(|c| c.as_object_mut()) {
-                    let labels = cfg
-                        .entry("Labels")
-                        .or_insert_with(|| serde_json::Value::Object(Default::default()));
-                    if let Some(map) = labels.as_object_mut() {
-                        map.insert(label.clone(), serde_json::Value::String(value));
-                    }
-                }
+                set_label(config, label.clone(), value);
             }
         }),
     })
