@@ -246,6 +246,23 @@ async fn a_failing_detached_stage_fails_the_build_naming_its_block() {
     assert!(err.contains("block `pip-freeze` failed"), "{err}");
     assert!(err.contains("side-step-output"), "the log tail must be shown:\n{err}");
     assert!(docker.inspect_image(tag).await.is_err(), "a failed build left a tagged image");
+
+    // A side step that succeeds but writes no file: the error says which block and label.
+    let quiet = manifest.replace(
+        "python -m pip freeze --disable-pip-version-check > \" + shell_quote(params.target)",
+        "true\"",
+    );
+    assert_ne!(quiet, manifest);
+    std::fs::write(blocks.join("pip-freeze.toml"), quiet).unwrap();
+    let out = build(project.path(), tag, &[]);
+    assert_eq!(out.status.code(), Some(cogpack::diagnostics::exit::BUILD as i32), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("block `pip-freeze` (stage `pip-freeze`) did not write `/cogpack/pip-freeze.txt`, which the label `run.cog.pip_freeze` reads"),
+        "{err}"
+    );
+    assert!(!err.contains("buildkit-mount"), "engine-internal paths leak into the message: {err}");
+    assert!(docker.inspect_image(tag).await.is_err(), "a failed build left a tagged image");
 }
 
 #[tokio::test]

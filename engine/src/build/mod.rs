@@ -142,6 +142,7 @@ fn render_step(f: &StepFailure) -> String {
         (Some(block), Some(stage)) => {
             format!("block `{block}` failed (stage `{stage}`): {}\n  error: {}", f.step, f.error)
         }
+        _ if f.step.is_empty() => format!("build failed: {}", f.error),
         _ => format!("build step failed: {}\n  error: {}", f.step, f.error),
     };
     if !f.log_tail.is_empty() {
@@ -491,8 +492,15 @@ fn label_files_hook(plan: &Plan, lowered: &Lowered) -> Option<buildkit::FinishHo
                 None => continue,
             },
         };
+        let what = match &file.stage {
+            Some(stage) => {
+                let block = plan.stage(stage).map_or("?", |s| s.block.as_str());
+                format!("block `{block}` (stage `{stage}`) did not write `{}`, which the label `{label}` reads", file.path)
+            }
+            None => format!("the image has no `{}` for the label `{label}`", file.path),
+        };
         labels.push(label.clone());
-        reads.push(buildkit::FileRead { from, path: file.path.clone() });
+        reads.push(buildkit::FileRead { from, path: file.path.clone(), what });
     }
     Some(buildkit::FinishHook {
         sides: lowered.side_definitions.values().cloned().collect(),
@@ -519,7 +527,7 @@ fn step_error(err: BuildkitError, lowered: &Lowered) -> BuildError {
                 step: origin
                     .map(|o| o.description.clone())
                     .or(vertex_name)
-                    .unwrap_or_else(|| "(unknown step)".into()),
+                    .unwrap_or_default(),
                 error,
                 log_tail,
             }))

@@ -132,6 +132,8 @@ pub struct FileRead {
     /// `None`: the build result; `Some(i)`: the result of `sides[i]`.
     pub from: Option<usize>,
     pub path: String,
+    /// Says who should have written the file, for the error when a side's file is missing.
+    pub what: String,
 }
 
 impl std::fmt::Debug for FinishHook {
@@ -373,7 +375,12 @@ async fn gateway(
                         Ok(r) => files.push(Some(r.into_inner().data)),
                         // A side stage exists to write this file: its failure (BuildKit may
                         // run the stage only now, when the file is read) fails the build.
-                        Err(s) if read.from.is_some() => return fail(&bridge, build_ref, s).await,
+                        Err(s) if read.from.is_some() => {
+                            // The engine's message names its own mount path; keep only why.
+                            let why = s.message().rsplit(": ").next().unwrap_or_default();
+                            let s = tonic::Status::new(s.code(), format!("{} ({why})", read.what));
+                            return fail(&bridge, build_ref, s).await;
+                        }
                         Err(_) => files.push(None),
                     }
                 }
