@@ -199,7 +199,8 @@ async fn fetch_into(
         progress(FetchEvent::Updating {
             suite: suite.suite.into(),
         });
-        apt.run(&["update"], work).await?;
+        // A mirror that cannot be reached is only a warning to a plain `apt-get update`.
+        apt.run(&["update", "--error-on=any"], work).await?;
         progress(FetchEvent::Downloading {
             packages: suite.packages.iter().map(|p| p.to_string()).collect(),
         });
