@@ -11,8 +11,9 @@ use super::DaemonError;
 
 /// Creates `name` with a free `172.31.N.1/24` (starting at `seed`) unless it exists; returns
 /// its address. An existing bridge is used as it is.
-pub async fn ensure(name: &str, seed: u8) -> Result<String, DaemonError> {
-    let addrs = host_ipv4().await?;
+/// `wrapper` prefixes every `ip` command (the network namespace dockerd will run in).
+pub async fn ensure(name: &str, seed: u8, wrapper: &[String]) -> Result<String, DaemonError> {
+    let addrs = host_ipv4(wrapper).await?;
     if let Some((_, cidr)) = addrs.iter().find(|(dev, _)| dev == name) {
         return Ok(cidr.clone());
     }
@@ -27,15 +28,15 @@ pub async fn ensure(name: &str, seed: u8) -> Result<String, DaemonError> {
             what: format!("no free 172.31.N.0/24 for the bridge {name}"),
         })?;
     let cidr = format!("172.31.{third}.1/24");
-    ip(&["link", "add", name, "type", "bridge"]).await?;
+    ip(wrapper, &["link", "add", name, "type", "bridge"]).await?;
     let configured = async {
-        ip(&["addr", "add", &cidr, "dev", name]).await?;
-        ip(&["link", "set", name, "up"]).await
+        ip(wrapper, &["addr", "add", &cidr, "dev", name]).await?;
+        ip(wrapper, &["link", "set", name, "up"]).await
     }
     .await;
     if let Err(e) = configured {
         // Leave nothing half-made behind.
-        let _ = ip(&["link", "del", name]).await;
+        let _ = ip(wrapper, &["link", "del", name]).await;
         return Err(e);
     }
     Ok(cidr)
@@ -43,18 +44,18 @@ pub async fn ensure(name: &str, seed: u8) -> Result<String, DaemonError> {
 
 /// Removes the bridge (no error when it is absent).
 pub async fn remove(name: &str) -> Result<(), DaemonError> {
-    let addrs = host_ipv4().await.unwrap_or_default();
+    let addrs = host_ipv4(&[]).await.unwrap_or_default();
     let exists = addrs.iter().any(|(dev, _)| dev == name)
         || std::path::Path::new("/sys/class/net").join(name).exists();
     if exists {
-        ip(&["link", "del", name]).await?;
+        ip(&[], &["link", "del", name]).await?;
     }
     Ok(())
 }
 
 /// `(device, a.b.c.d/len)` for every IPv4 address of the host.
-async fn host_ipv4() -> Result<Vec<(String, String)>, DaemonError> {
-    let out = ip(&["-o", "-4", "addr", "show"]).await?;
+async fn host_ipv4(wrapper: &[String]) -> Result<Vec<(String, String)>, DaemonError> {
+    let out = ip(wrapper, &["-o", "-4", "addr", "show"]).await?;
     Ok(out
         .lines()
         .filter_map(|l| {
@@ -78,9 +79,12 @@ fn overlaps(a: Ipv4Addr, alen: u8, b: Ipv4Addr, blen: u8) -> bool {
     (u32::from(a) & mask) == (u32::from(b) & mask)
 }
 
-async fn ip(args: &[&str]) -> Result<String, DaemonError> {
-    let out = tokio::process::Command::new("ip")
-        .args(args)
+async fn ip(wrapper: &[String], args: &[&str]) -> Result<String, DaemonError> {
+    let mut argv: Vec<&str> = wrapper.iter().map(String::as_str).collect();
+    argv.push("ip");
+    argv.extend_from_slice(args);
+    let out = tokio::process::Command::new(argv[0])
+        .args(&argv[1..])
         .stdin(Stdio::null())
         .output()
         .await

@@ -117,7 +117,7 @@ pub async fn up(
         }
     }
     let dockerd = dist.dockerd();
-    let bridge_cidr = bridge::ensure(&layout.bridge(), layout.bridge_cidr_seed()).await?;
+    let bridge_cidr = bridge::ensure(&layout.bridge(), layout.bridge_cidr_seed(), &opts.wrapper).await?;
 
     for dir in [
         &layout.state_dir,
