@@ -379,3 +379,40 @@ async fn up_starts_and_down_stops_a_daemon_of_a_private_layout() {
         DownOutcome::NotRunning
     );
 }
+
+/// A daemon that dies at start: the error says so, carries the end of its log and the log's
+/// path, and leaves no state file and no bridge behind (a retry starts clean).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_daemon_that_dies_at_start_is_a_clear_error_and_leaves_nothing_behind() {
+    use cogpack::daemon::{up, DaemonError, UpOptions};
+    if unsafe { libc::geteuid() } != 0 {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI runs as root");
+        eprintln!("SKIPPED: needs root");
+        return;
+    }
+    let dir = tempfile::Builder::new().prefix("cp-die").tempdir_in("/tmp").unwrap();
+    let layout = EngineLayout::at(dir.path().join("state"), dir.path().join("run"));
+    let opts = UpOptions {
+        timeout: Duration::from_secs(30),
+        // Stands in for a dockerd that cannot start (a missing kernel feature, a taken socket).
+        wrapper: vec![
+            "sh".into(),
+            "-c".into(),
+            "case \"$1\" in *dockerd) echo 'failed to start daemon: simulated kernel feature missing' >&2; exit 3;; esac; exec \"$@\"".into(),
+            "sh".into(),
+        ],
+        ..UpOptions::default()
+    };
+    let err = up(&layout, &opts, &mut |_| {}).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, DaemonError::StartFailed { .. }), "{text}");
+    assert!(text.contains("simulated kernel feature missing"), "{text}");
+    assert!(text.contains(&layout.log().display().to_string()), "{text}");
+    assert!(!layout.state_file().exists(), "no state file for a daemon that never answered");
+    let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
+    assert!(!text_of(&links.stdout).contains(&format!("{}:", layout.bridge())), "bridge left behind");
+}
+
+fn text_of(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
