@@ -81,21 +81,9 @@ pub fn compose(registry: &Registry, project: Arc<Project>) -> Result<Composition
     let inputs = read_inputs(&project)?;
     let view: Arc<dyn ProjectView> = project.clone();
     let ctx = ScriptContext::new(view, &inputs.cog, &inputs.requirements);
-    let empty = serde_json::Value::Object(Default::default());
 
     // Stack.
-    let mut stacks_tried = Vec::new();
-    let mut winner: Option<&Stack> = None;
-    for stack in registry.stacks() {
-        let owner = format!("stack `{}`", stack.id);
-        let report = detect::evaluate(&stack.detect, &ctx, &inputs.cog, &owner, &stack.id, &empty)?;
-        let fired = report.fired;
-        stacks_tried.push((stack.id.clone(), report));
-        if fired {
-            winner = Some(stack);
-            break;
-        }
-    }
+    let (winner, stacks_tried) = select_stack(registry, &ctx, &inputs.cog)?;
     let Some(stack) = winner else {
         return Err(ComposeError::NoStack {
             tried: stacks_tried.into_iter().map(|(id, r)| (id, r.reason)).collect(),
@@ -182,6 +170,36 @@ pub fn compose(registry: &Registry, project: Arc<Project>) -> Result<Composition
         warnings,
         resolution: versions.resolution,
     })
+}
+
+/// Tries the stacks in order (ascending `order`, then id); the first whose detect passes
+/// wins. Returns the winner and every stack tried with its detect report (the winner last).
+fn select_stack<'r>(
+    registry: &'r Registry,
+    ctx: &ScriptContext,
+    cog: &serde_json::Value,
+) -> Result<(Option<&'r Stack>, Vec<(String, DetectReport)>), ComposeError> {
+    let empty = serde_json::Value::Object(Default::default());
+    let mut tried = Vec::new();
+    for stack in registry.stacks() {
+        let owner = format!("stack `{}`", stack.id);
+        let report = detect::evaluate(&stack.detect, ctx, cog, &owner, &stack.id, &empty)?;
+        let fired = report.fired;
+        tried.push((stack.id.clone(), report));
+        if fired {
+            return Ok((Some(stack), tried));
+        }
+    }
+    Ok((None, tried))
+}
+
+/// Which stack a project gets, and why: every stack tried, in order, with its detect report
+/// (the last one won when it fired). `cogpack stacks list DIR` shows this.
+pub fn stacks_for(registry: &Registry, project: Arc<Project>) -> Result<Vec<(String, DetectReport)>, ComposeError> {
+    let inputs = read_inputs(&project)?;
+    let view: Arc<dyn ProjectView> = project;
+    let ctx = ScriptContext::new(view, &inputs.cog, &inputs.requirements);
+    Ok(select_stack(registry, &ctx, &inputs.cog)?.1)
 }
 
 fn owner(block: &Block) -> String {

@@ -144,6 +144,7 @@ fn no_image(names: &[&str], wanted: &[Wanted<'_>], tried: Vec<Tried>, tables: &C
         .map(|w| {
             let who = match &w.dep.source {
                 Source::Block { id, .. } => format!("block `{id}` requires"),
+                Source::File { path, field, .. } => format!("{path} `{field}` requires"),
                 _ => "the project requires".to_string(),
             };
             Fact::new(format!("{who} {} {}", w.dep.name, w.range), vec![w.dep.source.clone()])
