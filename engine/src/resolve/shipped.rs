@@ -188,3 +188,74 @@ fn no_image(names: &[&str], wanted: &[Wanted<'_>], tried: Vec<Tried>, tables: &C
         ResolveError::Conflict(d)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{resolve, Dependency, Pin, ResolveError, ResolveInput, Source};
+    use crate::compat::CompatTables;
+
+    /// Names of the runtime the built-in rows ship (the test stays free of any one ecosystem).
+    fn runtime() -> String {
+        super::shipped_names(CompatTables::builtin().unwrap())[0].to_string()
+    }
+
+    fn input(constraint: &str) -> ResolveInput {
+        ResolveInput {
+            dependencies: vec![Dependency {
+                name: runtime(),
+                constraint: constraint.into(),
+                source: Source::File { path: "manifest.json".into(), field: "engines.x".into(), line: 5, col: 13 },
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn shipped(constraint: &str) -> Result<(String, String), ResolveError> {
+        let r = resolve(&input(constraint), CompatTables::builtin().unwrap())?;
+        Ok((r.values[&runtime()].version.clone(), r.base_image.name.clone()))
+    }
+
+    #[test]
+    fn the_newest_row_that_fits_wins_and_is_the_base_image() {
+        let tables = CompatTables::builtin().unwrap();
+        let mut versions: Vec<(String, String)> = tables
+            .base_images
+            .iter()
+            .filter_map(|i| i.ships.get(&runtime()).map(|v| (v.clone(), i.name.clone())))
+            .collect();
+        versions.sort_by_key(|(v, _)| super::parse_release(v).unwrap());
+        assert!(versions.len() >= 2, "{versions:?}");
+        let (oldest, newest) = (versions[0].clone(), versions[versions.len() - 1].clone());
+        assert_eq!(shipped("*").unwrap(), newest);
+        assert_eq!(shipped(&format!(">={}", oldest.0)).unwrap(), newest);
+        let major = oldest.0.split('.').next().unwrap();
+        assert_eq!(shipped(&format!("^{major}")).unwrap(), oldest);
+        assert_eq!(shipped(&format!("{major}.x || >=999")).unwrap(), oldest);
+        let r = resolve(&input(&format!("^{major}")), tables).unwrap();
+        assert!(!r.values.contains_key("python"), "{:?}", r.values.keys());
+        assert_eq!(r.values[&runtime()].requested.as_deref(), Some(format!("^{major}").as_str()));
+    }
+
+    #[test]
+    fn failures_are_derivations_of_the_right_class() {
+        let text = |e: &ResolveError| super::super::render(e);
+        let newer = shipped(">=999").unwrap_err();
+        assert!(matches!(newer, ResolveError::MissingData(_)), "{}", text(&newer));
+        let t = text(&newer);
+        assert!(t.contains("manifest.json `engines.x` requires") && t.contains("(manifest.json:5:13)"), "{t}");
+        assert!(t.contains("compat/base-images.toml:"), "{t}");
+        let older = shipped("<1").unwrap_err();
+        assert!(matches!(older, ResolveError::Conflict(_)), "{}", text(&older));
+        let bad = shipped(">=1.0-rc.1").unwrap_err();
+        assert!(matches!(bad, ResolveError::Invalid(_)) && text(&bad).contains("pre-release"), "{}", text(&bad));
+    }
+
+    #[test]
+    fn a_project_that_also_needs_python_is_refused() {
+        let mut both = input("*");
+        both.python_version = Some(Pin::cog_yaml("3.11".into(), "build.python_version", 2, 19));
+        let err = resolve(&both, CompatTables::builtin().unwrap()).unwrap_err();
+        assert!(matches!(err, ResolveError::Invalid(_)), "{err}");
+        assert!(err.to_string().contains("cannot both choose the base image"), "{err}");
+    }
+}
