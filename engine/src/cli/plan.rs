@@ -50,6 +50,9 @@ pub fn render_text(c: &Composition, dir: &std::path::Path) -> String {
     let _ = writeln!(out, "plan for {}", dir.display());
     let stack_reason = c.stacks_tried.last().map(|(_, r)| r.reason.as_str()).unwrap_or("");
     let _ = writeln!(out, "stack: {} ({stack_reason})", plan.stack);
+    for (id, report) in c.stacks_tried.iter().filter(|(_, r)| !r.fired) {
+        let _ = writeln!(out, "  not {id}: {}", report.reason);
+    }
     let _ = writeln!(out, "platform: {}/{}", plan.platform.os, plan.platform.architecture);
 
     let _ = writeln!(out, "\nblocks (in order):");

@@ -85,6 +85,9 @@ pub fn resolve_versions(
         if let Some(up) = &row.upstream {
             d.insert("upstream".into(), json!(up));
         }
+        if !row.ships.is_empty() {
+            d.insert("ships".into(), json!(row.ships));
+        }
     }
     for (name, value) in values.iter_mut() {
         if is_direct(inputs, name) {
@@ -140,7 +143,7 @@ fn resolve_input(inputs: &ProjectInputs, deps: &[Dependency]) -> ResolveInput {
             .map(|d| resolve::Dependency {
                 name: d.name.clone(),
                 constraint: d.constraint.clone(),
-                source: Source::Block { id: d.block.clone(), manifest: d.manifest.clone() },
+                source: d.cited.clone().unwrap_or_else(|| Source::Block { id: d.block.clone(), manifest: d.manifest.clone() }),
             })
             .collect(),
         ..Default::default()
@@ -176,6 +179,7 @@ pub fn source_text(source: &Source) -> String {
     match source {
         Source::CogYaml { field, line, col } => format!("cog.yaml:{line}:{col} {field}"),
         Source::Requirements { path, line } => format!("{path}:{line}"),
+        Source::File { path, field, line, col } => format!("{path}:{line}:{col} {field}"),
         Source::Block { id, manifest } => format!("block `{id}` ({manifest})"),
         Source::Table { file, line } => format!("{file}:{line}"),
         Source::Default { why } => format!("default: {why}"),

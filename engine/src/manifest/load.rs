@@ -136,10 +136,14 @@ impl Registry {
         self.stacks.get(id)
     }
 
-    /// Stacks in the order detection tries them: ascending `order`, then id.
+    /// Stacks in the order detection tries them: ascending `order`, a stack from a later
+    /// source before a built-in one, then id.
     pub fn stacks(&self) -> Vec<&Stack> {
         let mut out: Vec<&Stack> = self.stacks.values().collect();
-        out.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
+        // At the same order, a stack from a later source (the project's, then `--blocks`,
+        // then COGPACK_BLOCKS_PATH) is tried before a built-in one: a dropped-in copy of a
+        // stack under another id takes effect.
+        out.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| b.source.origin.cmp(&a.source.origin)).then_with(|| a.id.cmp(&b.id)));
         out
     }
 

@@ -12,7 +12,7 @@
 //!
 //! | variable       | what                                                          | scripts |
 //! |----------------|---------------------------------------------------------------|---------|
-//! | `project`      | `has_file(p)`, `is_dir(p)`, `glob(pat)`, `read_text(p)`, `file_size(p)` inside the project root | all |
+//! | `project`      | `has_file(p)`, `is_dir(p)`, `glob(pat)`, `read_text(p)`, `read_json(p)`, `file_size(p)` inside the project root | all |
 //! | `cog`          | cog.yaml as a plain map (`#{}` when absent)                   | all     |
 //! | `requirements` | the Python requirement lines (`#{name, specifier, marker, line}`) | all |
 //! | `params`       | the block's `[params]`                                        | all     |

@@ -3,7 +3,9 @@
 //!
 //! Paths are relative to the project root, use `/`, and may not be absolute or contain
 //! `..`; a symlink that resolves outside the root is treated as absent for `has_file` and
-//! is an error for `read_text`. Reads are bounded by [`READ_LIMIT`].
+//! is an error for `read_text`. Reads are bounded by [`READ_LIMIT`]. `read_json` parses a
+//! file with [`crate::project::json`]: a malformed file is the project's fault (exit code 4),
+//! reported at its `file:line:col`.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +36,8 @@ pub enum ProjectError {
     BadGlob { pattern: String, message: String },
     #[error("cannot read `{path}`: {message}")]
     Io { path: String, message: String },
+    #[error("{path}:{line}:{col}: {message}")]
+    NotJson { path: String, line: usize, col: usize, message: String },
 }
 
 /// What blocks may learn about a project. Implementations must keep every access inside the
@@ -52,6 +56,9 @@ pub trait ProjectView: Send + Sync {
     fn read_text(&self, path: &str) -> Result<Option<String>, ProjectError>;
     /// The size of a file in bytes, `None` when it does not exist.
     fn file_size(&self, path: &str) -> Result<Option<u64>, ProjectError>;
+    /// A JSON file's value, `None` when it does not exist; [`ProjectError::NotJson`] at the
+    /// problem's line and column when it is not JSON.
+    fn read_json(&self, path: &str) -> Result<Option<serde_json::Value>, ProjectError>;
 }
 
 /// Validates a relative project path and normalises `./` away.
@@ -106,6 +113,16 @@ impl ProjectView for crate::project::Project {
         }
     }
 
+    fn read_json(&self, path: &str) -> Result<Option<serde_json::Value>, ProjectError> {
+        check_relative(path)?;
+        use crate::project::ProjectError as P;
+        match crate::project::Project::read_json(self, path, READ_LIMIT) {
+            Ok(doc) => Ok(Some(doc.value)),
+            Err(P::NotFound { .. } | P::NotAFile { .. }) => Ok(None),
+            Err(e) => Err(from_shared(path, e)),
+        }
+    }
+
     fn file_size(&self, path: &str) -> Result<Option<u64>, ProjectError> {
         check_relative(path)?;
         use crate::project::ProjectError as P;
@@ -120,6 +137,7 @@ impl ProjectView for crate::project::Project {
 fn from_shared(path: &str, e: crate::project::ProjectError) -> ProjectError {
     use crate::project::ProjectError as P;
     match e {
+        P::InvalidJson { path, line, col, message } => ProjectError::NotJson { path, line, col, message },
         P::OutsideProject { .. } => ProjectError::SymlinkEscapes(path.to_string()),
         P::TooLarge { size, max, .. } => ProjectError::TooLarge { path: path.to_string(), size, limit: max },
         P::NotUtf8 { .. } => ProjectError::NotText(path.to_string()),
@@ -149,6 +167,17 @@ impl ProjectApi {
         });
         e.register_fn("read_text", |p: &mut ProjectApi, path: &str| -> Result<Dynamic, Box<EvalAltResult>> {
             Ok(p.0.read_text(path).map_err(err)?.map_or(Dynamic::UNIT, Dynamic::from))
+        });
+        e.register_fn("read_json", |p: &mut ProjectApi, path: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+            match p.0.read_json(path) {
+                Ok(value) => Ok(value.map_or(Dynamic::UNIT, |v| super::json_to_dynamic(&v))),
+                // The project's file is malformed: the project is at fault, not the block.
+                Err(e @ ProjectError::NotJson { .. }) => Err(Box::new(EvalAltResult::ErrorRuntime(
+                    Dynamic::from(super::api::ProjectRejection(e.to_string())),
+                    rhai::Position::NONE,
+                ))),
+                Err(e) => Err(err(e)),
+            }
         });
         e.register_fn("file_size", |p: &mut ProjectApi, path: &str| -> Result<Dynamic, Box<EvalAltResult>> {
             Ok(p.0.file_size(path).map_err(err)?.map_or(Dynamic::UNIT, |n| Dynamic::from_int(n as i64)))
@@ -208,6 +237,18 @@ mod tests {
         assert_eq!(v.glob("*.yaml").unwrap(), vec!["cog.yaml"]);
         assert!(v.glob("**").unwrap().iter().all(|f| !f.starts_with(".git")));
         assert_eq!(v.file_size("sub/deep/w.bin").unwrap(), Some(10));
+    }
+
+    #[test]
+    fn read_json_parses_and_locates_errors() {
+        let (d, p) = project();
+        let v: &dyn ProjectView = &p;
+        std::fs::write(d.path().join("ok.json"), "{\"a\": {\"b\": [1, \"x\"]}}").unwrap();
+        std::fs::write(d.path().join("bad.json"), "{\n  \"a\": 1,\n  \"b\" 2\n}\n").unwrap();
+        assert_eq!(v.read_json("ok.json").unwrap().unwrap()["a"]["b"][1], "x");
+        assert_eq!(v.read_json("missing.json").unwrap(), None);
+        let err = v.read_json("bad.json").unwrap_err().to_string();
+        assert!(err.starts_with("bad.json:3:7: expected `:`"), "{err}");
     }
 
     #[test]
