@@ -153,6 +153,25 @@ impl ProjectApi {
         e.register_fn("file_size", |p: &mut ProjectApi, path: &str| -> Result<Dynamic, Box<EvalAltResult>> {
             Ok(p.0.file_size(path).map_err(err)?.map_or(Dynamic::UNIT, |n| Dynamic::from_int(n as i64)))
         });
+        e.register_fn("openapi_schema", |p: &mut ProjectApi, reference: &str| p.openapi_schema(reference, "predict"));
+        e.register_fn("openapi_schema", |p: &mut ProjectApi, reference: &str, mode: &str| p.openapi_schema(reference, mode));
+    }
+
+    /// The OpenAPI document of a predictor (`predict.py:Predictor`), read statically from
+    /// the project's Python files ([`crate::schema`]). A type that cannot be read is the
+    /// project's fault: it is thrown like `invalid_project`, located in the Python file.
+    fn openapi_schema(&self, reference: &str, mode: &str) -> Result<String, Box<EvalAltResult>> {
+        let mode = match mode {
+            "predict" => crate::schema::Mode::Predict,
+            "train" => crate::schema::Mode::Train,
+            other => return Err(format!("openapi_schema: mode `{other}` is not `predict` or `train`").into()),
+        };
+        crate::schema::openapi_schema(&*self.0, reference, mode).map_err(|e| {
+            Box::new(EvalAltResult::ErrorRuntime(
+                Dynamic::from(super::api::ProjectRejection(e.to_string(), e.hint())),
+                rhai::Position::NONE,
+            ))
+        })
     }
 }
 
