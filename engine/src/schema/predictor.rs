@@ -112,6 +112,10 @@ fn find_target(resolver: &mut Resolver<'_>, module: &Arc<Module>, name: &str, de
             Some(target) => find_target(resolver, &target, imported, depth + 1)?,
             None => None,
         },
+        // `Predictor = Runner`
+        Some(Binding::Assign(Expr { kind: ExprKind::Name(other), .. })) if other != name => {
+            find_target(resolver, module, other, depth + 1)?
+        }
         _ => None,
     })
 }
