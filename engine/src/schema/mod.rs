@@ -109,7 +109,7 @@ pub fn openapi_value(view: &dyn ProjectView, reference: &str, mode: Mode) -> Res
     if name.is_empty() || !file.ends_with(".py") {
         return Err(bad());
     }
-    let mut resolver = resolve::Resolver::new(view, &file);
+    let mut resolver = resolve::Resolver::new(view);
     let sig = predictor::signature(&mut resolver, &file, name, mode)?;
     Ok(openapi::document(&sig, mode))
 }

@@ -48,17 +48,13 @@ pub enum Sym {
 /// Reads and caches the project's modules.
 pub struct Resolver<'p> {
     view: &'p dyn ProjectView,
-    /// The directory of the predictor file (`""` for the root): where `from . import x`
-    /// and the runtime's second `sys.path` entry point.
-    predictor_dir: String,
     modules: BTreeMap<String, Option<Arc<Module>>>,
     parsed: usize,
 }
 
 impl<'p> Resolver<'p> {
-    pub fn new(view: &'p dyn ProjectView, predictor_file: &str) -> Resolver<'p> {
-        let predictor_dir = predictor_file.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
-        Resolver { view, predictor_dir, modules: BTreeMap::new(), parsed: 0 }
+    pub fn new(view: &'p dyn ProjectView) -> Resolver<'p> {
+        Resolver { view, modules: BTreeMap::new(), parsed: 0 }
     }
 
     /// Parses a project file (relative path), or `None` when it does not exist.
@@ -84,9 +80,10 @@ impl<'p> Resolver<'p> {
         Ok(module)
     }
 
-    /// The project file a module name refers to, if any, as Python would find it from the
-    /// runtime's `sys.path` (the predictor's directory, then the project root), or
-    /// relative to `from` for a relative import.
+    /// The project file a module name refers to, if any, as Python finds it in the
+    /// runtime: an absolute import from the project root (the server's working directory,
+    /// `/src`, is the only project entry of `sys.path`; the predictor's own directory is
+    /// not), a relative import from the importing file's package.
     pub(super) fn find_module(&mut self, from: &Module, module: &str, level: usize) -> Result<Option<Arc<Module>>, SchemaError> {
         let rel = module.replace('.', "/");
         let mut bases: Vec<String> = Vec::new();
@@ -104,10 +101,7 @@ impl<'p> Resolver<'p> {
             if KNOWN_MODULES.contains(&module) || KNOWN_MODULES.contains(&top) {
                 return Ok(None);
             }
-            bases.push(self.predictor_dir.clone());
-            if !self.predictor_dir.is_empty() {
-                bases.push(String::new());
-            }
+            bases.push(String::new());
         }
         for base in bases {
             let join = |p: &str| if base.is_empty() { p.to_string() } else { format!("{base}/{p}") };

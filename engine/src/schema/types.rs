@@ -263,7 +263,7 @@ impl Types<'_, '_> {
                 self.ty(&am, &expr, depth + 1)
             }
             Sym::Outside { module: m, .. } => Err(unresolved(format!(
-                "it is imported from `{m}`, which is not a file of the project, so its source cannot be read"
+                "it is imported from `{m}`, which is not a module of the project (imports resolve from the project root, as in the runtime), so its source cannot be read"
             ))),
             Sym::OutsideModule(m) => Err(unresolved(format!("`{m}` is a module outside the project"))),
             Sym::ProjectModule(m) => Err(unresolved(format!("it is the module `{}`, not a type", m.path))),

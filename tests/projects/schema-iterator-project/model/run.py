@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import cog
 
-from words import Blob, Word
+from model.words import Blob, Word
 
 
 def run(
