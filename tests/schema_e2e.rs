@@ -17,7 +17,7 @@ use std::process::Command;
 
 use cogpack::predict::{served_schema, PredictOptions};
 use cogpack::project::Project;
-use cogpack::schema::{openapi_value, Mode};
+use cogpack::schema::{openapi_value, EntryPoints};
 use serde_json::Value;
 
 const INSPECTOR: &str = include_str!("schema/cog_openapi_schema.py");
@@ -26,14 +26,26 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn predict_ref(dir: &Path) -> String {
+/// cog.yaml `predict` and `train`.
+fn refs(dir: &Path) -> (String, Option<String>) {
     let yaml: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(dir.join("cog.yaml")).unwrap()).unwrap();
-    yaml["predict"].as_str().expect("cog.yaml predict").to_string()
+    let predict = yaml["predict"].as_str().expect("cog.yaml predict").to_string();
+    (predict, yaml["train"].as_str().map(str::to_string))
+}
+
+/// The predictor's part of a document that also describes a trainer.
+fn predict_part(doc: &Value) -> Value {
+    let mut doc = doc.clone();
+    for key in ["TrainingInput", "TrainingOutput", "TrainingRequest", "TrainingResponse"] {
+        doc["components"]["schemas"].as_object_mut().unwrap().remove(key);
+    }
+    doc["paths"].as_object_mut().unwrap().remove("/trainings");
+    doc
 }
 
 /// The schema the Cog SDK's inspector writes when it imports the predictor in `image`.
-async fn inspector_schema(docker: &bollard::Docker, image: &str, reference: &str) -> Value {
-    let cmd = format!("cd /src && python /tmp/cog_openapi_schema.py '{reference}' 2>/tmp/err || {{ cat /tmp/err; exit 1; }}");
+async fn inspector_schema(docker: &bollard::Docker, image: &str, reference: &str, mode: &str) -> Value {
+    let cmd = format!("cd /src && python /tmp/cog_openapi_schema.py '{reference}' {mode} 2>/tmp/err || {{ cat /tmp/err; exit 1; }}");
     let id = engine_support::create(docker, image, &["sh", "-c", &cmd], Vec::new(), Vec::new()).await;
     engine_support::upload(docker, &id, &[("tmp/cog_openapi_schema.py", INSPECTOR)]).await;
     docker.start_container(&id, None).await.expect("start");
@@ -50,9 +62,10 @@ async fn parity(rel: &str) {
         return;
     };
     let dir = repo().join(rel);
-    let reference = predict_ref(&dir);
+    let (reference, train) = refs(&dir);
     let project = Project::open(&dir).unwrap();
-    let expected = openapi_value(&project, &reference, Mode::Predict).expect("static schema");
+    let entry = EntryPoints { predict: Some(&reference), train: train.as_deref() };
+    let expected = openapi_value(&project, entry).expect("static schema");
 
     let tag = format!("cogpack-e2e-schema/{name}:latest");
     let built = Command::new(env!("CARGO_BIN_EXE_cogpack"))
@@ -73,8 +86,20 @@ async fn parity(rel: &str) {
     let served = served_schema(&docker, &PredictOptions::new(tag.clone())).await.expect("GET /openapi.json");
     assert_eq!(served, expected, "{rel}: the schema the Cog runtime serves differs from the static schema");
 
-    let inspected = inspector_schema(&docker, &tag, &reference).await;
-    assert_eq!(inspected, expected, "{rel}: the Cog inspector's schema differs from the static schema");
+    let inspected = inspector_schema(&docker, &tag, &reference, "predict").await;
+    assert_eq!(inspected, predict_part(&expected), "{rel}: the Cog inspector's schema differs from the static schema");
+
+    // The trainer: the inspector's `Input`/`Output` in train mode are the document's
+    // `TrainingInput`/`TrainingOutput` (titled so, as Cog's generator does).
+    if let Some(train) = train {
+        let inspected = inspector_schema(&docker, &tag, &train, "train").await;
+        let schemas = &expected["components"]["schemas"];
+        for (theirs, ours) in [("Input", "TrainingInput"), ("Output", "TrainingOutput")] {
+            let mut ours = schemas[ours].clone();
+            ours["title"] = Value::from(theirs);
+            assert_eq!(inspected["components"]["schemas"][theirs], ours, "{rel}: the trainer's {theirs} differs");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

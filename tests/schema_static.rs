@@ -7,16 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cogpack::project::Project;
-use cogpack::schema::{openapi_schema, Mode};
+use cogpack::schema::{openapi_schema, EntryPoints};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `(snapshot name, directory, predict reference)` of every project under `fixtures/` and
-/// `tests/projects/` whose cog.yaml names a predictor (the broken fixtures are left out:
-/// their cog.yaml is what is wrong).
-fn predictors() -> Vec<(String, PathBuf, String)> {
+/// `(snapshot name, directory, predict reference, train reference)` of every project under
+/// `fixtures/` and `tests/projects/` whose cog.yaml names a predictor (the broken fixtures
+/// are left out: their cog.yaml is what is wrong).
+fn predictors() -> Vec<(String, PathBuf, String, Option<String>)> {
     let mut out = Vec::new();
     for (prefix, base) in [("fixtures", "fixtures"), ("projects", "tests/projects")] {
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo().join(base)).unwrap().filter_map(Result::ok).map(|e| e.path()).collect();
@@ -26,7 +26,8 @@ fn predictors() -> Vec<(String, PathBuf, String)> {
             let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
             if let Some(reference) = yaml["predict"].as_str() {
                 let name = format!("{prefix}-{}", dir.file_name().unwrap().to_string_lossy());
-                out.push((name, dir, reference.to_string()));
+                let train = yaml["train"].as_str().map(str::to_string);
+                out.push((name, dir, reference.to_string(), train));
             }
         }
     }
@@ -38,9 +39,10 @@ fn every_predictor_has_a_schema_snapshot() {
     let all = predictors();
     assert!(all.len() >= 20, "expected the fixtures, found {}", all.len());
     let mut failed = Vec::new();
-    for (name, dir, reference) in all {
+    for (name, dir, reference, train) in all {
         let project = Project::open(&dir).unwrap();
-        let text = match openapi_schema(&project, &reference, Mode::Predict) {
+        let entry = EntryPoints { predict: Some(&reference), train: train.as_deref() };
+        let text = match openapi_schema(&project, entry) {
             Ok(text) => text,
             Err(e) => format!("error: {e}\nhelp: {}\n", e.hint().unwrap_or_default()),
         };
@@ -75,7 +77,8 @@ fn the_plan_carries_the_schema_it_writes() {
     let out = Command::new(env!("CARGO_BIN_EXE_cogpack")).args(["plan", dir.to_str().unwrap(), "--format", "json"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let expected = openapi_schema(&Project::open(&dir).unwrap(), "predict.py:Predictor", Mode::Predict).unwrap();
+    let entry = EntryPoints { predict: Some("predict.py:Predictor"), train: None };
+    let expected = openapi_schema(&Project::open(&dir).unwrap(), entry).unwrap();
     assert_eq!(plan["export"]["labels"]["run.cog.openapi_schema"], expected.as_str());
     assert_eq!(plan["contexts"]["openapi-schema"]["files"]["openapi_schema.json"]["contents"], expected.as_str());
     // No step runs Python for the schema: the stage is one copy.

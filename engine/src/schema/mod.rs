@@ -15,8 +15,9 @@
 //! installed package, a name that is not defined) is an error naming `file:line:col`, the
 //! type and the input, never a guess.
 //!
-//! Blocks ask for the document through the script API (`project.openapi_schema(ref)`), so
-//! the planning pipeline itself knows nothing of Python.
+//! Blocks ask for the document through the script API (`project.openapi_schema(ref)`, or
+//! `project.openapi_schema(#{ predict: .., train: .. })` for both entry points, merged as Cog
+//! merges them), so the planning pipeline itself knows nothing of Python.
 
 pub mod openapi;
 pub mod predictor;
@@ -52,6 +53,8 @@ impl Mode {
 pub enum SchemaError {
     #[error("cog.yaml `{field}` is `{reference}`; it must name a file and a class or function, like `predict.py:Predictor`")]
     BadReference { field: String, reference: String },
+    #[error("cog.yaml names neither `predict` nor `train`: there is no schema to make")]
+    NoEntryPoint,
     #[error("`{file}`, named by cog.yaml `{field}`, is not in the project")]
     MissingFile { field: String, file: String },
     #[error("{file}: `{name}` is not defined (no class or function of that name)")]
@@ -91,17 +94,36 @@ impl SchemaError {
     }
 }
 
+/// The entry points a document describes: cog.yaml `predict` and `train`
+/// (`predict.py:Predictor`, `train.py:train`), either may be absent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EntryPoints<'a> {
+    pub predict: Option<&'a str>,
+    pub train: Option<&'a str>,
+}
+
 /// The OpenAPI document (JSON, keys sorted, two-space indent, a final newline) of the
-/// entry point `reference` (`predict.py:Predictor`), read from the project.
-pub fn openapi_schema(view: &dyn ProjectView, reference: &str, mode: Mode) -> Result<String, SchemaError> {
-    let doc = openapi_value(view, reference, mode)?;
+/// entry points, read from the project.
+pub fn openapi_schema(view: &dyn ProjectView, entry: EntryPoints<'_>) -> Result<String, SchemaError> {
+    let doc = openapi_value(view, entry)?;
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     Ok(text)
 }
 
 /// The document as a JSON value.
-pub fn openapi_value(view: &dyn ProjectView, reference: &str, mode: Mode) -> Result<serde_json::Value, SchemaError> {
+pub fn openapi_value(view: &dyn ProjectView, entry: EntryPoints<'_>) -> Result<serde_json::Value, SchemaError> {
+    let mut resolver = resolve::Resolver::new(view);
+    let predict = entry.predict.map(|r| signature(&mut resolver, r, Mode::Predict)).transpose()?;
+    let train = entry.train.map(|r| signature(&mut resolver, r, Mode::Train)).transpose()?;
+    if predict.is_none() && train.is_none() {
+        return Err(SchemaError::NoEntryPoint);
+    }
+    Ok(openapi::document(predict.as_ref(), train.as_ref()))
+}
+
+/// The signature of one entry point (`FILE.py:NAME`).
+fn signature(resolver: &mut resolve::Resolver<'_>, reference: &str, mode: Mode) -> Result<predictor::Signature, SchemaError> {
     let bad = || SchemaError::BadReference { field: mode.field().into(), reference: reference.into() };
     let (file, name) = reference.rsplit_once(':').ok_or_else(bad)?;
     let file = crate::script::project::check_relative(file).map_err(|_| bad())?;
@@ -109,9 +131,7 @@ pub fn openapi_value(view: &dyn ProjectView, reference: &str, mode: Mode) -> Res
     if name.is_empty() || !file.ends_with(".py") {
         return Err(bad());
     }
-    let mut resolver = resolve::Resolver::new(view);
-    let sig = predictor::signature(&mut resolver, &file, name, mode)?;
-    Ok(openapi::document(&sig, mode))
+    predictor::signature(resolver, &file, name, mode)
 }
 
 /// Python's `name.replace("_", " ").title()`: the title Cog gives an input or field.

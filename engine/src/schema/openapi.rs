@@ -7,56 +7,21 @@ use serde_json::{json, Map, Value};
 use super::predictor::{InputField, Signature};
 use super::Mode;
 
-/// The whole document.
-pub fn document(sig: &Signature, mode: Mode) -> Value {
-    let (kind, path) = match mode {
-        Mode::Predict => ("Prediction", "/predictions"),
-        Mode::Train => ("Training", "/trainings"),
-    };
-    let request = json!({
-        "title": format!("{kind}Request"), "type": "object",
-        "properties": {
-            "id": {"title": "Id", "type": "string"},
-            "input": {"$ref": "#/components/schemas/Input"},
-            "webhook": {"title": "Webhook", "type": "string", "format": "uri"},
-            "created_at": {"title": "Created At", "type": "string", "format": "date-time"},
-        },
-    });
-    let response = json!({
-        "title": format!("{kind}Response"), "type": "object",
-        "properties": {
-            "id": {"title": "Id", "type": "string"},
-            "input": {"$ref": "#/components/schemas/Input"},
-            "output": {"$ref": "#/components/schemas/Output"},
-            "status": {"$ref": "#/components/schemas/Status"},
-            "error": {"title": "Error", "type": "string"},
-            "logs": {"title": "Logs", "type": "string", "default": ""},
-            "metrics": {"title": "Metrics", "type": "object"},
-            "created_at": {"title": "Created At", "type": "string", "format": "date-time"},
-            "started_at": {"title": "Started At", "type": "string", "format": "date-time"},
-            "completed_at": {"title": "Completed At", "type": "string", "format": "date-time"},
-        },
-    });
+/// The whole document: the predictor's part, and the trainer's when cog.yaml names one
+/// (as Cog merges them: `/trainings` with `TrainingInput`/`TrainingOutput`, the components
+/// Cog's runtime validates training requests against).
+pub fn document(predict: Option<&Signature>, train: Option<&Signature>) -> Value {
+    let mut paths = Map::new();
     let mut schemas = Map::new();
-    schemas.insert("Input".into(), input_schema(&sig.inputs));
-    schemas.insert("Output".into(), sig.output.json());
     schemas.insert(
         "Status".into(),
         json!({"title": "Status", "type": "string", "enum": ["starting", "processing", "succeeded", "canceled", "failed"]}),
     );
-    schemas.insert(format!("{kind}Request"), request);
-    schemas.insert(format!("{kind}Response"), response);
-    let mut paths = Map::new();
-    paths.insert(
-        path.into(),
-        json!({"post": {
-            "summary": kind,
-            "requestBody": {"content": {"application/json": {
-                "schema": {"$ref": format!("#/components/schemas/{kind}Request")}}}},
-            "responses": {"200": {"description": "Successful Response", "content": {
-                "application/json": {"schema": {"$ref": format!("#/components/schemas/{kind}Response")}}}}},
-        }}),
-    );
+    for (sig, mode) in [(predict, Mode::Predict), (train, Mode::Train)] {
+        if let Some(sig) = sig {
+            part(sig, mode, &mut paths, &mut schemas);
+        }
+    }
     paths.insert(
         "/health-check".into(),
         json!({"get": {"summary": "Healthcheck", "responses": {"200": {"description": "Successful Response"}}}}),
@@ -67,6 +32,59 @@ pub fn document(sig: &Signature, mode: Mode) -> Value {
         "paths": paths,
         "components": {"schemas": schemas},
     })
+}
+
+/// The path and components of one entry point.
+fn part(sig: &Signature, mode: Mode, paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>) {
+    let (kind, path, input, output) = match mode {
+        Mode::Predict => ("Prediction", "/predictions", "Input", "Output"),
+        Mode::Train => ("Training", "/trainings", "TrainingInput", "TrainingOutput"),
+    };
+    let input_ref = json!({"$ref": format!("#/components/schemas/{input}")});
+    let request = json!({
+        "title": format!("{kind}Request"), "type": "object",
+        "properties": {
+            "id": {"title": "Id", "type": "string"},
+            "input": input_ref,
+            "webhook": {"title": "Webhook", "type": "string", "format": "uri"},
+            "created_at": {"title": "Created At", "type": "string", "format": "date-time"},
+        },
+    });
+    let response = json!({
+        "title": format!("{kind}Response"), "type": "object",
+        "properties": {
+            "id": {"title": "Id", "type": "string"},
+            "input": input_ref,
+            "output": {"$ref": format!("#/components/schemas/{output}")},
+            "status": {"$ref": "#/components/schemas/Status"},
+            "error": {"title": "Error", "type": "string"},
+            "logs": {"title": "Logs", "type": "string", "default": ""},
+            "metrics": {"title": "Metrics", "type": "object"},
+            "created_at": {"title": "Created At", "type": "string", "format": "date-time"},
+            "started_at": {"title": "Started At", "type": "string", "format": "date-time"},
+            "completed_at": {"title": "Completed At", "type": "string", "format": "date-time"},
+        },
+    });
+    let mut input_schema = input_schema(&sig.inputs);
+    let mut output_schema = sig.output.json();
+    if mode == Mode::Train {
+        input_schema["title"] = json!(input);
+        output_schema["title"] = json!(output);
+    }
+    schemas.insert(input.into(), input_schema);
+    schemas.insert(output.into(), output_schema);
+    schemas.insert(format!("{kind}Request"), request);
+    schemas.insert(format!("{kind}Response"), response);
+    paths.insert(
+        path.into(),
+        json!({"post": {
+            "summary": kind,
+            "requestBody": {"content": {"application/json": {
+                "schema": {"$ref": format!("#/components/schemas/{kind}Request")}}}},
+            "responses": {"200": {"description": "Successful Response", "content": {
+                "application/json": {"schema": {"$ref": format!("#/components/schemas/{kind}Response")}}}}},
+        }}),
+    );
 }
 
 fn input_schema(inputs: &[InputField]) -> Value {

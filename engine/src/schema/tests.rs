@@ -15,9 +15,13 @@ fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
     (dir, p)
 }
 
+fn predict(reference: &str) -> EntryPoints<'_> {
+    EntryPoints { predict: Some(reference), train: None }
+}
+
 fn schema(files: &[(&str, &str)]) -> Result<serde_json::Value, SchemaError> {
     let (_d, p) = project(files);
-    openapi_value(&p, "predict.py:Predictor", Mode::Predict)
+    openapi_value(&p, predict("predict.py:Predictor"))
 }
 
 #[test]
@@ -93,7 +97,28 @@ fn types_from_other_project_files() {
 #[test]
 fn the_predictor_file_must_exist_and_name_a_class() {
     let (_d, p) = project(&[("predict.py", "x = 1\n")]);
-    assert!(matches!(openapi_value(&p, "missing.py:P", Mode::Predict), Err(SchemaError::MissingFile { .. })));
-    assert!(matches!(openapi_value(&p, "predict.py:P", Mode::Predict), Err(SchemaError::NotFound { .. })));
-    assert!(matches!(openapi_value(&p, "../predict.py:P", Mode::Predict), Err(SchemaError::BadReference { .. })));
+    assert!(matches!(openapi_value(&p, predict("missing.py:P")), Err(SchemaError::MissingFile { .. })));
+    assert!(matches!(openapi_value(&p, predict("predict.py:P")), Err(SchemaError::NotFound { .. })));
+    assert!(matches!(openapi_value(&p, predict("../predict.py:P")), Err(SchemaError::BadReference { .. })));
+}
+
+#[test]
+fn a_trainer_is_merged_as_cog_merges_it() {
+    let (_d, p) = project(&[
+        ("predict.py", "from cog import BasePredictor\n\nclass Predictor(BasePredictor):\n    def predict(self, s: str) -> str:\n        return s\n"),
+        ("train.py", "from cog import Input\n\ndef train(n: int = Input(ge=0)) -> int:\n    return n\n"),
+    ]);
+    let doc = openapi_value(&p, EntryPoints { predict: Some("predict.py:Predictor"), train: Some("train.py:train") }).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["Input"]["properties"]["s"]["type"], "string");
+    assert_eq!(
+        schemas["TrainingInput"],
+        json!({"title": "TrainingInput", "type": "object", "required": ["n"], "properties": {
+            "n": {"title": "N", "type": "integer", "x-order": 0, "minimum": 0.0}}})
+    );
+    assert_eq!(schemas["TrainingOutput"], json!({"title": "TrainingOutput", "type": "integer"}));
+    assert_eq!(schemas["TrainingResponse"]["properties"]["output"]["$ref"], "#/components/schemas/TrainingOutput");
+    assert!(doc["paths"]["/trainings"]["post"].is_object());
+    assert!(doc["paths"]["/predictions"]["post"].is_object());
+    assert!(matches!(openapi_value(&p, EntryPoints::default()), Err(SchemaError::NoEntryPoint)));
 }

@@ -12,7 +12,7 @@
 //!
 //! | variable       | what                                                          | scripts |
 //! |----------------|---------------------------------------------------------------|---------|
-//! | `project`      | `has_file(p)`, `is_dir(p)`, `glob(pat)`, `read_text(p)`, `file_size(p)` inside the project root, `openapi_schema(ref[, "train"])` (see [`crate::schema`]) | all |
+//! | `project`      | `has_file(p)`, `is_dir(p)`, `glob(pat)`, `read_text(p)`, `file_size(p)` inside the project root, `openapi_schema(ref)` or `openapi_schema(#{ predict, train })` (see [`crate::schema`]) | all |
 //! | `cog`          | cog.yaml as a plain map (`#{}` when absent)                   | all     |
 //! | `requirements` | the Python requirement lines (`#{name, specifier, marker, line}`) | all |
 //! | `params`       | the block's `[params]`                                        | all     |

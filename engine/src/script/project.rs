@@ -153,20 +153,33 @@ impl ProjectApi {
         e.register_fn("file_size", |p: &mut ProjectApi, path: &str| -> Result<Dynamic, Box<EvalAltResult>> {
             Ok(p.0.file_size(path).map_err(err)?.map_or(Dynamic::UNIT, |n| Dynamic::from_int(n as i64)))
         });
-        e.register_fn("openapi_schema", |p: &mut ProjectApi, reference: &str| p.openapi_schema(reference, "predict"));
-        e.register_fn("openapi_schema", |p: &mut ProjectApi, reference: &str, mode: &str| p.openapi_schema(reference, mode));
+        e.register_fn("openapi_schema", |p: &mut ProjectApi, reference: &str| {
+            p.openapi_schema(crate::schema::EntryPoints { predict: Some(reference), train: None })
+        });
+        e.register_fn("openapi_schema", |p: &mut ProjectApi, refs: rhai::Map| -> Result<String, Box<EvalAltResult>> {
+            let mut predict = None;
+            let mut train = None;
+            for (key, value) in refs {
+                let value = if value.is_unit() {
+                    None
+                } else {
+                    Some(value.into_string().map_err(|t| format!("openapi_schema: `{key}` must be a string, not {t}"))?)
+                };
+                match key.as_str() {
+                    "predict" => predict = value,
+                    "train" => train = value,
+                    other => return Err(format!("openapi_schema: unknown key `{other}` (expected `predict`, `train`)").into()),
+                }
+            }
+            p.openapi_schema(crate::schema::EntryPoints { predict: predict.as_deref(), train: train.as_deref() })
+        });
     }
 
-    /// The OpenAPI document of a predictor (`predict.py:Predictor`), read statically from
-    /// the project's Python files ([`crate::schema`]). A type that cannot be read is the
+    /// The OpenAPI document of a predictor (and trainer), read statically from the
+    /// project's Python files ([`crate::schema`]). A type that cannot be read is the
     /// project's fault: it is thrown like `invalid_project`, located in the Python file.
-    fn openapi_schema(&self, reference: &str, mode: &str) -> Result<String, Box<EvalAltResult>> {
-        let mode = match mode {
-            "predict" => crate::schema::Mode::Predict,
-            "train" => crate::schema::Mode::Train,
-            other => return Err(format!("openapi_schema: mode `{other}` is not `predict` or `train`").into()),
-        };
-        crate::schema::openapi_schema(&*self.0, reference, mode).map_err(|e| {
+    fn openapi_schema(&self, entry: crate::schema::EntryPoints<'_>) -> Result<String, Box<EvalAltResult>> {
+        crate::schema::openapi_schema(&*self.0, entry).map_err(|e| {
             Box::new(EvalAltResult::ErrorRuntime(
                 Dynamic::from(super::api::ProjectRejection(e.to_string(), e.hint())),
                 rhai::Position::NONE,
