@@ -122,3 +122,23 @@ fn a_trainer_is_merged_as_cog_merges_it() {
     assert!(doc["paths"]["/predictions"]["post"].is_object());
     assert!(matches!(openapi_value(&p, EntryPoints::default()), Err(SchemaError::NoEntryPoint)));
 }
+
+#[test]
+fn streaming_outputs() {
+    let doc = schema(&[(
+        "predict.py",
+        "from cog import BaseRunner, ConcatenateIterator\n\nclass Runner(BaseRunner):\n    def run(self) -> ConcatenateIterator[str]:\n        yield ''\n\nPredictor = Runner\n",
+    )])
+    .unwrap();
+    assert_eq!(
+        doc["components"]["schemas"]["Output"],
+        json!({"title": "Output", "type": "array", "items": {"type": "string"},
+               "x-cog-array-type": "iterator", "x-cog-array-display": "concatenate"})
+    );
+    let err = schema(&[(
+        "predict.py",
+        "from cog import BasePredictor, ConcatenateIterator\n\nclass Predictor(BasePredictor):\n    def predict(self) -> ConcatenateIterator[int]:\n        yield 1\n",
+    )])
+    .unwrap_err();
+    assert!(err.to_string().contains("ConcatenateIterator must have str element"), "{err}");
+}

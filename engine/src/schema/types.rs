@@ -556,29 +556,11 @@ pub fn output(types: &mut Types<'_, '_>, ty: &Ty) -> Result<Output, OutputError>
             }
             Ok(Output::Object(fields))
         }
-        Ty::Iterator(args) => {
-            let [elem] = args.as_slice() else {
-                return Err(OutputError::Message("iterator type must have a type argument".into()));
-            };
-            let ft = field_type(elem).map_err(OutputError::Message)?;
-            if ft.rep != Rep::Required || ft.variants.is_some() {
-                return Err(OutputError::Message("iterator element type must not be Optional or List".into()));
-            }
-            Ok(Output::Iterator(ft.prim))
-        }
-        Ty::Concat(args) => {
-            let [elem] = args.as_slice() else {
-                return Err(OutputError::Message("iterator type must have a type argument".into()));
-            };
-            let ft = field_type(elem).map_err(OutputError::Message)?;
-            if ft.rep != Rep::Required || ft.variants.is_some() {
-                return Err(OutputError::Message("iterator element type must not be Optional or List".into()));
-            }
-            if ft.prim != Prim::String {
-                return Err(OutputError::Message("ConcatenateIterator must have str element".into()));
-            }
-            Ok(Output::ConcatIterator(ft.prim))
-        }
+        Ty::Iterator(args) => Ok(Output::Iterator(iterator_element(args)?)),
+        Ty::Concat(args) => match iterator_element(args)? {
+            Prim::String => Ok(Output::ConcatIterator(Prim::String)),
+            _ => Err(OutputError::Message("ConcatenateIterator must have str element".into())),
+        },
         t => {
             let ft = field_type(t).map_err(OutputError::Message)?;
             match ft.rep {
@@ -588,6 +570,18 @@ pub fn output(types: &mut Types<'_, '_>, ty: &Ty) -> Result<Output, OutputError>
             }
         }
     }
+}
+
+/// The element type of `Iterator[T]` / `ConcatenateIterator[T]`: one plain type.
+fn iterator_element(args: &[Ty]) -> Result<Prim, OutputError> {
+    let [elem] = args else {
+        return Err(OutputError::Message("iterator type must have a type argument".into()));
+    };
+    let ft = field_type(elem).map_err(OutputError::Message)?;
+    if ft.rep != Rep::Required || ft.variants.is_some() {
+        return Err(OutputError::Message("iterator element type must not be Optional or List".into()));
+    }
+    Ok(ft.prim)
 }
 
 /// Why a return annotation is not a Cog output.
