@@ -40,9 +40,10 @@ use crate::plan::{
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
-/// The value `invalid_project(message)` throws.
+/// The value `invalid_project(message)` throws (and `project.openapi_schema` when the
+/// predictor's types cannot be read): the message, and a hint when there is one.
 #[derive(Debug, Clone)]
-pub struct ProjectRejection(pub String);
+pub struct ProjectRejection(pub String, pub Option<String>);
 
 /// A change to the exported image's configuration, recorded with the block that made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
