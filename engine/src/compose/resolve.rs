@@ -314,7 +314,7 @@ fn requirements_context(
             if rw.inlined.contains(&file.path) {
                 continue;
             }
-            let rel = super::inputs::normalize(&file.path).unwrap_or_default();
+            let rel = crate::requirements::normalize_path(&file.path).unwrap_or_default();
             let name = match rel.strip_prefix(&format!("{dir}/")) {
                 Some(inner) if !dir.is_empty() => inner.to_string(),
                 _ if dir.is_empty() => rel.clone(),
