@@ -368,3 +368,24 @@ async fn wait_ready(
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_mistakes_are_usage_errors_and_failures_are_predict_errors() {
+        let usage = [
+            PredictError::BadInput { key: "n".into(), reason: "`many` is not an integer".into() },
+            PredictError::UnknownInput { key: "colour".into(), known: vec!["s".into()] },
+            PredictError::Rejected { status: 422, detail: "bad".into() },
+        ];
+        for e in usage {
+            assert_eq!(e.exit_code(), exit::USAGE, "{e}");
+        }
+        let timed_out = PredictError::TimedOut { secs: 8, logs: "prediction started".into() };
+        assert_eq!(timed_out.exit_code(), exit::PREDICT);
+        assert!(timed_out.to_string().starts_with("the prediction did not finish within 8s"));
+        assert_eq!(PredictError::Cancelled.exit_code(), 130);
+    }
+}
