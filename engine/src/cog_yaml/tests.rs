@@ -590,3 +590,32 @@ fn mangled_files_never_panic() {
         }
     }
 }
+
+#[test]
+fn large_documents_are_checked_in_linear_time_and_lists_are_bounded() {
+    // 20,000 distinct keys: duplicate detection used to compare each key with every earlier
+    // one (quadratic: a 1 MiB file of 100,000 keys made 5 * 10^9 comparisons); now a map.
+    let mut text = String::from("build:\n  python_version: \"3.11\"\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("k{i}: 1\n"));
+    }
+    let started = std::time::Instant::now();
+    let loaded = ok(&text);
+    assert_eq!(loaded.warnings.len(), 20_000);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+    // Rendering them all reads the file once, not once per warning.
+    let started = std::time::Instant::now();
+    let out = crate::diagnostics::render(&loaded.warnings[..5_000], crate::diagnostics::RenderStyle::Plain);
+    assert_eq!(out.matches("warning[cog_yaml::unknown_field]").count(), 5_000);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+
+    // Lists scripts walk (and weights, compared pairwise) are bounded.
+    for (key, item) in [("environment", "  - A{i}=1\n"), ("build:\n  python_version: \"3.11\"\n  system_packages", "    - p{i}\n")] {
+        let mut text = format!("{key}:\n");
+        for i in 0..1_001 {
+            text.push_str(&item.replace("{i}", &i.to_string()));
+        }
+        let e = check_str("cog.yaml", &text, None).unwrap_err().diagnostics();
+        assert!(e.iter().any(|d| d.message.contains("1001 entries; cogpack reads at most 1000")), "{key}: {e:?}");
+    }
+}

@@ -23,9 +23,10 @@ const MAX_PYTHON_FILE_BYTES: u64 = 4 << 20;
 /// other blocks' layers besides; past this the build could only fail late, in the engine.
 pub const MAX_RUN_COMMANDS: usize = 100;
 
-/// The most entries of `build.system_packages` or `build.python_packages`. Real projects list
-/// a few dozen; every block script that reads them walks the list, so the bound keeps their
-/// work small and a huge list a cog.yaml error, not a script-limit failure of a block.
+/// The most entries of `build.system_packages`, `build.python_packages`, `environment` and
+/// `weights`. Real projects list a few dozen; every block script that reads them walks the
+/// list (and weight targets are compared pairwise), so the bound keeps that work small and a
+/// huge list a cog.yaml error, not a script-limit failure of a block.
 pub const MAX_LIST_ENTRIES: usize = 1_000;
 
 /// Cog's `ValidationError` text: `invalid <field> "<value>": <message>`.
@@ -226,6 +227,26 @@ impl<'a> Checker<'a> {
         Some(Located::new(type_ref, value.span))
     }
 
+    /// Reports a list longer than [`MAX_LIST_ENTRIES`]; true when it did.
+    fn too_many<T>(&mut self, field: &str, list: &Field<Vec<T>>) -> bool {
+        let n = list.value.value.len();
+        if n <= MAX_LIST_ENTRIES {
+            return false;
+        }
+        self.error(
+            code::INVALID_VALUE,
+            invalid(field, None, &format!("{n} entries; cogpack reads at most {MAX_LIST_ENTRIES}")),
+            list.key,
+            "too many entries",
+        )
+        .help = Some(match field {
+            "build.python_packages" => "list the packages in a requirements.txt and set `python_requirements: requirements.txt`".into(),
+            "build.system_packages" => "install the rest from a `build.run` command or a requirements file".into(),
+            _ => "real projects need far fewer; the limits are in docs/limits.md".into(),
+        });
+        true
+    }
+
     fn build(&mut self, raw: RawBuild, build_key: Option<Span>) -> Option<Build> {
         let python_version = self.python_version(&raw, build_key);
 
@@ -319,18 +340,8 @@ impl<'a> Checker<'a> {
             .help = Some("each command is a layer of the image, and an image has at most 127 layers: join related commands with `&&` or into a script the project runs".into());
         }
         for (field, list) in [("build.system_packages", &raw.system_packages), ("build.python_packages", &raw.python_packages)] {
-            if let Some(list) = list.as_ref().filter(|l| l.value.value.len() > MAX_LIST_ENTRIES) {
-                self.error(
-                    code::INVALID_VALUE,
-                    invalid(field, None, &format!("{} entries; cogpack reads at most {MAX_LIST_ENTRIES}", list.value.value.len())),
-                    list.key,
-                    "too many entries",
-                )
-                .help = Some(if field == "build.python_packages" {
-                    "list the packages in a requirements.txt and set `python_requirements: requirements.txt`".into()
-                } else {
-                    "install the rest from a `build.run` command or a requirements file".into()
-                });
+            if let Some(list) = list {
+                self.too_many(field, list);
             }
         }
 
@@ -621,6 +632,9 @@ impl<'a> Checker<'a> {
     fn environment(&mut self, raw: Option<&Field<Vec<Located<String>>>>) -> Vec<Located<EnvVar>> {
         let mut out: Vec<Located<EnvVar>> = Vec::new();
         let Some(raw) = raw else { return out };
+        if self.too_many("environment", raw) {
+            return out;
+        }
         for entry in &raw.value.value {
             match parse_entry(&entry.value) {
                 Ok((name, value)) => {
@@ -775,6 +789,10 @@ impl<'a> Checker<'a> {
         let Some(field) = raw.weights.as_ref().filter(|w| !w.value.value.is_empty()) else {
             return Vec::new();
         };
+        // Targets are checked pairwise (disjoint), so the count is bounded first.
+        if self.too_many("weights", field) {
+            return Vec::new();
+        }
         let model_set = raw
             .model
             .as_ref()

@@ -109,19 +109,24 @@ impl SourceView {
         };
         let mut starts: Vec<usize> = spans.iter().map(|s| s.start).collect();
         starts.sort_unstable();
+        // Labels before the current line are skipped once: one walk over lines and labels.
+        let mut next_label = 0;
         let mut line_start = 0;
         for line in source.split_inclusive('\n') {
             let body = line.strip_suffix('\n').unwrap_or(line);
             let body = body.strip_suffix('\r').unwrap_or(body);
             let line_end = line_start + body.len();
-            let chars = body.chars().count();
+            while next_label < starts.len() && starts[next_label] < line_start {
+                next_label += 1;
+            }
+            let chars = if body.len() <= MAX_SOURCE_LINE { body.len() } else { body.chars().count() };
             if chars <= MAX_SOURCE_LINE {
                 view.push_escaped(source, line_start, line_end);
             } else {
                 // The first label on the line, else its start.
                 let first = starts
-                    .iter()
-                    .find(|&&s| s >= line_start && s <= line_end)
+                    .get(next_label)
+                    .filter(|&&s| s <= line_end)
                     .map_or(0, |&s| body[..s - line_start].chars().count());
                 let from = first.saturating_sub(CONTEXT_BEFORE).min(chars - MAX_SOURCE_LINE);
                 let to = from + MAX_SOURCE_LINE;

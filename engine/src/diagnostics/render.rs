@@ -24,7 +24,7 @@ use codespan_reporting::term::{self, termcolor};
 
 use super::diagnostic::{Diagnostic, Label, Severity};
 use super::escape::{clean_message, SourceView};
-use super::source::SourceFile;
+use super::source::{SourceFile, Span};
 
 /// Whether rendered text carries ANSI colour codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,9 +52,9 @@ impl RenderStyle {
 pub fn render(diagnostics: &[Diagnostic], style: RenderStyle) -> String {
     let mut out = Vec::new();
     let config = term::Config::default();
+    let files = Shown::new(diagnostics);
     for diagnostic in diagnostics {
-        let mut files = Shown::default();
-        let converted = to_codespan(diagnostic, &mut files);
+        let converted = to_codespan(diagnostic, &files);
         let result = match style {
             RenderStyle::Plain => term::emit_to_io_write(&mut out, &config, &files, &converted),
             RenderStyle::Colored => {
@@ -71,20 +71,36 @@ pub fn render(diagnostics: &[Diagnostic], style: RenderStyle) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The files of one diagnostic as shown: each one's text through a [`SourceView`], lines as
-/// in the original, and columns counted in the original text (so `file:line:col` is where
-/// the user's editor finds it, whatever was escaped or cut).
-#[derive(Default)]
+/// The files the diagnostics label, as shown: each one's text through one [`SourceView`]
+/// (made once per file, for every span labelled in it, so many diagnostics on a large file
+/// cost one pass over it), lines as in the original, and columns counted in the original
+/// text (so `file:line:col` is where the user's editor finds it, whatever was escaped or
+/// cut).
 struct Shown {
     files: SimpleFiles<String, String>,
     originals: Vec<(Arc<SourceFile>, SourceView)>,
+    ids: HashMap<*const SourceFile, usize>,
 }
 
 impl Shown {
-    fn add(&mut self, file: &Arc<SourceFile>, view: SourceView) -> usize {
-        let id = self.files.add(clean_message(file.path()), view.text.clone());
-        self.originals.push((file.clone(), view));
-        id
+    fn new(diagnostics: &[Diagnostic]) -> Shown {
+        let mut spans: Vec<(Arc<SourceFile>, Vec<Span>)> = Vec::new();
+        let mut ids: HashMap<*const SourceFile, usize> = HashMap::new();
+        for label in diagnostics.iter().flat_map(|d| d.primary.iter().chain(&d.secondary)) {
+            let id = *ids.entry(Arc::as_ptr(&label.file)).or_insert_with(|| {
+                spans.push((label.file.clone(), Vec::new()));
+                spans.len() - 1
+            });
+            spans[id].1.push(label.file.clamp_span(label.span));
+        }
+        let mut files = SimpleFiles::new();
+        let mut originals = Vec::new();
+        for (file, spans) in spans {
+            let view = SourceView::new(file.text(), &spans);
+            files.add(clean_message(file.path()), view.text.clone());
+            originals.push((file, view));
+        }
+        Shown { files, originals, ids }
     }
 }
 
@@ -115,27 +131,10 @@ impl<'a> Files<'a> for Shown {
     }
 }
 
-/// Convert to codespan's form, registering each file once with the text as shown (a
-/// [`SourceView`] made for the spans this diagnostic labels in it).
-fn to_codespan(diagnostic: &Diagnostic, files: &mut Shown) -> cs::Diagnostic<usize> {
-    let all: Vec<&Label> = diagnostic.primary.iter().chain(&diagnostic.secondary).collect();
-    let mut ids: HashMap<*const SourceFile, usize> = HashMap::new();
-    for label in &all {
-        let key = Arc::as_ptr(&label.file);
-        if ids.contains_key(&key) {
-            continue;
-        }
-        let spans: Vec<_> = all
-            .iter()
-            .filter(|l| Arc::ptr_eq(&l.file, &label.file))
-            .map(|l| l.file.clamp_span(l.span))
-            .collect();
-        let id = files.add(&label.file, SourceView::new(label.file.text(), &spans));
-        ids.insert(key, id);
-    }
-    let files = &*files;
+/// Convert to codespan's form, in the files as [`Shown`].
+fn to_codespan(diagnostic: &Diagnostic, files: &Shown) -> cs::Diagnostic<usize> {
     let label = |label: &Label, style: cs::LabelStyle| {
-        let id = ids[&Arc::as_ptr(&label.file)];
+        let id = files.ids[&Arc::as_ptr(&label.file)];
         let span = files.originals[id].1.map_span(label.file.clamp_span(label.span));
         cs::Label::new(style, id, span.range()).with_message(clean_message(&label.message))
     };
