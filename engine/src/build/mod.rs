@@ -119,6 +119,10 @@ pub enum BuildError {
         if ids.len() == 1 { "it was" } else { "they were" }
     )]
     MissingSecrets { ids: Vec<String> },
+    /// A `--secret` whose source cannot be read (checked before the build starts, so a
+    /// cached step cannot hide it). Never carries the value.
+    #[error("--secret id={id}: {error}\nhelp: pass a readable regular file of at most {} bytes (`src=FILE`) or a set variable (`env=VAR`)", crate::buildkit::MAX_SECRET_BYTES)]
+    Secret { id: String, error: crate::buildkit::SecretError },
     #[error("{}", render_step(.0))]
     Step(Box<StepFailure>),
     #[error("cannot write {}: {source}", path.display())]
@@ -134,6 +138,7 @@ impl BuildError {
             BuildError::Discover(_) | BuildError::Engine(_) => exit::ENGINE,
             BuildError::BaseImage(_) | BuildError::BaseImageUnavailable { .. } => exit::BUILD,
             BuildError::Lower(_) | BuildError::MissingSecrets { .. } => exit::PROJECT,
+            BuildError::Secret { .. } => exit::USAGE,
             BuildError::Step(_) | BuildError::Export(_) => exit::BUILD,
             BuildError::Write { .. } => exit::FAILURE,
         }
@@ -267,8 +272,12 @@ fn engine_version(info: &EngineInfo) -> String {
     }
 }
 
-/// Required secret mounts must have a `--secret`.
+/// Required secret mounts must have a `--secret`, and every `--secret` given must be
+/// readable now (a regular file or a set variable, within the size limit).
 fn check_secrets(plan: &Plan, options: &BuildOptions) -> Result<(), BuildError> {
+    for spec in &options.secrets {
+        spec.source.check().map_err(|error| BuildError::Secret { id: spec.id.clone(), error })?;
+    }
     let given: BTreeSet<&str> = options.secrets.iter().map(|s| s.id.as_str()).collect();
     let mut missing = BTreeSet::new();
     for stage in &plan.stages {

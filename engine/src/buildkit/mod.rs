@@ -24,6 +24,6 @@ pub use client::Client;
 pub use error::{BuildkitError, SolveFailure};
 pub use info::{EngineInfo, VersionSource, WorkerInfo, WorkerKind};
 pub use local::{LocalSource, MemFile, MemTree, MemTreeError, DEFAULT_MEMORY_MTIME_NS};
-pub use session::{SecretSource, MAX_SECRET_BYTES};
+pub use session::{SecretError, SecretSource, MAX_SECRET_BYTES};
 pub use solve::{Export, FileRead, FinishHook, SolveOutcome, SolveRequest, IMAGE_CONFIG_KEY, IMAGE_DIGEST_KEY};
 pub use status::{StatusEvent, StatusState, StatusUpdate};

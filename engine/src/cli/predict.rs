@@ -25,7 +25,8 @@ pub struct PredictArgs {
     /// An environment variable for the container, `NAME=VALUE`. Repeatable.
     #[arg(short = 'e', long = "env", value_name = "NAME=VALUE")]
     pub env: Vec<String>,
-    /// Seconds the model may take to become ready
+    /// Seconds the whole prediction may take: starting the container, the model's setup and
+    /// the prediction (not a build before it). The container is removed when time runs out.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub timeout: u64,
     /// Engine address (default: discovered)
@@ -63,7 +64,10 @@ pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     for e in &args.env {
         match e.split_once('=') {
             Some((k, v)) if !k.is_empty() => env.push((k.to_owned(), v.to_owned())),
-            _ => anyhow::bail!("--env `{e}`: expected NAME=VALUE"),
+            _ => {
+                eprintln!("error: --env `{}`: expected NAME=VALUE", crate::diagnostics::clean_message(e));
+                return Ok(ExitCode::from(exit::USAGE));
+            }
         }
     }
 
@@ -74,6 +78,8 @@ pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        // A closed terminal (SIGHUP) must not leave the container running either.
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         let found = match daemon::discover(args.engine.as_deref()) {
             Ok(f) => f,
             Err(e) => return Ok(super::engine::engine_error(e)),
@@ -85,7 +91,7 @@ pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         let mut opts = PredictOptions::new(image);
         opts.inputs = inputs;
         opts.env = env;
-        opts.ready_timeout = Duration::from_secs(args.timeout);
+        opts.timeout = Duration::from_secs(args.timeout);
         if let EngineAddr::DockerTcp { host, .. } = &found.addr {
             opts.host = host.clone();
         }
@@ -116,6 +122,7 @@ pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             tokio::select! {
                 _ = interrupt.recv() => {}
                 _ = terminate.recv() => {}
+                _ = hangup.recv() => {}
             }
         };
         let result = predict::run(&docker, &opts, &on_event, cancel).await;

@@ -159,8 +159,10 @@ fn resolve_input(inputs: &ProjectInputs, deps: &[Dependency]) -> ResolveInput {
         Pin::cog_yaml(g.value, "build.gpu", at.line as u32, at.col as u32)
     });
     // As written: `3.11` and `3.11.4` mean different things to the resolver.
+    // Without a `build` section nothing pins Python: the compat table's default row (Cog's
+    // default, 3.13) applies.
     input.python_version =
-        Some(pin("build.python_version", b.python_version.value.to_string(), b.python_version.span));
+        b.python_version.as_ref().map(|v| pin("build.python_version", v.value.to_string(), v.span));
     input.cuda = b.cuda.as_ref().map(|c| pin("build.cuda", c.value.clone(), c.span));
     input.cudnn = b.cudnn.as_ref().map(|c| pin("build.cudnn", c.value.clone(), c.span));
     input.python_packages = b
@@ -318,7 +320,7 @@ fn requirements_context(
             if rw.inlined.contains(&file.path) {
                 continue;
             }
-            let rel = super::inputs::normalize(&file.path).unwrap_or_default();
+            let rel = crate::requirements::normalize_path(&file.path).unwrap_or_default();
             let name = match rel.strip_prefix(&format!("{dir}/")) {
                 Some(inner) if !dir.is_empty() => inner.to_string(),
                 _ if dir.is_empty() => rel.clone(),

@@ -285,6 +285,26 @@ fn file_id(raw: &RawFile) -> Result<String, ManifestError> {
     }
 }
 
+/// Checks one manifest's text as [`Registry::load`] checks each file — TOML and shape, then
+/// the checked model with every script compiled — without the checks across files
+/// (references, cycles). `path` names it in diagnostics (`.cogpack/blocks.d/x.toml`); a
+/// block when `block`, else a stack. For tools and the fuzzer (`fuzz/`).
+pub fn check_manifest(block: bool, id: &str, path: &str, text: &str) -> Result<(), LoadError> {
+    let file = SourceFile::new(path, text);
+    let source = Source { origin: Origin::Project, path: PathBuf::from(path), file };
+    let mut errors = Vec::new();
+    if block {
+        parse_block(id, source, &mut errors);
+    } else {
+        parse_stack(id, source, &mut errors);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(LoadError { errors })
+    }
+}
+
 /// A TOML or shape error as a diagnostic, with a hint for unknown keys.
 fn toml_error(file: &Arc<SourceFile>, err: &toml::de::Error, what: &str) -> ManifestError {
     let message = err.message().trim().to_string();

@@ -33,7 +33,7 @@ use super::error::BuildkitError;
 use super::local::LocalSource;
 use super::transport::{self, BoxIo};
 
-pub use secrets::{SecretSource, MAX_SECRET_BYTES};
+pub use secrets::{SecretError, SecretSource, MAX_SECRET_BYTES};
 pub(crate) use filesend::FileSendReport;
 
 /// Message size limit on every session service (and the control client).
