@@ -40,6 +40,7 @@ pub(crate) async fn dial(addr: &EngineAddr) -> io::Result<BoxIo> {
                 s.set_nodelay(true)?;
                 Box::new(s)
             }
+            EngineAddr::DockerTls { host, port, certs } => Box::new(super::tls::connect(host, *port, certs).await?),
         })
     };
     tokio::time::timeout(DIAL_TIMEOUT, fut)
