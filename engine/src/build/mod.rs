@@ -27,7 +27,7 @@ use crate::diagnostics::exit;
 use crate::images::{self, ImagesError};
 use crate::lower::{self, EngineCaps, LowerError, LowerOptions, Lowered, LocalSpec};
 use crate::plan::{Input, Mount, Op, Plan};
-use crate::registry::{self, report::PushReport, CredentialsError, DockerConfig, Mirror, TransferError};
+use crate::registry::{self, CredentialsError, DockerConfig, Mirror, TransferError, TransferReport};
 
 pub use options::{CacheSpec, OptionError, OutputSpec, SecretSpec};
 
@@ -83,7 +83,7 @@ pub enum BuildNote {
     /// A `--cache-from` reference had nothing to import (normal on a first build).
     CacheMissing { reference: String, error: String },
     /// The image was pushed.
-    Pushed(PushReport),
+    Pushed(TransferReport),
     /// The build cache was exported.
     CacheExported { reference: String },
 }
@@ -99,8 +99,8 @@ pub struct BuildOutcome {
     pub outputs: Vec<PathBuf>,
     /// The final state of every step (cached, timing, ...).
     pub status: StatusState,
-    /// What `--push` sent.
-    pub pushed: Option<PushReport>,
+    /// What `--push` sent, per name.
+    pub pushed: Vec<TransferReport>,
 }
 
 /// A failed build step, traced to the block and stage that made it.
@@ -249,7 +249,10 @@ pub async fn build_plan(
         tags.push(tag.clone());
         temporary_tag = Some(tag);
     }
-    let export = if options.push {
+    // Docker engines store the image and push it through their push API, which reports each
+    // layer (sent, with its size, or already there); BuildKit's exporter reports none of that.
+    // A standalone buildkitd pushes from its image exporter.
+    let export = if options.push && !found.addr.is_docker() {
         buildkit::Export::Image { names: tags.clone(), push: true, insecure: options.insecure_registry }
     } else {
         choose_export(&found.addr, &tags, &options.outputs)?
@@ -277,8 +280,9 @@ pub async fn build_plan(
     let solved = client.solve(request, progress).await.map_err(|e| match step_error(e, &lowered) {
         // A failure no op of the plan made is the export's: the push or the cache export.
         BuildError::Step(f) if f.block.is_none() && (options.push || !options.cache_to.is_empty()) => {
-            let what = if options.push { format!("pushing {}", tags.join(", ")) } else { "exporting the build cache".to_owned() };
-            let target = if options.push { tags.first().cloned() } else { options.cache_to.first().map(|c| c.reference.clone()) };
+            let pushing = options.push && !found.addr.is_docker();
+            let what = if pushing { format!("pushing {}", tags.join(", ")) } else { "exporting the build cache".to_owned() };
+            let target = if pushing { tags.first().cloned() } else { options.cache_to.first().map(|c| c.reference.clone()) };
             BuildError::Registry { hint: registry::report::hint(&f.error, &target.unwrap_or_default()), what, detail: f.error }
         }
         other => other,
@@ -289,9 +293,16 @@ pub async fn build_plan(
     for c in &options.cache_to {
         note(BuildNote::CacheExported { reference: c.reference.clone() });
     }
-    let pushed = options.push.then(|| registry::report::push_report(&solved.status, &tags));
-    if let Some(p) = &pushed {
-        note(BuildNote::Pushed(p.clone()));
+    let mut pushed = Vec::new();
+    if options.push {
+        for tag in &tags {
+            let report = match &docker {
+                Some(docker) => registry::push(docker, &found.addr, &auth, tag, tag).await?,
+                None => TransferReport { reference: tag.clone(), ..Default::default() },
+            };
+            note(BuildNote::Pushed(report.clone()));
+            pushed.push(report);
+        }
     }
 
     let mut outputs = Vec::new();

@@ -19,7 +19,7 @@ pub mod status;
 mod tls;
 mod transport;
 
-pub(crate) use transport::dial;
+pub(crate) use transport::{dial, docker_post_lines};
 
 pub use addr::{AddrError, EngineAddr};
 pub use bollard_buildkit_proto::pb;

@@ -235,15 +235,21 @@ fn render_note(note: &BuildNote) -> String {
             error.rsplit(": ").next().unwrap_or(error)
         ),
         BuildNote::CacheExported { reference } => format!("exported the build cache to {reference}"),
-        BuildNote::Pushed(p) => format!(
-            "pushed {}: {} blob{} sent ({}), {} already in the registry",
-            p.references.join(", "),
-            p.blobs_sent,
-            if p.blobs_sent == 1 { "" } else { "s" },
-            human_bytes(p.bytes_sent),
-            p.blobs_present
-        ),
+        BuildNote::Pushed(p) => push_line(p),
     }
+}
+
+/// `pushed REF (sha256:…): 1 layer sent (1.2 kB), 4 already in the registry`.
+pub fn push_line(p: &crate::registry::TransferReport) -> String {
+    format!(
+        "pushed {}{}: {} layer{} sent ({}), {} already in the registry",
+        p.reference,
+        p.digest.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),
+        p.layers_transferred,
+        if p.layers_transferred == 1 { "" } else { "s" },
+        human_bytes(p.bytes_sent),
+        p.layers_present
+    )
 }
 
 /// `1234567` -> `1.2 MB`.

@@ -84,11 +84,15 @@ pub fn run(cmd: ImagesCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode>
     }
 }
 
-pub(super) async fn docker(engine: Option<&str>) -> Result<bollard::Docker, ExitCode> {
+async fn docker(engine: Option<&str>) -> Result<bollard::Docker, ExitCode> {
+    Ok(docker_at(engine).await?.0)
+}
+
+/// The engine's Docker API and its address.
+pub(super) async fn docker_at(engine: Option<&str>) -> Result<(bollard::Docker, crate::buildkit::EngineAddr), ExitCode> {
     let found = daemon::discover(engine).map_err(super::engine::engine_error)?;
-    daemon::connect(&found.addr)
-        .await
-        .map_err(super::engine::engine_error)
+    let docker = daemon::connect(&found.addr).await.map_err(super::engine::engine_error)?;
+    Ok((docker, found.addr))
 }
 
 async fn build(
@@ -242,7 +246,7 @@ async fn push(name: Option<String>, registry: RegistryArgs, engine: Option<Strin
         Some(n) => vec![images::builtin_recipe(&n)?],
         None => images::builtin_recipes(),
     };
-    let docker = match docker(engine.as_deref()).await {
+    let (docker, addr) = match docker_at(engine.as_deref()).await {
         Ok(d) => d,
         Err(code) => return Ok(code),
     };
@@ -256,17 +260,10 @@ async fn push(name: Option<String>, registry: RegistryArgs, engine: Option<Strin
             }
         }
         let target = mirror.image(&recipe.name);
-        match crate::registry::push(&docker, &auth, &recipe.name, &target).await {
+        match crate::registry::push(&docker, &addr, &auth, &recipe.name, &target).await {
             Ok(r) => {
                 pushed += 1;
-                eprintln!(
-                    "{}: pushed to {} ({} layer{} sent, {} already there)",
-                    recipe.name,
-                    r.reference,
-                    r.layers_transferred,
-                    if r.layers_transferred == 1 { "" } else { "s" },
-                    r.layers_present
-                );
+                eprintln!("{}: {}", recipe.name, super::build::push_line(&r));
                 // The mirror's name was only needed for the push.
                 let _ = docker.remove_image(&target, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
             }

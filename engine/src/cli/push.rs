@@ -93,7 +93,7 @@ pub fn run(args: PushArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
-        let docker = match super::images::docker(args.engine.as_deref()).await {
+        let (docker, addr) = match super::images::docker_at(args.engine.as_deref()).await {
             Ok(d) => d,
             Err(code) => return Ok(code),
         };
@@ -111,18 +111,11 @@ pub fn run(args: PushArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(super::exit::FAILURE));
             }
         };
-        match registry::push(&docker, &auth, &source, &args.reference).await {
+        match registry::push(&docker, &addr, &auth, &source, &args.reference).await {
             Ok(report) => {
                 match args.format {
-                    Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
-                    Format::Text => eprintln!(
-                        "pushed {}{}: {} layer{} sent, {} already in the registry",
-                        report.reference,
-                        report.digest.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),
-                        report.layers_transferred,
-                        if report.layers_transferred == 1 { "" } else { "s" },
-                        report.layers_present
-                    ),
+                    Format::Json => println!("{}", serde_json::json!({ "pushed": [report] })),
+                    Format::Text => eprintln!("{}", super::build::push_line(&report)),
                 }
                 Ok(ExitCode::SUCCESS)
             }

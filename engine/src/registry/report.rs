@@ -1,43 +1,8 @@
-//! What the engine reported about registry traffic, read from the final build status: the
-//! bytes and layers a push sent, cache imports that found nothing (a first build), and a hint
-//! for each way a registry operation fails.
+//! What the engine reported about registry traffic: cache imports that found nothing (a first
+//! build), read from the final build status, and a hint for each way a registry operation
+//! fails.
 
 use crate::buildkit::StatusState;
-
-/// What BuildKit's image exporter pushed, from the `pushing …` progress of the export.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct PushReport {
-    /// The names pushed.
-    pub references: Vec<String>,
-    /// Blobs (layers and config) uploaded.
-    pub blobs_sent: usize,
-    /// Bytes of those blobs.
-    pub bytes_sent: u64,
-    /// Blobs the registry already had (not sent again).
-    pub blobs_present: usize,
-}
-
-/// Reads the push progress out of a finished build's status: each `pushing sha256:…` entry is
-/// a blob; one whose bytes never moved (`current == 0` at the end, or an `exists` entry) was
-/// already in the registry.
-pub fn push_report(status: &StatusState, references: &[String]) -> PushReport {
-    let mut report = PushReport { references: references.to_vec(), ..Default::default() };
-    for v in status.vertices() {
-        for (id, p) in &v.progress {
-            let Some(rest) = id.strip_prefix("pushing ") else { continue };
-            if !rest.starts_with("sha256:") {
-                continue;
-            }
-            if p.current > 0 {
-                report.blobs_sent += 1;
-                report.bytes_sent += p.current as u64;
-            } else {
-                report.blobs_present += 1;
-            }
-        }
-    }
-    report
-}
 
 /// Cache references the engine tried to import and did not find (or could not read): the
 /// `importing cache manifest from REF` steps that ended in an error. Not finding the cache is

@@ -3,12 +3,16 @@
 //! `X-Registry-Auth`: base images through a mirror, `cogpack images push`, `cogpack push IMAGE`,
 //! `cogpack predict REF`. Builds push with BuildKit's image exporter instead (`crate::build`).
 
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
 use bollard::auth::DockerCredentials;
 use bollard::Docker;
 use futures::StreamExt;
 
 use super::credentials::{config_key, CredentialsError, DockerConfig};
 use super::reference::{Reference, ReferenceError};
+use crate::buildkit::EngineAddr;
 
 /// What a push through the Docker API did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -19,6 +23,8 @@ pub struct TransferReport {
     pub layers_transferred: usize,
     /// Layers the other side already had.
     pub layers_present: usize,
+    /// Bytes of the layers sent (push; compressed sizes as the engine reports them).
+    pub bytes_sent: u64,
     /// The manifest digest the registry answered with, when it did.
     pub digest: Option<String>,
 }
@@ -68,10 +74,17 @@ pub async fn pull(docker: &Docker, config: &DockerConfig, reference: &str) -> Re
     Ok(report)
 }
 
-/// Tags `image` (a name or ID in the engine's store) as `reference` and pushes it. A push that
-/// fails leaves the registry without the tag: registries write a tag only with its manifest,
-/// after every blob arrived.
-pub async fn push(docker: &Docker, config: &DockerConfig, image: &str, reference: &str) -> Result<TransferReport, TransferError> {
+/// Tags `image` (a name or ID in the engine's store) as `reference` and pushes it through the
+/// engine's Docker API at `addr`, which reports every layer: sent (with its size) or already
+/// in the registry. A push that fails leaves the registry without the tag: registries write a
+/// tag only with its manifest, after every blob arrived.
+pub async fn push(
+    docker: &Docker,
+    addr: &EngineAddr,
+    config: &DockerConfig,
+    image: &str,
+    reference: &str,
+) -> Result<TransferReport, TransferError> {
     let parsed = Reference::parse(reference)?.with_default_tag();
     let creds = docker_credentials(config, &parsed)?;
     let full = parsed.to_string();
@@ -82,26 +95,82 @@ pub async fn push(docker: &Docker, config: &DockerConfig, image: &str, reference
         let opts = bollard::query_parameters::TagImageOptionsBuilder::default().repo(&repo).tag(&tag).build();
         docker.tag_image(image, Some(opts)).await.map_err(|e| fail(docker_error(e)))?;
     }
-    let opts = bollard::query_parameters::PushImageOptionsBuilder::default().tag(&tag).build();
-    let mut stream = docker.push_image(&repo, Some(opts), creds);
+    let auth = serde_json::to_vec(&creds.unwrap_or_default()).unwrap_or_default();
+    let header = base64::engine::general_purpose::URL_SAFE.encode(auth);
+    let path = format!("/images/{repo}/push?tag={tag}");
+    let mut lines = crate::buildkit::docker_post_lines(addr, &path, &[("X-Registry-Auth", header)])
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let mut layers: BTreeMap<String, LayerPush> = BTreeMap::new();
     let mut report = TransferReport { reference: full.clone(), ..Default::default() };
-    while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| fail(docker_error(e)))?;
-        if let Some(err) = info.error_detail.and_then(|e| e.message) {
+    while let Some(line) = lines.next().await {
+        let line = line.map_err(|e| fail(e.to_string()))?;
+        let Ok(msg) = serde_json::from_slice::<PushMessage>(&line) else { continue };
+        if let Some(err) = msg.error_detail.and_then(|e| e.message).or(msg.error) {
             return Err(fail(err));
         }
-        let status = info.status.unwrap_or_default();
+        let status = msg.status.unwrap_or_default();
+        if let Some(d) = status.split("digest: ").nth(1) {
+            report.digest = d.split_whitespace().next().map(str::to_owned);
+        }
+        let Some(id) = msg.id.filter(|i| !i.is_empty() && *i != tag) else { continue };
+        let layer = layers.entry(id).or_default();
         match status.as_str() {
-            "Pushed" => report.layers_transferred += 1,
-            "Layer already exists" | "Mounted from" => report.layers_present += 1,
-            s => {
-                if let Some(d) = s.split("digest: ").nth(1) {
-                    report.digest = d.split_whitespace().next().map(str::to_owned);
+            "Pushing" => {
+                if let Some(p) = msg.progress_detail {
+                    layer.bytes = layer.bytes.max(p.total.unwrap_or(0).max(p.current.unwrap_or(0)).max(0) as u64);
                 }
             }
+            "Pushed" => layer.sent = Some(true),
+            s if s == "Layer already exists" || s.starts_with("Mounted from") => layer.sent = Some(false),
+            _ => {}
+        }
+    }
+    for layer in layers.values() {
+        match layer.sent {
+            Some(true) => {
+                report.layers_transferred += 1;
+                report.bytes_sent += layer.bytes;
+            }
+            Some(false) => report.layers_present += 1,
+            None => {}
         }
     }
     Ok(report)
+}
+
+#[derive(Default)]
+struct LayerPush {
+    sent: Option<bool>,
+    bytes: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct PushMessage {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, rename = "progressDetail")]
+    progress_detail: Option<Progress>,
+    #[serde(default, rename = "errorDetail")]
+    error_detail: Option<ErrorMessage>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Progress {
+    #[serde(default)]
+    current: Option<i64>,
+    #[serde(default)]
+    total: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorMessage {
+    #[serde(default)]
+    message: Option<String>,
 }
 
 fn docker_error(e: bollard::errors::Error) -> String {
