@@ -199,7 +199,10 @@ impl Registry {
             .output()
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        v["tags"].as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        let mut tags: Vec<String> =
+            v["tags"].as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+        tags.sort();
+        tags
     }
 
     /// Strings that must never appear in any output.

@@ -27,12 +27,10 @@ use crate::registry::{self, DockerConfig, Reference};
 A registry with a private CA: put the CA at /etc/docker/certs.d/HOST:PORT/ca.crt on the\n\
 engine's machine. Plain HTTP: only to loopback, or with --insecure-registry.")]
 pub struct PushArgs {
-    /// What to push: a project directory, or an image in the engine's store (default: `.`)
-    #[arg(value_name = "DIR|IMAGE")]
-    pub source: Option<String>,
-    /// Where to push: REGISTRY/REPOSITORY[:TAG]
-    #[arg(value_name = "REF")]
-    pub reference: String,
+    /// `[DIR|IMAGE] REF`: what to push (a project directory, or an image in the engine's
+    /// store; default `.`), then where: REGISTRY/REPOSITORY[:TAG]
+    #[arg(value_name = "[DIR|IMAGE] REF", num_args = 1..=2, required = true)]
+    pub args: Vec<String>,
     /// Engine address (default: discovered)
     #[arg(long, value_name = "ADDR")]
     pub engine: Option<String>,
@@ -53,11 +51,20 @@ pub struct PushArgs {
 }
 
 pub fn run(args: PushArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    if let Err(e) = Reference::parse(&args.reference) {
+    let (source, reference) = match args.args.as_slice() {
+        [reference] => (None, reference.clone()),
+        [source, reference] => (Some(source.clone()), reference.clone()),
+        _ => {
+            eprintln!("error: expected [DIR|IMAGE] REF");
+            return Ok(ExitCode::from(super::exit::USAGE));
+        }
+    };
+    let args = PushArgs { args: Vec::new(), ..args };
+    if let Err(e) = Reference::parse(&reference) {
         eprintln!("error: {e}\nhelp: write REGISTRY/REPOSITORY[:TAG], e.g. registry.example.com/team/model:v1");
         return Ok(ExitCode::from(super::exit::USAGE));
     }
-    let source = args.source.clone().unwrap_or_else(|| ".".into());
+    let source = source.clone().unwrap_or_else(|| ".".into());
     let dir = PathBuf::from(&source);
     if dir.is_dir() {
         let mirror = match args.registry.mirror() {
@@ -68,7 +75,7 @@ pub fn run(args: PushArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             }
         };
         let options = BuildOptions {
-            tags: vec![args.reference.clone()],
+            tags: vec![reference.clone()],
             engine: args.engine.clone(),
             push: true,
             insecure_registry: args.registry.insecure_registry,
@@ -111,7 +118,7 @@ pub fn run(args: PushArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(super::exit::FAILURE));
             }
         };
-        match registry::push(&docker, &addr, &auth, &source, &args.reference).await {
+        match registry::push(&docker, &addr, &auth, &source, &reference).await {
             Ok(report) => {
                 match args.format {
                     Format::Json => println!("{}", serde_json::json!({ "pushed": [report] })),
