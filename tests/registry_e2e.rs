@@ -433,6 +433,8 @@ async fn registry_failures_are_clear_errors_and_leave_no_tag() {
     assert_fails(&dropped, "push through a dropping registry", "pushing");
     assert!(text(&dropped.stderr).contains("help:"), "{}", text(&dropped.stderr));
     assert!(reg.tags("cogpack-e2e/dropped", &pki).is_empty(), "no tag after a failed push");
+    let local = format!("{proxy_host}/cogpack-e2e/dropped:1");
+    assert!(docker.inspect_image(&local).await.is_err(), "no local name that looks pushed either");
     proxy.abort();
 
     // Wrong password.
@@ -443,6 +445,7 @@ async fn registry_failures_are_clear_errors_and_leave_no_tag() {
     assert_fails(&wrong, "push with a wrong password", "refused the credentials");
     std::fs::write(reg.docker_config.join("config.json"), good).unwrap();
     assert!(reg.tags("cogpack-e2e/wrong", &pki).is_empty());
+    assert!(docker.inspect_image(&format!("{}/cogpack-e2e/wrong:1", reg.host)).await.is_err());
 
     // A registry that does not exist.
     let unknown = cogpack(&reg, &["push", dir, "registry.invalid:5000/cogpack-e2e/x:1", "--progress", "plain"], &[], &mut outputs);

@@ -297,7 +297,17 @@ pub async fn build_plan(
     if options.push {
         for tag in &tags {
             let report = match &docker {
-                Some(docker) => registry::push(docker, &found.addr, &auth, tag, tag).await?,
+                Some(docker) => match registry::push(docker, &found.addr, &auth, tag, tag).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // No name is left that looks pushed: the image stays in the build
+                        // cache, so building again is instant.
+                        for t in &tags {
+                            let _ = export::untag(docker, t).await;
+                        }
+                        return Err(e.into());
+                    }
+                },
                 None => TransferReport { reference: tag.clone(), ..Default::default() },
             };
             note(BuildNote::Pushed(report.clone()));

@@ -91,10 +91,27 @@ pub async fn push(
     let fail = |detail: String| TransferError::Failed { action: "pushing", reference: full.clone(), detail };
     let repo = format!("{}/{}", parsed.host, parsed.path);
     let tag = parsed.tag.clone().unwrap_or_else(|| "latest".into());
+    let tagged = image != full && docker.inspect_image(&full).await.is_err();
     if image != full {
         let opts = bollard::query_parameters::TagImageOptionsBuilder::default().repo(&repo).tag(&tag).build();
         docker.tag_image(image, Some(opts)).await.map_err(|e| fail(docker_error(e)))?;
     }
+    let pushed = push_tagged(addr, &repo, &tag, creds, full.clone()).await;
+    if pushed.is_err() && tagged {
+        // The name was made for this push; a failed push leaves nothing that looks pushed.
+        let _ = docker.remove_image(&full, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+    }
+    pushed
+}
+
+async fn push_tagged(
+    addr: &EngineAddr,
+    repo: &str,
+    tag: &str,
+    creds: Option<DockerCredentials>,
+    full: String,
+) -> Result<TransferReport, TransferError> {
+    let fail = |detail: String| TransferError::Failed { action: "pushing", reference: full.clone(), detail };
     let auth = serde_json::to_vec(&creds.unwrap_or_default()).unwrap_or_default();
     let header = base64::engine::general_purpose::URL_SAFE.encode(auth);
     let path = format!("/images/{repo}/push?tag={tag}");
@@ -113,7 +130,7 @@ pub async fn push(
         if let Some(d) = status.split("digest: ").nth(1) {
             report.digest = d.split_whitespace().next().map(str::to_owned);
         }
-        let Some(id) = msg.id.filter(|i| !i.is_empty() && *i != tag) else { continue };
+        let Some(id) = msg.id.filter(|i| !i.is_empty() && i != tag) else { continue };
         let layer = layers.entry(id).or_default();
         match status.as_str() {
             "Pushing" => {
