@@ -627,3 +627,80 @@ async fn cache_from_the_registry_makes_a_second_empty_engine_skip_the_installs()
         std::panic::resume_unwind(panic);
     }
 }
+
+/// The figures of docs/benchmarks.md ("Registry"); run by hand:
+/// `cargo test --test registry_e2e bench_registry -- --ignored --nocapture`.
+/// Push of the weights project (first, then after a source edit), and a cold build on an
+/// empty engine (a fresh private daemon, base image from the mirror) without and with the
+/// registry cache.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: run by hand for docs/benchmarks.md"]
+async fn bench_registry() {
+    use cogpack::daemon::{down, up, EngineLayout, UpOptions};
+    if !root_or_skip("bench") || !tools_or_skip("bench") {
+        return;
+    }
+    let Some(docker) = engine_support::engine_or_skip("bench").await else { return };
+    engine_support::ensure_base_image();
+    let pki = Pki::new();
+    let reg = Registry::start(&pki, "127.0.0.1", true);
+    let mut outputs = Outputs::default();
+
+    let weights = copy_fixture("weights-project");
+    let wdir = weights.path().to_str().unwrap();
+    for (i, label) in ["first push", "after a source edit"].iter().enumerate() {
+        if i == 1 {
+            let predict = weights.path().join("predict.py");
+            let mut s = std::fs::read_to_string(&predict).unwrap();
+            s.push_str("\n# edited\n");
+            std::fs::write(&predict, s).unwrap();
+        }
+        // Build first, so the time measured is the push.
+        let r = format!("{}/bench/weights:{i}", reg.host);
+        assert_ok(&cogpack(&reg, &["build", wdir, "-t", &r, "--progress", "quiet"], &[], &mut outputs), "build");
+        let t = Instant::now();
+        let out = cogpack(&reg, &["push", &r, &r, "--format", "json"], &[], &mut outputs);
+        assert_ok(&out, label);
+        let p = pushed(&out);
+        println!(
+            "BENCH weights-project {label}: {:.1}s, {} layers sent ({} bytes), {} already there",
+            t.elapsed().as_secs_f64(),
+            p["layers_transferred"],
+            p["bytes_sent"],
+            p["layers_present"]
+        );
+        let _ = docker.remove_image(&r, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+    }
+
+    let project = pip_project();
+    let dir = project.path().to_str().unwrap();
+    let cache = format!("{}/bench/cache:pip", reg.host);
+    let t = Instant::now();
+    let a = cogpack(&reg, &["build", dir, "-t", "cogpack-bench/pip:1", "--progress", "quiet", "--cache-to", &format!("type=registry,ref={cache},mode=max")], &[], &mut outputs);
+    assert_ok(&a, "build with cache export");
+    println!("BENCH pip project on the warm engine with --cache-to mode=max: {:.1}s", t.elapsed().as_secs_f64());
+    let _ = docker.remove_image("cogpack-bench/pip:1", None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+    assert_ok(&cogpack(&reg, &["images", "push", engine_support::BASE_IMAGE, "--mirror", &reg.host], &[], &mut outputs), "images push");
+
+    for with_cache in [false, true] {
+        let home = tempfile::Builder::new().prefix("cp-bench").tempdir_in("/tmp").unwrap();
+        let layout = EngineLayout::at(home.path().join("state"), home.path().join("run"));
+        let opts = UpOptions { timeout: Duration::from_secs(90), ..UpOptions::default() };
+        up(&layout, &opts, &mut |_| {}).await.expect("private engine up");
+        let engine = format!("docker-unix://{}", layout.socket().display());
+        let mut args = vec!["build", dir, "-t", "cogpack-bench/pip:1", "--engine", &engine, "--mirror", &reg.host, "--progress", "plain"];
+        let from = format!("type=registry,ref={cache}");
+        if with_cache {
+            args.extend(["--cache-from", &from]);
+        }
+        let t = Instant::now();
+        let out = cogpack(&reg, &args, &[], &mut outputs);
+        let secs = t.elapsed().as_secs_f64();
+        let _ = down(&layout, Duration::from_secs(30)).await;
+        assert_ok(&out, "cold build");
+        let log = text(&out.stderr);
+        let summary = log.lines().rev().find(|l| l.starts_with("built ")).unwrap_or_default().to_owned();
+        println!("BENCH cold build on an empty engine {}: {secs:.1}s ({summary})", if with_cache { "with the registry cache" } else { "without cache" });
+    }
+    outputs.assert_free_of(&reg.secrets());
+}

@@ -550,8 +550,12 @@ mod tests {
     fn exporters_get_their_attributes() {
         let (kind, attrs) = Export::Moby { names: vec!["a:1".into(), "b:2".into()] }.exporter();
         assert_eq!((kind, attrs.get("name").map(String::as_str)), ("moby", Some("a:1,b:2")));
-        let (kind, attrs) = Export::Image { names: vec![], push: false }.exporter();
+        let (kind, attrs) = Export::Image { names: vec![], push: false, insecure: false }.exporter();
         assert_eq!((kind, attrs.get("push").map(String::as_str), attrs.get("name")), ("image", Some("false"), None));
+        assert!(!attrs.contains_key("registry.insecure"));
+        let (_, attrs) = Export::Image { names: vec!["r:5000/a:1".into()], push: true, insecure: true }.exporter();
+        assert_eq!(attrs.get("registry.insecure").map(String::as_str), Some("true"));
+        assert_eq!(attrs.get("push").map(String::as_str), Some("true"));
         assert_eq!(Export::None.exporter().0, "");
         assert_eq!(Export::Tar { dest: "x.tar".into() }.dest(), Some(&PathBuf::from("x.tar")));
     }
