@@ -183,12 +183,11 @@ impl Registry {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
-    /// Blob uploads the registry completed (`PUT /v2/<repo>/blobs/uploads/...` answered 201).
-    fn blob_uploads(&self) -> usize {
-        self.log()
-            .lines()
-            .filter(|l| l.contains("\"PUT /v2/") && l.contains("/blobs/uploads/") && l.contains("\" 201 "))
-            .count()
+    /// Blob uploads to `repo` the registry completed (`PUT /v2/<repo>/blobs/uploads/...`
+    /// answered 201).
+    fn blob_uploads(&self, repo: &str) -> usize {
+        let put = format!("\"PUT /v2/{repo}/blobs/uploads/");
+        self.log().lines().filter(|l| l.contains(&put) && l.contains("\" 201 ")).count()
     }
 
     /// `GET /v2/<repo>/tags/list` with the right password: the tags the registry has.
@@ -361,7 +360,7 @@ async fn push_pull_back_and_a_source_edit_sends_only_the_changed_layers() {
     let bytes1 = p1["bytes_sent"].as_u64().unwrap();
     assert!(bytes1 > 10_000_000, "the first push sends the base layers too: {p1}");
     assert!(text(&first.stderr).contains(&format!("pushed {first_ref}")), "{}", text(&first.stderr));
-    let uploads1 = reg.blob_uploads();
+    let uploads1 = reg.blob_uploads("cogpack-e2e/string");
     assert!(uploads1 >= 3, "the registry received the layers:\n{}", reg.log());
 
     // A source-only edit: only the source layer (and the config) go up again.
@@ -369,22 +368,42 @@ async fn push_pull_back_and_a_source_edit_sends_only_the_changed_layers() {
     let mut source = std::fs::read_to_string(&predict).unwrap();
     source.push_str("\n# edited\n");
     std::fs::write(&predict, source).unwrap();
+    // This time the credentials come from a credential helper (`credHelpers`), for the push
+    // (X-Registry-Auth) and for the cache export (the session's Auth service).
+    let helpers = tempfile::tempdir().unwrap();
+    let helper = helpers.path().join("docker-credential-cogpacktest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread host\n[ \"$host\" = \"{}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\n\
+             printf '{{\"ServerURL\":\"%s\",\"Username\":\"{}\",\"Secret\":\"{}\"}}' \"$host\"\n",
+            reg.host, reg.user, reg.password
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let with_auths = std::fs::read_to_string(reg.docker_config.join("config.json")).unwrap();
+    std::fs::write(reg.docker_config.join("config.json"), serde_json::json!({"credHelpers": {&reg.host: "cogpacktest"}}).to_string()).unwrap();
+    let path = format!("{}:{}", helpers.path().display(), std::env::var("PATH").unwrap_or_default());
     let second_ref = format!("{}/cogpack-e2e/string:2", reg.host);
+    let cache_to = format!("type=registry,ref={}/cogpack-e2e/cache:string", reg.host);
     let second = cogpack(
         &reg,
-        &["build", dir, "--push", "-t", &second_ref, "--progress", "plain", "--format", "json", "--dump-llb", llb.to_str().unwrap()],
-        &[],
+        &["build", dir, "--push", "-t", &second_ref, "--progress", "plain", "--format", "json", "--dump-llb", llb.to_str().unwrap(), "--cache-to", &cache_to],
+        &[("PATH", path.as_str())],
         &mut outputs,
     );
+    std::fs::write(reg.docker_config.join("config.json"), with_auths).unwrap();
     assert_ok(&second, "second push");
     let p2 = pushed(&second);
     let bytes2 = p2["bytes_sent"].as_u64().unwrap();
     assert!(p2["layers_transferred"].as_u64().unwrap() <= 2, "only the changed layers: {p2}");
     assert!(p2["layers_present"].as_u64().unwrap() >= 3, "{p2}");
     assert!(bytes2 * 20 < bytes1, "second push {bytes2} B vs first {bytes1} B");
-    let uploads2 = reg.blob_uploads() - uploads1;
+    let uploads2 = reg.blob_uploads("cogpack-e2e/string") - uploads1;
     assert!((1..=3).contains(&uploads2), "the registry received {uploads2} blobs on the second push");
     assert_eq!(reg.tags("cogpack-e2e/string", &pki), vec!["1".to_owned(), "2".to_owned()]);
+    assert!(!reg.tags("cogpack-e2e/cache", &pki).is_empty(), "the cache export authenticated through the helper");
 
     // Pull back: `predict` pulls an image the engine does not have.
     let _ = docker.remove_image(&first_ref, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
