@@ -83,6 +83,11 @@ pub struct BuildArgs {
 
 pub fn run(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    if args.push && args.tags.is_empty() {
+        // The default name (`cogpack-<dir>:latest`) would go to Docker Hub.
+        eprintln!("error: {}", build::BuildError::PushWithoutTag);
+        return Ok(ExitCode::from(super::exit::USAGE));
+    }
     let tags = if args.tags.is_empty() && args.outputs.is_empty() {
         vec![default_tag(&dir)]
     } else {

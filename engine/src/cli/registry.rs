@@ -5,10 +5,11 @@ use crate::registry::{CogpackConfig, ConfigError, Mirror};
 /// How to reach registries.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RegistryArgs {
-    /// Allow plain HTTP and TLS without certificate checks to the registries this command
-    /// pushes to or reads from. Registries on loopback (127.0.0.1, localhost) need no flag;
-    /// for a registry with a private CA, put the CA at /etc/docker/certs.d/HOST:PORT/ca.crt on
-    /// the engine's machine instead
+    /// Allow plain HTTP and TLS without certificate checks to the registries of the build
+    /// cache (--cache-to/--cache-from) and, on a standalone buildkitd, of --push. A Docker
+    /// engine's own pushes and pulls follow its `insecure-registries` setting. Registries on
+    /// loopback (127.0.0.1, localhost) need no flag; for a registry with a private CA, put the
+    /// CA at /etc/docker/certs.d/HOST:PORT/ca.crt on the engine's machine instead
     #[arg(long)]
     pub insecure_registry: bool,
     /// Registry that base images come through: HOST[:PORT][/PREFIX]. Registry-origin base
