@@ -606,8 +606,11 @@ async fn cache_from_the_registry_makes_a_second_empty_engine_skip_the_installs()
         let refused = cogpack(&reg, &["build", dir, "--engine", &engine, "--progress", "plain"], &[], &mut outputs);
         assert!(!refused.status.success(), "a plain connection to a --tlsverify daemon must fail");
 
-        // The registry-origin base comes through the mirror.
-        let pulled = cogpack(&reg, &["images", "pull", cuda, "--mirror", &reg.host, "--engine", &engine], &tls_env, &mut outputs);
+        // The registry-origin base comes through the mirror, named in cogpack's config.toml.
+        let config = home.path().join("config.toml");
+        std::fs::write(&config, format!("[registry]\nmirror = \"{}\"\n", reg.host)).unwrap();
+        let with_config = [tls_env[0], tls_env[1], ("COGPACK_CONFIG", config.to_str().unwrap())];
+        let pulled = cogpack(&reg, &["images", "pull", cuda, "--engine", &engine], &with_config, &mut outputs);
         assert_ok(&pulled, "images pull through the mirror");
         assert!(text(&pulled.stderr).contains(&format!("pulled from {}/{cuda}", reg.host)), "{}", text(&pulled.stderr));
 
