@@ -223,6 +223,27 @@ impl Drop for Registry {
     }
 }
 
+/// Removes the named images from the engine when dropped, so a failing test leaves nothing
+/// behind (multi-thread runtime only).
+struct Untag {
+    docker: bollard::Docker,
+    names: Vec<String>,
+}
+
+impl Drop for Untag {
+    fn drop(&mut self) {
+        let names = std::mem::take(&mut self.names);
+        let docker = self.docker.clone();
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                for n in names {
+                    let _ = docker.remove_image(&n, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+                }
+            })
+        });
+    }
+}
+
 /// Every output of the test, to search for credentials at the end.
 #[derive(Default)]
 struct Outputs(Vec<(String, String)>);
@@ -352,6 +373,7 @@ async fn push_pull_back_and_a_source_edit_sends_only_the_changed_layers() {
     let dir = project.path().to_str().unwrap();
     let llb = project.path().join("llb.json");
     let first_ref = format!("{}/cogpack-e2e/string:1", reg.host);
+    let _untag = Untag { docker: docker.clone(), names: vec![first_ref.clone(), format!("{}/cogpack-e2e/string:2", reg.host)] };
 
     let first = cogpack(&reg, &["push", dir, &first_ref, "--progress", "plain", "--format", "json"], &[], &mut outputs);
     assert_ok(&first, "first push");
@@ -475,6 +497,7 @@ async fn registry_failures_are_clear_errors_and_leave_no_tag() {
     if let Some(ip) = outside_ip() {
         let untrusted = Registry::start(&pki, &ip, false);
         let r = format!("{}/cogpack-e2e/ca:1", untrusted.host);
+        let _untag = Untag { docker: docker.clone(), names: vec![r.clone()] };
         let denied = cogpack(&untrusted, &["push", dir, &r, "--progress", "plain"], &[], &mut outputs);
         assert_fails(&denied, "push to a registry whose CA is unknown", "/etc/docker/certs.d/");
         let d = PathBuf::from("/etc/docker/certs.d").join(&untrusted.host);
@@ -545,6 +568,7 @@ async fn cache_from_the_registry_makes_a_second_empty_engine_skip_the_installs()
     let dir = project.path().to_str().unwrap();
     let cache = format!("{}/cogpack-e2e/cache:pip", reg.host);
     let tag = format!("cogpack-e2e/cache-pip:{}", random_hex(3));
+    let _untag = Untag { docker: docker.clone(), names: vec![tag.clone(), format!("{}/cogpack/base:cuda11.0-cudnn8-focal", reg.host)] };
 
     // Engine A (the shared engine): a missing cache is a note, then the cache is exported.
     let a = cogpack(
