@@ -27,5 +27,6 @@ pub mod daemon;
 pub mod images;
 pub mod apt;
 pub mod predict;
+pub mod registry;
 pub mod build;
 pub mod cli;

@@ -16,7 +16,10 @@ mod local;
 mod session;
 mod solve;
 pub mod status;
+mod tls;
 mod transport;
+
+pub(crate) use transport::{dial, docker_post_lines};
 
 pub use addr::{AddrError, EngineAddr};
 pub use bollard_buildkit_proto::pb;
@@ -25,5 +28,5 @@ pub use error::{BuildkitError, SolveFailure};
 pub use info::{EngineInfo, VersionSource, WorkerInfo, WorkerKind};
 pub use local::{LocalSource, MemFile, MemTree, MemTreeError, DEFAULT_MEMORY_MTIME_NS};
 pub use session::{SecretError, SecretSource, MAX_SECRET_BYTES};
-pub use solve::{Export, FileRead, FinishHook, SolveOutcome, SolveRequest, IMAGE_CONFIG_KEY, IMAGE_DIGEST_KEY};
+pub use solve::{CacheEntry, Export, FileRead, FinishHook, SolveOutcome, SolveRequest, IMAGE_CONFIG_KEY, IMAGE_DIGEST_KEY};
 pub use status::{StatusEvent, StatusState, StatusUpdate};

@@ -8,7 +8,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 use super::{exit, Format, GlobalArgs};
-use crate::buildkit::EngineAddr;
 use crate::daemon;
 use crate::predict::{self, DataUrl, PredictEvent, PredictOptions, RawInput};
 
@@ -39,6 +38,7 @@ pub struct PredictArgs {
 
 pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let target = args.target.clone().unwrap_or_else(|| ".".to_owned());
+    let target_dir_marker = target.clone();
     let image = if Path::new(&target).is_dir() {
         match super::build::build_for_predict(Path::new(&target), args.engine.clone(), global)? {
             Ok(image) => image,
@@ -88,12 +88,27 @@ pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             Ok(d) => d,
             Err(e) => return Ok(super::engine::engine_error(e)),
         };
+        // An image the engine does not have is pulled, with Docker's registry credentials.
+        if !Path::new(&target_dir_marker).is_dir() && docker.inspect_image(&image).await.is_err() {
+            eprintln!("{image} is not in the engine: pulling it");
+            let pulled = match crate::registry::DockerConfig::load() {
+                Ok(auth) => crate::registry::pull(&docker, &auth, &image).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match pulled {
+                Ok(r) => eprintln!("pulled {} ({} layers)", r.reference, r.layers_transferred + r.layers_present),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(exit::PREDICT));
+                }
+            }
+        }
         let mut opts = PredictOptions::new(image);
         opts.inputs = inputs;
         opts.env = env;
         opts.timeout = Duration::from_secs(args.timeout);
-        if let EngineAddr::DockerTcp { host, .. } = &found.addr {
-            opts.host = host.clone();
+        if let Some((host, _)) = found.addr.tcp_host().filter(|_| found.addr.is_docker()) {
+            opts.host = host.to_owned();
         }
 
         let bar = ProgressBar::new_spinner();

@@ -25,6 +25,9 @@ pub struct UpOptions {
     /// network namespace (the tests start a second daemon that way, so it cannot touch the
     /// first one's `docker0`). The prefix must exec dockerd in place so the pidfile names it.
     pub wrapper: Vec<String>,
+    /// Extra dockerd arguments after cogpack's own (e.g. `-H tcp://127.0.0.1:2376 --tlsverify
+    /// --tlscacert … --tlscert … --tlskey …` for a second listener with mutual TLS).
+    pub extra_args: Vec<String>,
 }
 
 impl Default for UpOptions {
@@ -37,6 +40,7 @@ impl Default for UpOptions {
                 .unwrap_or_else(|| DEFAULT_MIRROR.to_owned()),
             timeout: Duration::from_secs(60),
             wrapper: Vec::new(),
+            extra_args: Vec::new(),
         }
     }
 }
@@ -154,6 +158,7 @@ pub async fn up(
     let mut argv: Vec<String> = opts.wrapper.clone();
     argv.push(dockerd.display().to_string());
     argv.extend(layout.dockerd_args().into_iter().skip(1));
+    argv.extend(opts.extra_args.iter().cloned());
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
         .env("PATH", dist_path(&dist))

@@ -83,6 +83,14 @@ pub async fn connect(addr: &EngineAddr) -> Result<Docker, DaemonError> {
             CLIENT_TIMEOUT_SECS,
             &client_version,
         ),
+        EngineAddr::DockerTls { host, port, certs } => Docker::connect_with_ssl(
+            &format!("tcp://{host}:{port}"),
+            &certs.join("key.pem"),
+            &certs.join("cert.pem"),
+            &certs.join("ca.pem"),
+            CLIENT_TIMEOUT_SECS,
+            &client_version,
+        ),
         EngineAddr::BuildkitUnix { .. } | EngineAddr::BuildkitTcp { .. } => {
             return Err(DaemonError::NotDocker {
                 addr: addr.to_string(),
@@ -142,6 +150,10 @@ async fn get(
                 let stream = tokio::net::TcpStream::connect((host.as_str(), *port))
                     .await
                     .map_err(|e| unreachable(e.to_string()))?;
+                get_over(stream, path).await.map_err(unreachable)
+            }
+            EngineAddr::DockerTls { .. } => {
+                let stream = crate::buildkit::dial(addr).await.map_err(|e| unreachable(e.to_string()))?;
                 get_over(stream, path).await.map_err(unreachable)
             }
         }
