@@ -79,6 +79,11 @@ fn steps(log: &str) -> BTreeMap<String, bool> {
     names.into_iter().map(|(n, name)| (name, cached.contains(&n))).collect()
 }
 
+/// Steps that make layers (not sources: contexts, the CA bundle, the base image).
+fn is_build_step(name: &str) -> bool {
+    name.starts_with('[') && !name.contains(" context ") && !name.contains("host CA") && !name.contains("] FROM ")
+}
+
 /// Removes the image (and its containers) when the test ends, pass or fail.
 struct Cleanup {
     docker: Docker,
@@ -199,12 +204,12 @@ async fn a_node_server_is_built_run_answers_and_a_source_edit_skips_the_install(
     assert_ok(&edited, "rebuild after an edit");
     let log = text(&edited.stderr);
     let steps = steps(&log);
-    let install: Vec<(&String, &bool)> = steps.iter().filter(|(n, _)| n.starts_with("[npm-dependencies/")).collect();
+    let install: Vec<(&String, &bool)> = steps.iter().filter(|(n, _)| is_build_step(n) && n.starts_with("[npm-dependencies/")).collect();
     assert!(install.iter().any(|(n, _)| n.contains("npm ci")), "the install step is in the solve:\n{log}");
     for (name, cached) in &install {
         assert!(**cached, "`{name}` re-ran after a source-only edit:\n{log}");
     }
-    let source: Vec<(&String, &bool)> = steps.iter().filter(|(n, _)| n.starts_with("[node-source/")).collect();
+    let source: Vec<(&String, &bool)> = steps.iter().filter(|(n, _)| is_build_step(n) && n.starts_with("[node-source/")).collect();
     assert!(!source.is_empty() && source.iter().all(|(_, c)| !**c), "the source copy must re-run:\n{log}");
 
     let name = unique("cogpack-e2e-node");
@@ -212,6 +217,26 @@ async fn a_node_server_is_built_run_answers_and_a_source_edit_skips_the_install(
     let port = start(&docker, &tag, &name).await;
     let body = get(port).unwrap_or_else(|e| panic!("the rebuilt server did not answer: {e}"));
     assert_eq!(body.trim(), format!("{greeting} 2m production"));
+}
+
+#[tokio::test]
+async fn a_build_script_runs_with_dev_dependencies_that_never_reach_the_image() {
+    let Some(docker) = engine_support::engine_or_skip("node_build_script").await else { return };
+    let project = copy_project("build-script");
+    let tag = format!("cogpack-e2e/{}:latest", unique("node-build"));
+    let mut cleanup = Cleanup { docker: docker.clone(), images: vec![tag.clone()], containers: Vec::new() };
+    let out = build(project.path(), &tag);
+    assert_ok(&out, "build");
+    let log = text(&out.stderr);
+    assert!(log.contains("[npm-build/npm-build] run scripts.build"), "{log}");
+    // The build's output is in the image; its dev dependency (ms) is not.
+    let (code, out) = engine_support::run_in(&docker, &tag, &["sh", "-c", "test -f /app/dist/server.js && test ! -e /app/node_modules/ms"]).await;
+    assert_eq!(code, 0, "{out}");
+    let name = unique("cogpack-e2e-node");
+    cleanup.containers.push(name.clone());
+    let port = start(&docker, &tag, &name).await;
+    let body = get(port).unwrap_or_else(|e| panic!("the built server did not answer: {e}"));
+    assert_eq!(body.trim(), "built 1m");
 }
 
 #[tokio::test]
