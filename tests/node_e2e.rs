@@ -50,7 +50,32 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Makes the base image the Node projects resolve to, once per test binary, before any build
+/// needs it: on a fresh machine the builds below would otherwise each start making it at the
+/// same time. A no-op when it is present and current.
+fn ensure_base_image() {
+    static MADE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    if *made {
+        return;
+    }
+    let dir = repo().join("tests/projects/node/server");
+    let plan = Command::new(BIN).args(["plan", dir.to_str().unwrap(), "--format", "json"]).output().expect("run cogpack");
+    assert_ok(&plan, "plan");
+    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let image = json["resolved"]["base_image"]["version"].as_str().expect("a base image").to_string();
+    let out = Command::new(BIN).args(["images", "build", &image]).output().expect("run cogpack");
+    assert_ok(&out, &format!("cogpack images build {image}"));
+    *made = true;
+}
+
 fn build(dir: &Path, tag: &str) -> Output {
+    ensure_base_image();
+    build_only(dir, tag)
+}
+
+/// `cogpack build` without making the base image first (for input that fails before it).
+fn build_only(dir: &Path, tag: &str) -> Output {
     Command::new(BIN)
         .args(["build", dir.to_str().unwrap(), "-t", tag, "--progress", "plain"])
         .output()
@@ -267,7 +292,7 @@ async fn bad_package_json_input_fails_with_a_located_error_and_no_image() {
     for (name, code, words) in cases {
         let tag = format!("cogpack-e2e/{}:latest", unique(&format!("node-{name}")));
         let dir = repo().join("tests/projects/node").join(name);
-        let out = build(&dir, &tag);
+        let out = build_only(&dir, &tag);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(code as i32), "{name}:\n{err}");
         for w in words {
