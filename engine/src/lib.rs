@@ -14,6 +14,7 @@ pub mod project;
 pub mod diagnostics;
 pub mod manifest;
 pub mod script;
+pub mod schema;
 pub mod dag;
 pub mod compose;
 pub mod plan;

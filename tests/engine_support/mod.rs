@@ -253,3 +253,22 @@ pub async fn leftover_predict_containers(docker: &Docker, image: &str) -> Vec<St
         .filter_map(|c| c.id)
         .collect()
 }
+
+/// The base image every engine test may build on: made with `cogpack images build` (a no-op
+/// when it is present and current), once per test process.
+pub const BASE_IMAGE: &str = "cogpack/base:py3.11-bookworm";
+
+pub fn ensure_base_image() {
+    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cogpack"))
+            .args(["images", "build", BASE_IMAGE])
+            .output()
+            .expect("run cogpack images build");
+        assert!(
+            out.status.success(),
+            "cogpack images build {BASE_IMAGE} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}

@@ -45,6 +45,9 @@ pub struct BuildOptions {
     pub engine: Option<String>,
     /// Write the decoded LLB graph here (`--dump-llb`).
     pub dump_llb: Option<PathBuf>,
+    /// Lower every stage onto the one before it even when the engine could make independent
+    /// layers (`--layers chained`): what engines without MergeOp/DiffOp do.
+    pub chained_layers: bool,
 }
 
 /// Something worth telling the user while building (the CLI renders these).
@@ -182,7 +185,9 @@ pub async fn build_plan(
     ensure_base_images(plan, docker.as_ref(), note).await?;
     let image_configs = image_defaults(plan, docker.as_ref()).await;
 
-    let caps = EngineCaps { caps: info.llb_caps.clone(), merge_op: info.supports_merge_op };
+    let caps = EngineCaps::from_caps(info.llb_caps.iter().filter(|c| {
+        !(options.chained_layers && (*c == crate::llb::caps::MERGE_OP || *c == crate::llb::caps::DIFF_OP))
+    }).cloned());
     let lowered = lower::lower_with(
         plan,
         project_dir,

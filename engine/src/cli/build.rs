@@ -49,6 +49,13 @@ pub struct BuildArgs {
     /// Write the decoded LLB graph to FILE as JSON
     #[arg(long, value_name = "FILE")]
     pub dump_llb: Option<PathBuf>,
+    /// How stages become layers. auto: a stage that needs less than everything below it
+    /// (dependencies, weights, source) is built on what it needs and merged as an independent
+    /// layer, when the engine has MergeOp and DiffOp, so changing system_packages does not
+    /// re-run the Python installs; chained: every stage on the one before, as on engines
+    /// without them
+    #[arg(long, value_enum, default_value_t = Layers::Auto)]
+    pub layers: Layers,
     /// Print the result as text (stderr) or JSON (stdout)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -68,6 +75,7 @@ pub fn run(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         ca_cert: args.ca_cert.clone(),
         engine: args.engine.clone(),
         dump_llb: args.dump_llb.clone(),
+        chained_layers: args.layers == Layers::Chained,
     };
     match build_dir(&dir, &options, args.progress, global)? {
         Ok(outcome) => {
@@ -202,4 +210,13 @@ fn outcome_json(outcome: &BuildOutcome) -> String {
         "steps": { "total": s.total, "cached": s.cached },
     }))
     .unwrap_or_default()
+}
+
+/// `--layers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layers {
+    /// Independent layers where the engine allows them
+    Auto,
+    /// Every stage on the one before it
+    Chained,
 }

@@ -106,7 +106,15 @@ pub fn render_text(c: &Composition, dir: &std::path::Path) -> String {
     let _ = writeln!(out, "\nstages:");
     for stage in &plan.stages {
         let detached = if stage.detached { ", detached: not in the image" } else { "" };
-        let _ = writeln!(out, "  {} [{}] from {} (block {}{detached})", stage.id, stage.phase, stage.input, stage.block);
+        let runs_on = match &stage.runs_on {
+            Some(needs) => format!(", runs on {needs}: an independent layer"),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} [{}] from {} (block {}{runs_on}{detached})",
+            stage.id, stage.phase, stage.input, stage.block
+        );
         let n = stage.ops.len();
         for (i, op) in stage.ops.iter().enumerate() {
             let (branch, cont) = if i + 1 == n { ("└─", "  ") } else { ("├─", "│ ") };

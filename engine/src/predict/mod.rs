@@ -201,6 +201,35 @@ pub async fn run(
     result
 }
 
+/// Starts the model of `opts.image`, waits until it is READY and returns the OpenAPI
+/// document its server serves at `GET /openapi.json` (what Cog's runtime validates inputs
+/// against); the container is removed. No prediction is made; `opts.inputs` are ignored.
+pub async fn served_schema(docker: &Docker, opts: &PredictOptions) -> Result<Value, PredictError> {
+    let bind_ip = match opts.host.as_str() {
+        "127.0.0.1" | "localhost" | "::1" => "127.0.0.1",
+        _ => "0.0.0.0",
+    };
+    let id = container::create_and_start(docker, &opts.image, &opts.env, bind_ip).await?;
+    let result = async {
+        let port = container::host_port(docker, &id).await?;
+        let client = CogClient::new(&opts.host, port);
+        wait_ready(docker, &id, &client, opts.ready_timeout, &|_| {}).await?;
+        let answer = client
+            .get("/openapi.json", Duration::from_secs(30))
+            .await
+            .map_err(|what| PredictError::Protocol { what })?;
+        match answer.json() {
+            Some(doc) if answer.status == 200 => Ok(doc),
+            _ => Err(PredictError::Protocol {
+                what: format!("GET /openapi.json answered HTTP {} without a JSON document", answer.status),
+            }),
+        }
+    }
+    .await;
+    container::remove(docker, &id).await;
+    result
+}
+
 async fn predict_in(
     docker: &Docker,
     id: &str,

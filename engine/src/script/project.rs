@@ -173,7 +173,7 @@ impl ProjectApi {
                 Ok(value) => Ok(value.map_or(Dynamic::UNIT, |v| super::json_to_dynamic(&v))),
                 // The project's file is malformed: the project is at fault, not the block.
                 Err(e @ ProjectError::NotJson { .. }) => Err(Box::new(EvalAltResult::ErrorRuntime(
-                    Dynamic::from(super::api::ProjectRejection(e.to_string())),
+                    Dynamic::from(super::api::ProjectRejection(e.to_string(), None)),
                     rhai::Position::NONE,
                 ))),
                 Err(e) => Err(err(e)),
@@ -182,6 +182,38 @@ impl ProjectApi {
         e.register_fn("file_size", |p: &mut ProjectApi, path: &str| -> Result<Dynamic, Box<EvalAltResult>> {
             Ok(p.0.file_size(path).map_err(err)?.map_or(Dynamic::UNIT, |n| Dynamic::from_int(n as i64)))
         });
+        e.register_fn("openapi_schema", |p: &mut ProjectApi, reference: &str| {
+            p.openapi_schema(crate::schema::EntryPoints { predict: Some(reference), train: None })
+        });
+        e.register_fn("openapi_schema", |p: &mut ProjectApi, refs: rhai::Map| -> Result<String, Box<EvalAltResult>> {
+            let mut predict = None;
+            let mut train = None;
+            for (key, value) in refs {
+                let value = if value.is_unit() {
+                    None
+                } else {
+                    Some(value.into_string().map_err(|t| format!("openapi_schema: `{key}` must be a string, not {t}"))?)
+                };
+                match key.as_str() {
+                    "predict" => predict = value,
+                    "train" => train = value,
+                    other => return Err(format!("openapi_schema: unknown key `{other}` (expected `predict`, `train`)").into()),
+                }
+            }
+            p.openapi_schema(crate::schema::EntryPoints { predict: predict.as_deref(), train: train.as_deref() })
+        });
+    }
+
+    /// The OpenAPI document of a predictor (and trainer), read statically from the
+    /// project's Python files ([`crate::schema`]). A type that cannot be read is the
+    /// project's fault: it is thrown like `invalid_project`, located in the Python file.
+    fn openapi_schema(&self, entry: crate::schema::EntryPoints<'_>) -> Result<String, Box<EvalAltResult>> {
+        crate::schema::openapi_schema(&*self.0, entry).map_err(|e| {
+            Box::new(EvalAltResult::ErrorRuntime(
+                Dynamic::from(super::api::ProjectRejection(e.to_string(), e.hint())),
+                rhai::Position::NONE,
+            ))
+        })
     }
 }
 
