@@ -172,7 +172,7 @@ pub fn compose(registry: &Registry, project: Arc<Project>) -> Result<Composition
     })
 }
 
-/// Tries the stacks in order (ascending `order`, then id); the first whose detect passes
+/// Tries the stacks in the registry's order ([`Registry::stacks`]); the first whose detect passes
 /// wins. Returns the winner and every stack tried with its detect report (the winner last).
 fn select_stack<'r>(
     registry: &'r Registry,
