@@ -11,6 +11,7 @@ pub mod builtin;
 pub mod cog_yaml;
 pub mod requirements;
 pub mod project;
+pub mod dockerignore;
 pub mod diagnostics;
 pub mod manifest;
 pub mod script;

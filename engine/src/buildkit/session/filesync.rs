@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::buildkit::dockerignore::{IncludeMatcher, PatternMatcher};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::buildkit::local::{self, Content, Entry, Filter, LocalSource};
 
 /// Bytes per DATA packet (what Go's fsutil uses).
@@ -83,23 +84,25 @@ impl FileSync for FileSyncService {
                 if known.is_empty() { "none".to_owned() } else { known.join(", ") }
             ))
         })?;
+        // Our sources carry their own patterns (`LocalSource::filtered`); patterns in the
+        // request (from a definition that has them) narrow what is sent further.
         let mut includes = meta_values(md, "include-patterns");
         let excludes = meta_values(md, "exclude-patterns");
         let follow = meta_values(md, "followpaths");
         if !includes.is_empty() {
             includes.extend(follow_targets(&source, &follow));
         }
-        let filter = Filter {
-            includes: IncludeMatcher::new(&includes)
-                .map_err(|e| Status::invalid_argument(format!("local source `{name}`: {e}")))?,
-            excludes: PatternMatcher::new(&excludes)
-                .map_err(|e| Status::invalid_argument(format!("local source `{name}`: {e}")))?,
-        };
+        let requested = Filter::new(&includes, &excludes)
+            .map_err(|e| Status::invalid_argument(format!("local source `{name}`: {e}")))?;
         let walk_source = source.clone();
-        let entries = tokio::task::spawn_blocking(move || local::collect(&walk_source, &filter))
+        // Dropping this request (the build was cancelled) stops the walk.
+        let cancel = CancelOnDrop::default();
+        let cancelled = cancel.0.clone();
+        let entries = tokio::task::spawn_blocking(move || local::collect(&walk_source, requested, &cancelled))
             .await
             .map_err(|e| Status::internal(format!("walking local source `{name}`: {e}")))?
             .map_err(|e| Status::failed_precondition(format!("local source `{name}`: {e}")))?;
+        drop(cancel);
 
         let (tx, rx) = mpsc::channel::<Result<Packet, Status>>(64);
         let inbound = request.into_inner();
@@ -112,17 +115,27 @@ impl FileSync for FileSyncService {
     }
 }
 
+/// Sets its flag when dropped.
+#[derive(Default)]
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Symlinks named in `followpaths` are sent together with their targets.
 fn follow_targets(source: &LocalSource, follow: &[String]) -> Vec<String> {
     let mut out = follow.to_vec();
-    if let LocalSource::Dir(root) = source {
+    if let Some(root) = source.dir_path() {
         for f in follow {
-            let rel = crate::buildkit::dockerignore::clean_path(f);
+            let rel = crate::dockerignore::clean_path(f);
             if let Ok(target) = std::fs::read_link(root.join(&rel)) {
                 let base = std::path::Path::new(&rel).parent().unwrap_or(std::path::Path::new(""));
                 let joined = base.join(target);
                 if let Some(t) = joined.to_str() {
-                    let t = crate::buildkit::dockerignore::clean_path(t.trim_start_matches('/'));
+                    let t = crate::dockerignore::clean_path(t.trim_start_matches('/'));
                     if !t.starts_with("..") {
                         out.push(t);
                     }
@@ -244,7 +257,7 @@ mod tests {
     }
 
     async fn exchange(tree: MemTree, inbound: Vec<Result<Packet, Status>>) -> Vec<Result<Packet, Status>> {
-        let entries = local::collect(&LocalSource::memory(tree), &Filter::default()).unwrap();
+        let entries = local::collect(&LocalSource::memory(tree), Filter::default(), &AtomicBool::new(false)).unwrap();
         let (tx, mut rx) = mpsc::channel(8);
         let task = tokio::spawn(run_sender(Arc::new(entries), futures::stream::iter(inbound), tx));
         let mut out = Vec::new();
