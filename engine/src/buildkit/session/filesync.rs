@@ -4,6 +4,11 @@
 //! the list, DATA for every REQ the receiver sends (32 KiB chunks, then an empty DATA), and FIN
 //! in answer to the receiver's FIN. Reading requests runs concurrently with sending stats, so
 //! HTTP/2 flow control cannot deadlock the exchange.
+//!
+//! Speed on many small files: requested files are read by one blocking thread with plain
+//! `std::fs` calls (open, read, close: no hand-off to another thread per call, which is what
+//! `tokio::fs` does and what made 100,000 files slow), and packets go through a deep channel
+//! so the gRPC encoder finds many ready and writes them together.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -12,7 +17,6 @@ use std::sync::Arc;
 use bollard_buildkit_proto::fsutil::types::{packet::PacketType, Packet};
 use bollard_buildkit_proto::moby::filesync::v1::file_sync_server::FileSync;
 use futures::{Stream, StreamExt};
-use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -23,6 +27,9 @@ use crate::buildkit::local::{self, Content, Entry, Filter, LocalSource};
 
 /// Bytes per DATA packet (what Go's fsutil uses).
 const CHUNK: usize = 32 * 1024;
+
+/// Packets queued for the gRPC encoder (it writes all that are ready at once).
+const PACKET_QUEUE: usize = 1024;
 
 /// Serves named local sources.
 pub(crate) struct FileSyncService {
@@ -104,7 +111,7 @@ impl FileSync for FileSyncService {
             .map_err(|e| Status::failed_precondition(format!("local source `{name}`: {e}")))?;
         drop(cancel);
 
-        let (tx, rx) = mpsc::channel::<Result<Packet, Status>>(64);
+        let (tx, rx) = mpsc::channel::<Result<Packet, Status>>(PACKET_QUEUE);
         let inbound = request.into_inner();
         tokio::spawn(run_sender(Arc::new(entries), inbound, tx));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
@@ -169,15 +176,17 @@ where
         }
     };
 
+    // Requested files are read on one blocking thread, in the order they are asked for.
     let data = {
         let tx = tx.clone();
         let entries = entries.clone();
-        async move {
-            while let Some(id) = req_rx.recv().await {
-                send_file(&entries[id as usize], id, &tx).await?;
+        let reader = tokio::task::spawn_blocking(move || {
+            while let Some(id) = req_rx.blocking_recv() {
+                send_file(&entries[id as usize], id, &tx)?;
             }
             Ok::<(), String>(())
-        }
+        });
+        async move { reader.await.map_err(|e| format!("reading requested files: {e}"))? }
     };
 
     let recv = {
@@ -222,29 +231,38 @@ where
     }
 }
 
-async fn send_file(entry: &Entry, id: u32, tx: &mpsc::Sender<Result<Packet, Status>>) -> Result<(), String> {
+/// Sends one file's DATA packets from a blocking thread.
+fn send_file(entry: &Entry, id: u32, tx: &mpsc::Sender<Result<Packet, Status>>) -> Result<(), String> {
+    use std::io::Read;
     let gone = || "receiver went away during a file transfer".to_owned();
-    let data_packet = |data: Vec<u8>| Packet { r#type: PacketType::PacketData as i32, id, data, ..Default::default() };
+    let send = |data: Vec<u8>| {
+        let p = Packet { r#type: PacketType::PacketData as i32, id, data, ..Default::default() };
+        tx.blocking_send(Ok(p)).map_err(|_| gone())
+    };
     match &entry.content {
         Content::None => return Err(format!("file id {id} has no content")),
         Content::Memory(bytes) => {
             for chunk in bytes.chunks(CHUNK) {
-                tx.send(Ok(data_packet(chunk.to_vec()))).await.map_err(|_| gone())?;
+                send(chunk.to_vec())?;
             }
         }
         Content::Disk(path) => {
-            let mut f = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-            let mut buf = vec![0u8; CHUNK];
+            let mut f = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            // Small files (most of a source tree) take one read; the size is known from the
+            // stat, so the buffer fits and an extra read sees the end.
+            let expected = usize::try_from(entry.stat.size).unwrap_or(CHUNK).min(CHUNK);
             loop {
-                let n = f.read(&mut buf).await.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let mut buf = vec![0u8; if expected == 0 { CHUNK } else { expected.max(1) }];
+                let n = f.read(&mut buf).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 if n == 0 {
                     break;
                 }
-                tx.send(Ok(data_packet(buf[..n].to_vec()))).await.map_err(|_| gone())?;
+                buf.truncate(n);
+                send(buf)?;
             }
         }
     }
-    tx.send(Ok(data_packet(Vec::new()))).await.map_err(|_| gone())
+    send(Vec::new())
 }
 
 #[cfg(test)]
