@@ -4,7 +4,9 @@
 //! explicit list of packages (no `eval`, no module loading, no `sleep`, no time, no printing),
 //! strict variables, and limits on operations, call depth, expression depth and
 //! string/array/map sizes. A wall-clock limit ([`TIME_LIMIT`]) stops a script that is slow
-//! without being long, so `loop {}` is stopped and named in well under a second or two.
+//! without being long, so `loop {}` is stopped and named in well under a second or two; all
+//! runs of one [`ScriptContext`] share [`PLAN_TIME_BUDGET`], and a run may hold at most
+//! [`MAX_SCRIPT_MEMORY`] ([`memory`]). Time and memory are checked before every operation.
 //!
 //! Scripts are compiled when manifests load ([`compile`]), so a syntax error is a manifest
 //! diagnostic at the manifest's `file:line:col`. They never see the filesystem: they get a
@@ -12,7 +14,7 @@
 //!
 //! | variable       | what                                                          | scripts |
 //! |----------------|---------------------------------------------------------------|---------|
-//! | `project`      | `has_file(p)`, `is_dir(p)`, `glob(pat)`, `read_text(p)`, `file_size(p)` inside the project root | all |
+//! | `project`      | `has_file(p)`, `is_dir(p)`, `glob(pat)`, `read_text(p)`, `file_size(p)`, `large_files(min_bytes)`, `has_file_under(dir, suffixes)` inside the project root | all |
 //! | `cog`          | cog.yaml as a plain map (`#{}` when absent)                   | all     |
 //! | `requirements` | the Python requirement lines (`#{name, specifier, marker, line}`) | all |
 //! | `params`       | the block's `[params]`                                        | all     |
