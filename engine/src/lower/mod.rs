@@ -14,8 +14,10 @@
 //! - `host_ca` steps bind the host CA bundle read-only from the in-memory local
 //!   `cogpack-host-ca` and point `SSL_CERT_FILE`, `PIP_CERT` and `REQUESTS_CA_BUNDLE` at it,
 //!   for that step only; a bind mount is never part of a layer.
-//! - Copies from a context filter at the source (`local.includepattern` /
-//!   `local.excludepatterns`, which v0.8 has); copies from anything else with patterns need
+//! - Copies from a context filter at the source: each filtered view of a context is its own
+//!   `local://` name whose patterns the session applies ([`LocalSpec`]; the LLB carries only a
+//!   hash of them in the shared key hint, since the daemon would send patterns back in gRPC
+//!   headers limited to 16 KiB); copies from anything else with patterns need
 //!   `file.copy.includeexcludepatterns` (v0.9+). `Copy.merge` copies into scratch and merges
 //!   the layer on top when the engine has MergeOp, else copies onto the stage.
 //! - Every op is named `[<block>/<stage>] <what>` and declares the caps it needs; a cap the
