@@ -196,6 +196,32 @@ async fn a_failing_run_command_names_its_block() {
     assert!(docker.inspect_image("cogpack-e2e/failing:latest").await.is_err(), "a failed build left a tagged image");
 }
 
+/// Issue 8, defect 7: a `.dockerignore` of ~300 lines failed the build ("header list size"),
+/// because the patterns travelled to the engine and back in a gRPC header.
+#[tokio::test]
+async fn an_800_line_dockerignore_builds_and_filters() {
+    let Some(docker) = engine_support::engine_or_skip("long_dockerignore").await else { return };
+    let project = copy_fixture("string-project");
+    let mut ignore = String::from("# generated\n");
+    for i in 0..800 {
+        ignore.push_str(&format!("generated/path-number-{i:04}/**/*.tmp\n"));
+    }
+    ignore.push_str("secret.txt\ndata\n!data/keep.txt\n");
+    std::fs::write(project.path().join(".dockerignore"), &ignore).unwrap();
+    std::fs::write(project.path().join("secret.txt"), "no").unwrap();
+    std::fs::create_dir_all(project.path().join("data")).unwrap();
+    std::fs::write(project.path().join("data/drop.txt"), "no").unwrap();
+    std::fs::write(project.path().join("data/keep.txt"), "yes").unwrap();
+    let tag = "cogpack-e2e/long-dockerignore:latest";
+    let out = build(project.path(), tag, &[]);
+    assert_ok(&out, "build with an 803-line .dockerignore");
+    let (code, listing) = engine_support::run_in(&docker, tag, &["sh", "-c", "cd /src && find . -type f | sort"]).await;
+    assert_eq!(code, 0, "{listing}");
+    assert!(listing.contains("./data/keep.txt") && listing.contains("./predict.py"), "{listing}");
+    assert!(!listing.contains("secret.txt") && !listing.contains("drop.txt"), "{listing}");
+    let _ = docker.remove_image(tag, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+}
+
 #[tokio::test]
 async fn a_git_checkout_labels_the_image_with_its_commit_and_tag() {
     let Some(docker) = engine_support::engine_or_skip("git_labels").await else { return };

@@ -311,6 +311,43 @@ fn weights_get_their_own_layer_before_the_code() {
     assert_eq!(p.stages[w].phase, Phase::AppSource);
 }
 
+/// Issue 8, defect 1: more than ~27,000 files stopped the `weights` block (it walked every
+/// file in Rhai). The files are walked once in Rust; the block sees only the large ones.
+#[test]
+fn a_project_with_100000_files_plans_and_finds_its_weights() {
+    // In memory when the machine has /dev/shm: creating the files is the slow part.
+    let shm = Path::new("/dev/shm");
+    let tmp = if shm.is_dir() { tempfile::tempdir_in(shm).unwrap() } else { tempfile::tempdir().unwrap() };
+    for f in ["cog.yaml", "predict.py"] {
+        std::fs::copy(repo().join("tests/projects/string-project").join(f), tmp.path().join(f)).unwrap();
+    }
+    for d in 0..100 {
+        let dir = tmp.path().join(format!("data/d{d:03}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..1000 {
+            std::fs::write(dir.join(format!("f{f:04}.txt")), "x").unwrap();
+        }
+    }
+    std::fs::File::create(tmp.path().join("model.bin")).unwrap().set_len(11 * 1024 * 1024).unwrap();
+    let started = std::time::Instant::now();
+    let c = plan(tmp.path(), &[]).unwrap();
+    let took = started.elapsed();
+    match c.plan.contexts.get("weights") {
+        Some(Context::Local { include, .. }) => assert_eq!(include, &["model.bin"]),
+        other => panic!("no weights context: {other:?}"),
+    }
+    // Generous for a debug build on a busy machine; a release build takes well under 1 s.
+    assert!(took < std::time::Duration::from_secs(20), "planning took {took:?}");
+
+    // A weight in a directory .dockerignore excludes is not a weight (nor walked).
+    std::fs::File::create(tmp.path().join("data/d000/big.bin")).unwrap().set_len(11 * 1024 * 1024).unwrap();
+    std::fs::write(tmp.path().join(".dockerignore"), "data\n").unwrap();
+    let project = Project::open(tmp.path()).unwrap();
+    let index = project.files().unwrap();
+    assert!(index.files().iter().all(|f| !f.path.starts_with("data/")));
+    assert!(index.visited() < 100, "the ignored directory was walked: {} entries", index.visited());
+}
+
 #[test]
 fn a_required_capability_must_be_provided_by_a_fired_block() {
     let tmp = copy_project("string-project");

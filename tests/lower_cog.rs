@@ -1,7 +1,7 @@
 //! Lowering a Cog-shaped plan: the decoded graph (snapshot), determinism, env tracking,
 //! host CA mounts, contexts and `.dockerignore`, and the v0.8 vs modern differences.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use cogpack::llb::{self, pb};
@@ -562,7 +562,7 @@ fn host_ca_is_mounted_for_its_step_only_and_never_exported() {
     };
     assert_eq!(s.identifier, "local://cogpack-host-ca");
     match &lowered.locals["cogpack-host-ca"] {
-        LocalSpec::Memory { files } => assert_eq!(
+        LocalSpec::Memory { files, .. } => assert_eq!(
             files["ca-certificates.crt"],
             (CA_PEM.as_bytes().to_vec(), 0o644)
         ),
@@ -599,61 +599,52 @@ fn contexts_filter_at_the_source_and_honour_dockerignore() {
     let sources: Vec<pb::SourceOp> = ops(&lowered.definition)
         .into_iter()
         .filter_map(|(_, op)| match op.op {
-            Some(pb::op::Op::Source(s)) if s.identifier == "local://source" => Some(s),
+            Some(pb::op::Op::Source(s)) if s.identifier.starts_with("local://source") => Some(s),
             _ => None,
         })
         .collect();
-    let ignore = r#"".git","weights/*.tmp","!weights/keep.tmp""#;
-    let attrs: Vec<(Option<&str>, Option<&str>)> = sources
-        .iter()
-        .map(|s| {
-            (
-                s.attrs.get("local.includepattern").map(String::as_str),
-                s.attrs.get("local.excludepatterns").map(String::as_str),
-            )
-        })
-        .collect();
-    let bind_and_weights = format!("[{ignore}]");
-    let code = format!("[{ignore},\"weights\",\".cog\"]");
-    assert!(
-        attrs.contains(&(None, Some(bind_and_weights.as_str()))),
-        "{attrs:?}"
-    );
-    assert!(
-        attrs.contains(&(Some(r#"["weights/**"]"#), Some(bind_and_weights.as_str()))),
-        "{attrs:?}"
-    );
-    assert!(attrs.contains(&(None, Some(code.as_str()))), "{attrs:?}");
+    // Issue 8: patterns never travel to the engine (it would send them back in gRPC
+    // headers, limited to 16 KiB); each filtered view is its own local, filtered by us.
+    let ignore = [".git", "weights/*.tmp", "!weights/keep.tmp"].map(String::from).to_vec();
+    let mut views: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    let mut hints = BTreeSet::new();
     for s in &sources {
+        assert!(!s.attrs.contains_key("local.includepattern"), "{:?}", s.attrs);
+        assert!(!s.attrs.contains_key("local.excludepatterns"), "{:?}", s.attrs);
         assert!(!s.attrs.contains_key("local.session") && !s.attrs.contains_key("local.unique"));
-        assert_eq!(s.attrs["local.sharedkeyhint"], "source");
-    }
-    match &lowered.locals["source"] {
-        LocalSpec::Dir {
-            path,
-            include,
-            exclude,
-        } => {
-            assert_eq!(path, project.path());
-            assert!(include.is_empty());
-            assert_eq!(exclude, &[".git", "weights/*.tmp", "!weights/keep.tmp"]);
+        let name = s.identifier.trim_start_matches("local://");
+        let hint = &s.attrs["local.sharedkeyhint"];
+        assert!(hint.starts_with("source-") && hints.insert(hint.clone()), "{hint}");
+        match &lowered.locals[name] {
+            LocalSpec::Dir { path, include, exclude } => {
+                assert_eq!(path, project.path());
+                views.push((include.clone(), exclude.clone()));
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
     }
+    let mut code = ignore.clone();
+    code.extend(["weights".to_string(), ".cog".to_string()]);
+    assert!(views.contains(&(vec![], ignore.clone())), "{views:?}");
+    assert!(views.contains(&(vec!["weights/**".to_string()], ignore.clone())), "{views:?}");
+    assert!(views.contains(&(vec![], code)), "{views:?}");
+    // The same patterns give the same digests.
+    let again = project.lower(&cog_plan(), &EngineCaps::buildkit_v0_8()).unwrap();
+    assert_eq!(again.definition, lowered.definition);
     // A copy of specific paths from a context only sends those paths.
     let req = ops(&lowered.definition)
         .into_iter()
         .find_map(|(_, op)| match op.op {
-            Some(pb::op::Op::Source(s)) if s.identifier == "local://requirements" => Some(s),
+            Some(pb::op::Op::Source(s)) if s.identifier.starts_with("local://requirements") => Some(s),
             _ => None,
         })
         .unwrap();
-    assert_eq!(req.attrs["local.includepattern"], r#"["requirements.txt"]"#);
-    match &lowered.locals["requirements"] {
-        LocalSpec::Memory { files } => assert_eq!(
-            files["requirements.txt"],
-            (b"torch==2.1.0\n".to_vec(), 0o644)
-        ),
+    match &lowered.locals[req.identifier.trim_start_matches("local://")] {
+        LocalSpec::Memory { files, include, exclude } => {
+            assert_eq!(files["requirements.txt"], (b"torch==2.1.0\n".to_vec(), 0o644));
+            assert_eq!(include, &["requirements.txt"]);
+            assert!(exclude.is_empty());
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(lowered.secrets.iter().collect::<Vec<_>>(), ["hf_token"]);

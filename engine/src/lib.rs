@@ -7,10 +7,16 @@
 //! The library never prints: it returns data and the CLI ([`cli`]) renders it.
 //! See `docs/architecture.md` for the map.
 
+/// Counts allocations per thread so script runs can be held to a memory bound
+/// ([`script::MAX_SCRIPT_MEMORY`]).
+#[global_allocator]
+static ALLOCATOR: script::memory::CountingAllocator = script::memory::CountingAllocator;
+
 pub mod builtin;
 pub mod cog_yaml;
 pub mod requirements;
 pub mod project;
+pub mod dockerignore;
 pub mod diagnostics;
 pub mod manifest;
 pub mod script;

@@ -533,15 +533,18 @@ async fn image_defaults(
 fn locals(lowered: &Lowered) -> Result<BTreeMap<String, LocalSource>, BuildError> {
     let mut out = BTreeMap::new();
     for (name, spec) in &lowered.locals {
+        let bad = |e: crate::dockerignore::PatternError| BuildError::Export(format!("context `{name}`: {e}"));
         let source = match spec {
-            LocalSpec::Dir { path, .. } => LocalSource::dir(path.clone()),
-            LocalSpec::Memory { files } => {
+            LocalSpec::Dir { path, include, exclude } => {
+                LocalSource::dir(path.clone()).filtered(include, exclude).map_err(bad)?
+            }
+            LocalSpec::Memory { files, include, exclude } => {
                 let mut tree = MemTree::new();
                 for (path, (data, mode)) in files {
                     tree.insert(path, data.clone(), *mode)
                         .map_err(|e| BuildError::Export(format!("generated context `{name}`: {e}")))?;
                 }
-                LocalSource::memory(tree)
+                LocalSource::memory(tree).filtered(include, exclude).map_err(bad)?
             }
         };
         out.insert(name.clone(), source);

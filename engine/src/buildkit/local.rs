@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use bollard_buildkit_proto::fsutil::types::Stat;
 
-use super::dockerignore::{IncludeMatch, IncludeMatcher, PatternMatcher};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::dockerignore::{IncludeMatch, IncludeMatcher, PatternError, PatternMatcher};
 
 /// Go `os.FileMode` bits used by fsutil on the wire.
 pub(crate) mod mode {
@@ -27,33 +29,70 @@ pub(crate) mod mode {
 /// identical trees produce identical file metadata across runs.
 pub const DEFAULT_MEMORY_MTIME_NS: i64 = 946_684_800 * 1_000_000_000;
 
-/// A named local source served over FileSync.
+/// A named local source served over FileSync: a tree and the patterns that filter it.
+///
+/// The patterns travel with the source, not with the engine's request: the daemon would send
+/// them back to us in gRPC headers, whose size is limited (16 KiB), so `lower` puts no
+/// patterns in the LLB and registers each filtered view of a context as its own source.
 #[derive(Clone)]
-pub enum LocalSource {
-    /// A directory on disk, sent as it is when the engine asks for it.
+pub struct LocalSource {
+    pub(crate) tree: SourceTree,
+    pub(crate) filter: Arc<Filter>,
+    /// The patterns as given, for the session's shared key and for debugging.
+    patterns: (Vec<String>, Vec<String>),
+}
+
+/// What a [`LocalSource`] holds.
+#[derive(Clone)]
+pub(crate) enum SourceTree {
+    /// A directory on disk, walked when the engine asks for it.
     Dir(PathBuf),
     /// Files held in memory.
     Memory(Arc<MemTree>),
 }
 
 impl LocalSource {
-    /// A directory on disk.
+    /// A directory on disk, sent whole.
     pub fn dir(path: impl Into<PathBuf>) -> Self {
-        LocalSource::Dir(path.into())
+        LocalSource { tree: SourceTree::Dir(path.into()), filter: Arc::default(), patterns: Default::default() }
     }
 
-    /// An in-memory tree.
+    /// An in-memory tree, sent whole.
     pub fn memory(tree: MemTree) -> Self {
-        LocalSource::Memory(Arc::new(tree))
+        LocalSource { tree: SourceTree::Memory(Arc::new(tree)), filter: Arc::default(), patterns: Default::default() }
+    }
+
+    /// Only what `include` names (everything when empty), without what `exclude` (with `!`
+    /// exceptions, `.dockerignore` syntax) excludes.
+    pub fn filtered<S: AsRef<str>>(mut self, include: &[S], exclude: &[S]) -> Result<Self, PatternError> {
+        self.filter = Arc::new(Filter::new(include, exclude)?);
+        let own = |v: &[S]| v.iter().map(|s| s.as_ref().to_owned()).collect::<Vec<_>>();
+        self.patterns = (own(include), own(exclude));
+        Ok(self)
+    }
+
+    /// The directory, for a source on disk.
+    pub fn dir_path(&self) -> Option<&Path> {
+        match &self.tree {
+            SourceTree::Dir(p) => Some(p),
+            SourceTree::Memory(_) => None,
+        }
+    }
+
+    /// The include and exclude patterns of the source.
+    pub fn patterns(&self) -> (&[String], &[String]) {
+        (&self.patterns.0, &self.patterns.1)
     }
 }
 
 impl fmt::Debug for LocalSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LocalSource::Dir(p) => f.debug_tuple("Dir").field(p).finish(),
-            LocalSource::Memory(t) => f.debug_struct("Memory").field("files", &t.files.len()).finish(),
-        }
+        let mut d = f.debug_struct("LocalSource");
+        match &self.tree {
+            SourceTree::Dir(p) => d.field("dir", p),
+            SourceTree::Memory(t) => d.field("memory_files", &t.files.len()),
+        };
+        d.field("include", &self.patterns.0).field("exclude", &self.patterns.1).finish()
     }
 }
 
@@ -155,11 +194,64 @@ impl MemTree {
     }
 }
 
-/// Which parts of a source the engine asked for (from the DiffCopy request metadata).
+/// Which parts of a source are sent: every layer must let a path through (the source's own
+/// patterns, then any the engine's request carries).
 #[derive(Debug, Default)]
 pub(crate) struct Filter {
-    pub includes: IncludeMatcher,
-    pub excludes: PatternMatcher,
+    layers: Vec<FilterLayer>,
+}
+
+#[derive(Debug)]
+struct FilterLayer {
+    includes: IncludeMatcher,
+    excludes: PatternMatcher,
+}
+
+impl Filter {
+    /// One layer of include and exclude patterns.
+    pub fn new<S: AsRef<str>>(include: &[S], exclude: &[S]) -> Result<Filter, PatternError> {
+        let layer = FilterLayer { includes: IncludeMatcher::new(include)?, excludes: PatternMatcher::new(exclude)? };
+        let empty = layer.includes.is_empty() && layer.excludes.is_empty();
+        Ok(Filter { layers: if empty { Vec::new() } else { vec![layer] } })
+    }
+
+    /// This filter and then `other`.
+    pub fn and(&self, other: Filter) -> Filter {
+        let mut layers: Vec<FilterLayer> = self
+            .layers
+            .iter()
+            .map(|l| FilterLayer { includes: l.includes.clone(), excludes: l.excludes.clone() })
+            .collect();
+        layers.extend(other.layers);
+        Filter { layers }
+    }
+
+    fn has_includes(&self) -> bool {
+        self.layers.iter().any(|l| !l.includes.is_empty())
+    }
+
+    /// The narrowest answer of the layers' include patterns.
+    fn classify(&self, path: &str) -> IncludeMatch {
+        let mut out = IncludeMatch::Full;
+        for l in self.layers.iter().filter(|l| !l.includes.is_empty()) {
+            match l.includes.classify(path) {
+                IncludeMatch::No => return IncludeMatch::No,
+                IncludeMatch::Parent => out = IncludeMatch::Parent,
+                IncludeMatch::Full => {}
+            }
+        }
+        out
+    }
+
+    fn excluded(&self, path: &str) -> bool {
+        self.layers.iter().any(|l| l.excludes.matches(path))
+    }
+
+    /// Whether an excluded directory must still be walked (an exception may re-include
+    /// something below it in every layer that excludes it).
+    fn may_include_below(&self, dir: &str) -> bool {
+        self.layers.iter().filter(|l| l.excludes.matches(dir)).all(|l| l.excludes.may_include_below(dir))
+    }
 }
 
 /// Where an entry's bytes come from.
@@ -194,22 +286,29 @@ struct Node {
     link_key: Option<(u64, u64)>,
 }
 
+/// How often (in entries) a walk checks whether it was cancelled.
+const CANCEL_CHECK_EVERY: usize = 256;
+
 /// Walks a source into sorted, filtered entries (depth-first, names in byte order, parents
-/// before children, parents of included entries always present).
-pub(crate) fn collect(source: &LocalSource, filter: &Filter) -> Result<Vec<Entry>, String> {
+/// before children, parents of included entries always present). Directories a filter
+/// excludes are not entered unless an exception may re-include something below them. The
+/// walk stops with an error soon after `cancelled` becomes true.
+pub(crate) fn collect(source: &LocalSource, extra: Filter, cancelled: &AtomicBool) -> Result<Vec<Entry>, String> {
+    let filter = source.filter.and(extra);
     let mut out = Vec::new();
-    match source {
-        LocalSource::Dir(root) => {
+    let mut walk = Walk { filter: &filter, cancelled, seen: 0, pending: Vec::new(), out: &mut out };
+    match &source.tree {
+        SourceTree::Dir(root) => {
             let md = std::fs::metadata(root).map_err(|e| format!("cannot open {}: {e}", root.display()))?;
             if !md.is_dir() {
                 return Err(format!("{} is not a directory", root.display()));
             }
             let tree = DiskTree { root: root.clone() };
-            walk(&tree, "", filter, &mut Vec::new(), &mut out)?;
+            walk.dir(&tree, "")?;
         }
-        LocalSource::Memory(mem) => {
+        SourceTree::Memory(mem) => {
             let tree = MemIndex::new(mem);
-            walk(&tree, "", filter, &mut Vec::new(), &mut out)?;
+            walk.dir(&tree, "")?;
         }
     }
     Ok(resolve_hardlinks(&mut out))
@@ -224,49 +323,55 @@ fn join(rel: &str, name: &str) -> String {
     if rel.is_empty() { name.to_owned() } else { format!("{rel}/{name}") }
 }
 
-fn walk(
-    tree: &dyn Tree,
-    rel: &str,
-    filter: &Filter,
-    pending: &mut Vec<Entry>,
-    out: &mut Vec<(Entry, Option<(u64, u64)>)>,
-) -> Result<(), String> {
-    for node in tree.children(rel)? {
-        let path = join(rel, &node.name);
-        if !filter.includes.is_empty() {
-            match filter.includes.classify(&path) {
+struct Walk<'a> {
+    filter: &'a Filter,
+    cancelled: &'a AtomicBool,
+    seen: usize,
+    /// Excluded (or include-parent) directories, sent only if something below them is.
+    pending: Vec<Entry>,
+    out: &'a mut Vec<(Entry, Option<(u64, u64)>)>,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, tree: &dyn Tree, rel: &str) -> Result<(), String> {
+        let filter = self.filter;
+        for node in tree.children(rel)? {
+            self.seen += 1;
+            if self.seen % CANCEL_CHECK_EVERY == 0 && self.cancelled.load(Ordering::Relaxed) {
+                return Err("cancelled".to_owned());
+            }
+            let path = join(rel, &node.name);
+            let class = if filter.has_includes() { filter.classify(&path) } else { IncludeMatch::Full };
+            match class {
                 IncludeMatch::No => continue,
                 // Only directories can lead to what an include names.
                 IncludeMatch::Parent if !node.is_dir => continue,
                 _ => {}
             }
-        }
-        let included_parent_only = !filter.includes.is_empty()
-            && filter.includes.classify(&path) == IncludeMatch::Parent;
-        let excluded = filter.excludes.matches(&path);
-        if excluded && !(node.is_dir && filter.excludes.may_include_below(&path)) {
-            continue;
-        }
-        let mut stat = node.stat;
-        stat.path = path.clone();
-        let entry = Entry { stat, content: node.content };
-        if node.is_dir {
-            let depth = pending.len();
-            if excluded || included_parent_only {
-                // Sent only if something below it is.
-                pending.push(entry);
-            } else {
-                out.extend(pending.drain(..).map(|e| (e, None)));
-                out.push((entry, None));
+            let excluded = filter.excluded(&path);
+            if excluded && !(node.is_dir && filter.may_include_below(&path)) {
+                continue;
             }
-            walk(tree, &path, filter, pending, out)?;
-            pending.truncate(depth);
-        } else {
-            out.extend(pending.drain(..).map(|e| (e, None)));
-            out.push((entry, node.link_key));
+            let mut stat = node.stat;
+            stat.path = path.clone();
+            let entry = Entry { stat, content: node.content };
+            if node.is_dir {
+                let depth = self.pending.len();
+                if excluded || class == IncludeMatch::Parent {
+                    self.pending.push(entry);
+                } else {
+                    self.out.extend(self.pending.drain(..).map(|e| (e, None)));
+                    self.out.push((entry, None));
+                }
+                self.dir(tree, &path)?;
+                self.pending.truncate(depth);
+            } else {
+                self.out.extend(self.pending.drain(..).map(|e| (e, None)));
+                self.out.push((entry, node.link_key));
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The first occurrence of a multiply-linked file is sent whole; later ones as hardlinks to it.
@@ -446,10 +551,11 @@ mod tests {
     }
 
     fn filter(includes: &[&str], excludes: &[&str]) -> Filter {
-        Filter {
-            includes: IncludeMatcher::new(includes).unwrap(),
-            excludes: PatternMatcher::new(excludes).unwrap(),
-        }
+        Filter::new(includes, excludes).unwrap()
+    }
+
+    fn collect(source: &LocalSource, extra: Filter) -> Result<Vec<Entry>, String> {
+        super::collect(source, extra, &AtomicBool::new(false))
     }
 
     fn sample() -> MemTree {
@@ -463,7 +569,7 @@ mod tests {
 
     #[test]
     fn memory_trees_walk_in_fsutil_order_with_implied_dirs() {
-        let entries = collect(&LocalSource::memory(sample()), &Filter::default()).unwrap();
+        let entries = collect(&LocalSource::memory(sample()), Filter::default()).unwrap();
         // `/` sorts below every other byte: "a/…" comes before "a-c".
         assert_eq!(paths(&entries), vec!["a", "a/sub", "a/sub/deep.py", "a/z.txt", "a-c", "b.txt", "secret.txt"]);
         let a = &entries[0];
@@ -473,10 +579,10 @@ mod tests {
         assert_eq!(ac.stat.mode, 0o755);
         assert_eq!(ac.stat.size, 1);
         // Same size, different content: the mtime differs, deterministically.
-        let again = collect(&LocalSource::memory(sample()), &Filter::default()).unwrap();
+        let again = collect(&LocalSource::memory(sample()), Filter::default()).unwrap();
         assert_eq!(again[4].stat.mod_time, ac.stat.mod_time);
         let changed = sample().with_file("a-c", "y", 0o755).unwrap();
-        let changed = collect(&LocalSource::memory(changed), &Filter::default()).unwrap();
+        let changed = collect(&LocalSource::memory(changed), Filter::default()).unwrap();
         assert_ne!(changed[4].stat.mod_time, ac.stat.mod_time);
         assert!((ac.stat.mod_time - DEFAULT_MEMORY_MTIME_NS) < 1_000_000_000);
         assert!(ac.has_data() && !a.has_data());
@@ -484,18 +590,36 @@ mod tests {
 
     #[test]
     fn excludes_and_exceptions_keep_needed_parents_only() {
-        let entries = collect(&LocalSource::memory(sample()), &filter(&[], &["secret.txt", "a", "!a/sub/deep.py"])).unwrap();
+        let entries = collect(&LocalSource::memory(sample()), filter(&[], &["secret.txt", "a", "!a/sub/deep.py"])).unwrap();
         assert_eq!(paths(&entries), vec!["a", "a/sub", "a/sub/deep.py", "a-c", "b.txt"]);
-        let entries = collect(&LocalSource::memory(sample()), &filter(&[], &["a", "!a/nothing"])).unwrap();
+        let entries = collect(&LocalSource::memory(sample()), filter(&[], &["a", "!a/nothing"])).unwrap();
         assert_eq!(paths(&entries), vec!["a-c", "b.txt", "secret.txt"], "an excluded dir with no included child is not sent");
     }
 
     #[test]
     fn includes_send_parents_and_whole_subtrees() {
-        let entries = collect(&LocalSource::memory(sample()), &filter(&["a/sub"], &[])).unwrap();
+        let entries = collect(&LocalSource::memory(sample()), filter(&["a/sub"], &[])).unwrap();
         assert_eq!(paths(&entries), vec!["a", "a/sub", "a/sub/deep.py"]);
-        let entries = collect(&LocalSource::memory(sample()), &filter(&["*.txt"], &["secret.txt"])).unwrap();
+        let entries = collect(&LocalSource::memory(sample()), filter(&["*.txt"], &["secret.txt"])).unwrap();
         assert_eq!(paths(&entries), vec!["b.txt"]);
+    }
+
+    #[test]
+    fn a_source_carries_its_own_patterns_and_request_patterns_narrow_them() {
+        let src = LocalSource::memory(sample()).filtered(&[] as &[&str], &["secret.txt", "a"]).unwrap();
+        assert_eq!(paths(&collect(&src, Filter::default()).unwrap()), vec!["a-c", "b.txt"]);
+        assert_eq!(paths(&collect(&src, filter(&["b.txt"], &[])).unwrap()), vec!["b.txt"]);
+        assert!(LocalSource::dir("/x").filtered(&[] as &[&str], &["[z-a]"]).is_err());
+    }
+
+    #[test]
+    fn a_cancelled_walk_stops() {
+        let mut tree = MemTree::new();
+        for i in 0..2000 {
+            tree.insert(&format!("d/f{i}"), "", 0o644).unwrap();
+        }
+        let err = super::collect(&LocalSource::memory(tree), Filter::default(), &AtomicBool::new(true)).unwrap_err();
+        assert_eq!(err, "cancelled");
     }
 
     #[test]
@@ -521,7 +645,7 @@ mod tests {
         std::fs::set_permissions(root.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::hard_link(root.join("run.sh"), root.join("z-link.sh")).unwrap();
         std::os::unix::fs::symlink("run.sh", root.join("link")).unwrap();
-        let entries = collect(&LocalSource::dir(root), &Filter::default()).unwrap();
+        let entries = collect(&LocalSource::dir(root), Filter::default()).unwrap();
         assert_eq!(paths(&entries), vec!["link", "run.sh", "src", "src/pkg", "src/pkg/mod.py", "z-link.sh"]);
         let by = |p: &str| entries.iter().find(|e| e.stat.path == p).unwrap();
         assert_eq!(by("link").stat.mode, mode::SYMLINK | 0o777);
@@ -532,6 +656,6 @@ mod tests {
         assert_eq!(by("z-link.sh").stat.linkname, "run.sh", "second link of the same inode is a hardlink");
         assert!(!by("z-link.sh").has_data());
         assert!(by("run.sh").stat.mod_time > 1_500_000_000 * 1_000_000_000);
-        assert!(collect(&LocalSource::dir(root.join("missing")), &Filter::default()).is_err());
+        assert!(collect(&LocalSource::dir(root.join("missing")), Filter::default()).is_err());
     }
 }

@@ -9,7 +9,6 @@
 
 mod addr;
 mod client;
-pub mod dockerignore;
 mod error;
 mod info;
 mod local;

@@ -510,7 +510,7 @@ fn shared_key(locals: &BTreeMap<String, LocalSource>) -> String {
     let mut h = Sha256::new();
     for (name, src) in locals {
         h.update(name.as_bytes());
-        if let LocalSource::Dir(p) = src {
+        if let Some(p) = src.dir_path() {
             h.update(p.as_os_str().as_encoded_bytes());
         }
         h.update([0]);

@@ -17,6 +17,7 @@
 
 mod detect;
 mod error;
+mod ignored;
 pub mod inputs;
 pub mod resolve;
 
@@ -79,6 +80,7 @@ pub struct Composition {
 /// Composes the plan for a project from the registry. See the module docs for the steps.
 pub fn compose(registry: &Registry, project: Arc<Project>) -> Result<Composition, ComposeError> {
     let inputs = read_inputs(&project)?;
+    ignored::check(&project, inputs.config.as_ref())?;
     let view: Arc<dyn ProjectView> = project.clone();
     let ctx = ScriptContext::new(view, &inputs.cog, &inputs.requirements);
 
@@ -456,6 +458,7 @@ pub struct BlockInProject {
 /// Evaluates one block against a project for `blocks explain ID DIR`.
 pub fn explain_block(registry: &Registry, block: &Block, project: Arc<Project>) -> Result<BlockInProject, ComposeError> {
     let inputs = read_inputs(&project)?;
+    ignored::check(&project, inputs.config.as_ref())?;
     let view: Arc<dyn ProjectView> = project.clone();
     let ctx = ScriptContext::new(view, &inputs.cog, &inputs.requirements);
     let detect = detect::evaluate(&block.detect, &ctx, &inputs.cog, &owner(block), &block.id, &params_json(block))?;

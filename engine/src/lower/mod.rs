@@ -14,14 +14,15 @@
 //! - `host_ca` steps bind the host CA bundle read-only from the in-memory local
 //!   `cogpack-host-ca` and point `SSL_CERT_FILE`, `PIP_CERT` and `REQUESTS_CA_BUNDLE` at it,
 //!   for that step only; a bind mount is never part of a layer.
-//! - Copies from a context filter at the source (`local.includepattern` /
-//!   `local.excludepatterns`, which v0.8 has); copies from anything else with patterns need
+//! - Copies from a context filter at the source: each filtered view of a context is its own
+//!   `local://` name whose patterns the session applies ([`LocalSpec`]; the LLB carries only a
+//!   hash of them in the shared key hint, since the daemon would send patterns back in gRPC
+//!   headers limited to 16 KiB); copies from anything else with patterns need
 //!   `file.copy.includeexcludepatterns` (v0.9+). `Copy.merge` copies into scratch and merges
 //!   the layer on top when the engine has MergeOp, else copies onto the stage.
 //! - Every op is named `[<block>/<stage>] <what>` and declares the caps it needs; a cap the
 //!   engine lacks is an error here, naming the block and stage, before anything is sent.
 
-mod dockerignore;
 mod engine;
 pub mod env;
 mod host_ca;
@@ -36,7 +37,7 @@ use crate::llb::{
 };
 use crate::plan::{self, Context, Input, Mount, Op, Plan, Stage, Violation};
 
-pub use dockerignore::parse as parse_dockerignore;
+pub use crate::dockerignore::parse as parse_dockerignore;
 pub use engine::EngineCaps;
 pub use host_ca::{
     choose_ca_path, host_ca_bundle, HostCa, CA_FILE, CA_LOCAL, CA_TARGET, DEFAULT_CA_PATH,
@@ -70,20 +71,26 @@ pub struct Lowered {
 
 /// What the client sends for one `local://NAME`.
 ///
-/// The daemon also sends each source op's include/exclude patterns with its request; a
-/// sender must apply those (they are the patterns below, plus a copy's own filters).
+/// The patterns are applied by the client (the session's FileSync): they are not in the LLB,
+/// because the daemon would send them back in gRPC headers, whose size is limited. Each
+/// filtered view of a context is its own `local://` name (`source`, `source-<hash>` for a
+/// copy's own patterns), and the source op's shared key hint carries a hash of its patterns,
+/// so the op digest changes exactly when the patterns do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LocalSpec {
     /// A directory on the build machine; `exclude` holds the `.dockerignore` patterns when
-    /// the context asks for them, then the context's own.
+    /// the context asks for them, then the context's own, then the copy's.
     Dir {
         path: PathBuf,
         include: Vec<String>,
         exclude: Vec<String>,
     },
-    /// Files held in memory: relative path -> (contents, permission bits).
+    /// Files held in memory: relative path -> (contents, permission bits), filtered by
+    /// `include`/`exclude` (a copy's own patterns).
     Memory {
         files: BTreeMap<String, (Vec<u8>, u32)>,
+        include: Vec<String>,
+        exclude: Vec<String>,
     },
 }
 
@@ -155,16 +162,10 @@ pub enum LowerError {
         context: String,
         path: PathBuf,
     },
-    #[error("{}:{line}: {message}\nhelp: fix or remove the line; patterns follow Docker's .dockerignore syntax", file.display())]
+    #[error("{source}\nhelp: fix or remove the line; patterns follow Docker's .dockerignore syntax")]
     Dockerignore {
-        file: PathBuf,
-        line: usize,
-        message: String,
-    },
-    #[error("cannot read {}: {source}", file.display())]
-    ReadFile {
-        file: PathBuf,
-        source: std::io::Error,
+        #[from]
+        source: crate::dockerignore::DockerignoreError,
     },
     #[error(
         "[{block}/{stage}] copies from {from} with include/exclude patterns, which needs the \
@@ -644,7 +645,6 @@ impl<'p> Lowerer<'p> {
                 "context name `{CA_LOCAL}` is reserved for the host CA bundle"
             )));
         }
-        let (mut inc, mut exc) = (Vec::new(), Vec::new());
         // The shared key hint names what the source holds, so that two builds running at
         // once on one engine never share a `local://NAME` vertex that serves other files:
         // a directory is named by `LowerOptions::source_key`, generated files by their content.
@@ -664,7 +664,8 @@ impl<'p> Lowerer<'p> {
                 format!("{name}-{}", short_hash(&all))
             }
         };
-        match ctx {
+        let (mut inc, mut exc) = (Vec::new(), Vec::new());
+        let spec = match ctx {
             Context::Local {
                 path,
                 dockerignore,
@@ -684,21 +685,18 @@ impl<'p> Lowerer<'p> {
                         path: dir,
                     });
                 }
-                let mut base_exclude = Vec::new();
                 if *dockerignore {
-                    base_exclude.extend(self.dockerignore()?);
+                    exc.extend(self.dockerignore()?);
                 }
-                base_exclude.extend(ce.iter().cloned());
+                exc.extend(ce.iter().cloned());
                 inc.extend(ci.iter().cloned());
-                exc.extend(base_exclude.iter().cloned());
-                self.locals.insert(
-                    name.to_string(),
-                    LocalSpec::Dir {
-                        path: dir,
-                        include: ci.clone(),
-                        exclude: base_exclude,
-                    },
-                );
+                inc.extend(include.iter().cloned());
+                exc.extend(exclude.iter().cloned());
+                LocalSpec::Dir {
+                    path: dir,
+                    include: inc.clone(),
+                    exclude: exc.clone(),
+                }
             }
             Context::Generated { files } => {
                 let files = files
@@ -710,25 +708,38 @@ impl<'p> Lowerer<'p> {
                         )
                     })
                     .collect();
-                self.locals
-                    .insert(name.to_string(), LocalSpec::Memory { files });
+                inc.extend(include.iter().cloned());
+                exc.extend(exclude.iter().cloned());
+                LocalSpec::Memory {
+                    files,
+                    include: inc.clone(),
+                    exclude: exc.clone(),
+                }
             }
-        }
-        inc.extend(include.iter().cloned());
-        exc.extend(exclude.iter().cloned());
-        let key = format!("context:{name}\0{}\0{}", inc.join("\0"), exc.join("\0"));
+        };
+        // The context's own view keeps its name; a copy's own patterns make another view.
+        let local_name = if include.is_empty() && exclude.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}-{}", patterns_hash(include, exclude))
+        };
+        let hint = if inc.is_empty() && exc.is_empty() {
+            hint
+        } else {
+            format!("{hint}-{}", patterns_hash(&inc, &exc))
+        };
+        self.locals.insert(local_name.clone(), spec);
+        let key = format!("context:{local_name}");
         if let Some(s) = self.sources.get(&key) {
             return Ok(s.clone());
         }
         let what = format!("context {name}");
         let opts = LocalOptions {
-            include: inc,
-            exclude: exc,
-            follow_paths: Vec::new(),
             shared_key_hint: Some(hint),
+            ..Default::default()
         };
         let state = State::local(
-            name,
+            &local_name,
             &opts,
             &OpMeta::new(format!("[{}/{}] {what}", at.block, at.stage), None),
         )
@@ -742,7 +753,7 @@ impl<'p> Lowerer<'p> {
         if let Some(p) = &self.dockerignore {
             return Ok(p.clone());
         }
-        let patterns = dockerignore::read(self.project_dir)?;
+        let patterns = crate::dockerignore::read(self.project_dir)?.patterns;
         self.dockerignore = Some(patterns.clone());
         Ok(patterns)
     }
@@ -752,8 +763,14 @@ impl<'p> Lowerer<'p> {
             let ca = host_ca_bundle(self.options.ca_cert.as_deref())?;
             self.ca_hint = format!("{CA_LOCAL}-{}", short_hash(&ca.contents));
             let files = BTreeMap::from([(CA_FILE.to_string(), (ca.contents, 0o644))]);
-            self.locals
-                .insert(CA_LOCAL.to_string(), LocalSpec::Memory { files });
+            self.locals.insert(
+                CA_LOCAL.to_string(),
+                LocalSpec::Memory {
+                    files,
+                    include: Vec::new(),
+                    exclude: Vec::new(),
+                },
+            );
         }
         let key = format!("context:{CA_LOCAL}");
         if let Some(s) = self.sources.get(&key) {
@@ -973,6 +990,21 @@ fn command_text(args: &[String]) -> String {
 mod tests;
 
 /// The first 12 hex digits of a SHA-256: enough to tell sources apart in a shared key hint.
+/// A short hash of include and exclude patterns (stable for the same lists).
+fn patterns_hash(include: &[String], exclude: &[String]) -> String {
+    let mut all = Vec::new();
+    for p in include {
+        all.extend_from_slice(p.as_bytes());
+        all.push(0);
+    }
+    all.push(1);
+    for p in exclude {
+        all.extend_from_slice(p.as_bytes());
+        all.push(0);
+    }
+    short_hash(&all)
+}
+
 fn short_hash(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(&Sha256::digest(bytes)[..6])

@@ -28,39 +28,6 @@ fn env_expands_against_what_is_set_so_far() {
 }
 
 #[test]
-fn dockerignore_is_parsed_like_docker() {
-    let text = "\u{feff}# comment\n\n  .git  \n/build/\n!build/keep\n**/__pycache__\n./a//b/../c\n";
-    assert_eq!(
-        parse_dockerignore(text).unwrap(),
-        vec![".git", "build", "!build/keep", "**/__pycache__", "a/c"]
-    );
-    assert_eq!(parse_dockerignore("ok\n[abc\n").unwrap_err().0, 2);
-    assert!(parse_dockerignore("!\n").unwrap_err().1.contains('!'));
-    assert!(parse_dockerignore("x\\").is_err());
-    assert!(parse_dockerignore("[a-c]*.py\n\\[literal\n").is_ok());
-}
-
-#[test]
-fn malformed_dockerignore_names_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".dockerignore"),
-        "weights/\n*.ckpt\nsrc/[oops\n",
-    )
-    .unwrap();
-    let err = dockerignore::read(dir.path()).unwrap_err().to_string();
-    let want = format!(
-        "{}:3: pattern `src/[oops` is malformed",
-        dir.path().join(".dockerignore").display()
-    );
-    assert!(err.starts_with(&want), "{err}");
-    assert_eq!(
-        dockerignore::read(&dir.path().join("none")).unwrap(),
-        Vec::<String>::new()
-    );
-}
-
-#[test]
 fn ca_path_prefers_flag_then_env_then_default() {
     let flag = Path::new("/x/ca.pem");
     assert_eq!(

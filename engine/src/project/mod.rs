@@ -2,20 +2,28 @@
 //!
 //! Every path is relative to the project root and is checked before use: absolute paths,
 //! `..` components and symlinks that resolve outside the root are refused, reads are bounded
-//! in size, and globbing is bounded in count, skips `.git`, never follows symlinked
-//! directories and returns paths in sorted order, so the same tree always gives the same
-//! answers.
+//! in size, and the same tree always gives the same answers.
+//!
+//! The project's files are walked once, in Rust, into a [`FileIndex`] (path and size of every
+//! regular file, sorted) that every glob and `large_files` question is answered from. The
+//! walk applies `.dockerignore` first — an excluded directory is never entered unless an `!`
+//! exception may re-include something below it — skips `.git`, never follows symlinked
+//! directories, lists a symlinked file only when it resolves inside the project, and stops
+//! with an error after [`MAX_WALK_ENTRIES`] entries.
 
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use std::sync::OnceLock;
+
 use globset::GlobBuilder;
 use thiserror::Error;
 use walkdir::WalkDir;
 
 use crate::diagnostics::{display_path, SourceFile};
+use crate::dockerignore::{Dockerignore, DockerignoreError};
 
 pub mod json;
 
@@ -25,10 +33,9 @@ pub use json::{JsonDocument, JsonError};
 /// [`ProjectError::TooManyMatches`].
 pub const DEFAULT_MAX_GLOB_MATCHES: usize = 10_000;
 
-/// The most directory entries one glob walks before failing with
-/// [`ProjectError::TooManyEntries`] (protects against huge trees, e.g. a dataset in the
-/// project directory).
-pub const MAX_WALK_ENTRIES: usize = 200_000;
+/// The most directory entries the project walk visits (after `.dockerignore`) before failing
+/// with [`ProjectError::TooManyEntries`].
+pub const MAX_WALK_ENTRIES: usize = 1_000_000;
 
 /// Errors from reading a project directory. Paths in messages are as given (relative to the
 /// project root) so they make sense to the user.
@@ -91,7 +98,10 @@ pub enum ProjectError {
         limit: usize,
     },
     /// The project tree is too large to walk.
-    #[error("the project has more than {limit} files and directories; glob refused to walk it")]
+    #[error(
+        "the project has more than {limit} files and directories (not counting what .dockerignore \
+         excludes)\nhelp: list data directories the image does not need in .dockerignore"
+    )]
     TooManyEntries {
         /// The limit.
         limit: usize,
@@ -108,6 +118,9 @@ pub enum ProjectError {
         /// What is wrong.
         message: String,
     },
+    /// The project's `.dockerignore` cannot be used.
+    #[error("{0}\nhelp: fix or remove the line; patterns follow Docker's .dockerignore syntax")]
+    Dockerignore(DockerignoreError),
     /// Any other I/O failure.
     #[error("cannot read `{path}`: {source}")]
     Io {
@@ -119,13 +132,86 @@ pub enum ProjectError {
     },
 }
 
-/// A project directory, opened read-only. Cheap to clone; `Send + Sync`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A project directory, opened read-only. Cheap to clone (clones share the file index);
+/// `Send + Sync`.
+#[derive(Clone)]
 pub struct Project {
     /// Canonical absolute root (symlinks resolved).
     root: PathBuf,
     /// How the root is shown to users: relative to the working directory when inside it.
     display_root: String,
+    /// `.dockerignore` and the file index, computed on first use.
+    cache: Arc<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    dockerignore: OnceLock<Arc<Dockerignore>>,
+    index: OnceLock<Arc<FileIndex>>,
+}
+
+impl PartialEq for Project {
+    fn eq(&self, other: &Project) -> bool {
+        self.root == other.root && self.display_root == other.display_root
+    }
+}
+
+impl Eq for Project {}
+
+impl std::fmt::Debug for Project {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Project").field("root", &self.root).field("display_root", &self.display_root).finish()
+    }
+}
+
+/// One regular file of the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedFile {
+    /// Relative to the root, with `/`.
+    pub path: String,
+    /// Size in bytes (of the target, for a symlink inside the project).
+    pub size: u64,
+}
+
+/// Every regular file of the project that `.dockerignore` does not exclude, sorted by path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileIndex {
+    files: Vec<IndexedFile>,
+    /// Directory entries the walk visited.
+    visited: usize,
+}
+
+impl FileIndex {
+    /// How many directory entries the walk visited (what `.dockerignore` excludes is not).
+    pub fn visited(&self) -> usize {
+        self.visited
+    }
+
+    /// All files, sorted by path.
+    pub fn files(&self) -> &[IndexedFile] {
+        &self.files
+    }
+
+    /// The files whose path starts with `prefix`, found by binary search.
+    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a IndexedFile> + 'a {
+        let start = self.files.partition_point(|f| f.path.as_str() < prefix);
+        self.files[start..].iter().take_while(move |f| f.path.starts_with(prefix))
+    }
+
+    /// The files of at least `min_bytes`, sorted by path.
+    pub fn large_files(&self, min_bytes: u64) -> Vec<IndexedFile> {
+        self.files.iter().filter(|f| f.size >= min_bytes).cloned().collect()
+    }
+
+    /// Whether some file below the directory `dir` ends with one of `suffixes` (with no
+    /// suffixes: any file below `dir`).
+    pub fn has_file_under(&self, dir: &str, suffixes: &[String]) -> bool {
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        let found = self
+            .with_prefix(&prefix)
+            .any(|f| suffixes.is_empty() || suffixes.iter().any(|s| f.path.ends_with(s.as_str())));
+        found
+    }
 }
 
 impl Project {
@@ -148,7 +234,7 @@ impl Project {
             Some(cwd) => display_path(&root, &[cwd]),
             None => display_path(&root, &[]),
         };
-        Ok(Project { root, display_root })
+        Ok(Project { root, display_root, cache: Arc::default() })
     }
 
     /// Show the root to users as `display` instead (e.g. a stable name in tests).
@@ -314,8 +400,9 @@ impl Project {
     ///
     /// Patterns use `globset` syntax relative to the root: `*` stays within one directory,
     /// `**` crosses directories, `{a,b}` alternates. Absolute patterns and `..` are refused.
-    /// `.git` directories are skipped, symlinked directories are not entered, and symlinked
-    /// files are listed only when they resolve inside the project.
+    /// Answered from the [`FileIndex`]: `.git` and what `.dockerignore` excludes are not
+    /// listed, symlinked directories are not entered, and symlinked files are listed only
+    /// when they resolve inside the project.
     pub fn glob_limited(&self, pattern: &str, limit: usize) -> Result<Vec<String>, ProjectError> {
         let invalid = |message: &str| ProjectError::InvalidGlob {
             pattern: pattern.to_string(),
@@ -334,41 +421,17 @@ impl Project {
             .build()
             .map_err(|e| invalid(&e.kind().to_string()))?
             .compile_matcher();
-
+        // Only files below the pattern's literal leading directories can match.
+        let literal_dirs: Vec<&str> = pattern_trimmed
+            .split('/')
+            .take_while(|seg| !seg.contains(['*', '?', '[', '{', '\\']))
+            .collect();
+        let n = literal_dirs.len().min(pattern_trimmed.split('/').count().saturating_sub(1));
+        let prefix = if n == 0 { String::new() } else { format!("{}/", literal_dirs[..n].join("/")) };
+        let index = self.files()?;
         let mut matches = Vec::new();
-        let walker = WalkDir::new(&self.root)
-            .follow_links(false)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|entry| !(entry.depth() > 0 && entry.file_name() == ".git"));
-        for (visited, entry) in walker.enumerate() {
-            if visited >= MAX_WALK_ENTRIES {
-                return Err(ProjectError::TooManyEntries {
-                    limit: MAX_WALK_ENTRIES,
-                });
-            }
-            let Ok(entry) = entry else {
-                // Unreadable directories are skipped: the view is best-effort read-only.
-                continue;
-            };
-            let Ok(rel) = entry.path().strip_prefix(&self.root) else {
-                continue;
-            };
-            let Some(rel) = rel
-                .to_str()
-                .map(|r| r.replace(std::path::MAIN_SEPARATOR, "/"))
-            else {
-                continue; // non-UTF-8 names cannot be matched or returned as strings
-            };
-            if rel.is_empty() || !matcher.is_match(&rel) {
-                continue;
-            }
-            let is_file = if entry.file_type().is_symlink() {
-                self.resolve(&rel).is_ok_and(|p| p.is_file())
-            } else {
-                entry.file_type().is_file()
-            };
-            if !is_file {
+        for file in index.with_prefix(&prefix) {
+            if !matcher.is_match(&file.path) {
                 continue;
             }
             if matches.len() == limit {
@@ -377,10 +440,105 @@ impl Project {
                     limit,
                 });
             }
-            matches.push(rel);
+            matches.push(file.path.clone());
         }
-        matches.sort();
         Ok(matches)
+    }
+
+    /// The project's `.dockerignore` (no patterns when there is none), read once.
+    pub fn dockerignore(&self) -> Result<Arc<Dockerignore>, ProjectError> {
+        if let Some(d) = self.cache.dockerignore.get() {
+            return Ok(d.clone());
+        }
+        // The file itself may not be a symlink leading out of the project.
+        if fs::symlink_metadata(self.root.join(".dockerignore")).is_ok() && self.resolve(".dockerignore").is_err() {
+            return Err(ProjectError::OutsideProject { path: ".dockerignore".into() });
+        }
+        let d = crate::dockerignore::read(&self.root)
+            .map_err(|e| ProjectError::Dockerignore(e.shown_as(&self.display_path(".dockerignore"))))?;
+        Ok(self.cache.dockerignore.get_or_init(|| Arc::new(d)).clone())
+    }
+
+    /// Every regular file `.dockerignore` does not exclude, walked once (see the module
+    /// documentation).
+    pub fn files(&self) -> Result<Arc<FileIndex>, ProjectError> {
+        if let Some(i) = self.cache.index.get() {
+            return Ok(i.clone());
+        }
+        let index = self.walk()?;
+        Ok(self.cache.index.get_or_init(|| Arc::new(index)).clone())
+    }
+
+    fn walk(&self) -> Result<FileIndex, ProjectError> {
+        let ignore = self.dockerignore()?;
+        let rel_of = |path: &Path| -> Option<String> {
+            let rel = path.strip_prefix(&self.root).ok()?;
+            rel.to_str().map(|r| r.replace(std::path::MAIN_SEPARATOR, "/"))
+        };
+        let walker = WalkDir::new(&self.root)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| {
+                if entry.depth() == 0 {
+                    return true;
+                }
+                if entry.file_name() == ".git" {
+                    return false;
+                }
+                let Some(rel) = rel_of(entry.path()) else {
+                    return false; // non-UTF-8 names cannot be matched or returned as strings
+                };
+                if !ignore.excludes(&rel) {
+                    return true;
+                }
+                // An excluded directory is entered only when an exception may re-include
+                // something below it; excluded files are dropped below.
+                entry.file_type().is_dir() && ignore.matcher.may_include_below(&rel)
+            });
+        let mut files = Vec::new();
+        let mut visited = 0;
+        for entry in walker {
+            visited += 1;
+            if visited > MAX_WALK_ENTRIES {
+                return Err(ProjectError::TooManyEntries {
+                    limit: MAX_WALK_ENTRIES,
+                });
+            }
+            let Ok(entry) = entry else {
+                // Unreadable directories are skipped: the view is best-effort read-only.
+                continue;
+            };
+            let ft = entry.file_type();
+            if ft.is_dir() {
+                continue;
+            }
+            let Some(rel) = rel_of(entry.path()) else { continue };
+            if rel.is_empty() || ignore.excludes(&rel) {
+                continue;
+            }
+            let size = if ft.is_symlink() {
+                match self.resolve(&rel) {
+                    Ok(p) => match fs::metadata(p) {
+                        Ok(md) if md.is_file() => md.len(),
+                        _ => continue,
+                    },
+                    Err(_) => continue,
+                }
+            } else if ft.is_file() {
+                match entry.metadata() {
+                    Ok(md) => md.len(),
+                    Err(_) => continue,
+                }
+            } else {
+                continue;
+            };
+            files.push(IndexedFile { path: rel, size });
+        }
+        // walkdir sorts each directory's names; sort whole paths so prefix searches work
+        // (`a/b` and `a-c` order differently as paths than as names).
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(FileIndex { files, visited })
     }
 }
 

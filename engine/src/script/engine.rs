@@ -11,6 +11,7 @@ use rhai::packages::{
 use rhai::{Array, Dynamic, Engine, EvalAltResult};
 
 use super::api;
+use super::memory::{self, MAX_SCRIPT_MEMORY};
 use super::project::ProjectApi;
 
 /// Most operations one script run may take.
@@ -26,17 +27,53 @@ const MAX_ARRAY: usize = 100_000;
 /// Largest map.
 const MAX_MAP: usize = 10_000;
 
-thread_local! {
-    /// When the script running on this thread must stop.
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+/// The longest all script runs of one composition may take together.
+pub const PLAN_TIME_BUDGET: Duration = Duration::from_secs(10);
+
+/// Why a running script is stopped (the token `on_progress` returns).
+pub(super) const STOP_TIME: &str = "time limit";
+pub(super) const STOP_BUDGET: &str = "plan time budget";
+pub(super) const STOP_MEMORY: &str = "memory limit";
+
+/// The limits of the script running on this thread.
+#[derive(Clone, Copy)]
+struct RunLimits {
+    deadline: Instant,
+    /// The deadline is the plan's budget running out, not the run's own limit.
+    budget_first: bool,
+    /// What the thread held when the run started.
+    memory_base: isize,
 }
 
-/// Runs `f` with the time limit armed for this thread.
-pub(super) fn with_deadline<T>(f: impl FnOnce() -> T) -> T {
-    let previous = DEADLINE.with(|d| d.replace(Some(Instant::now() + TIME_LIMIT)));
+thread_local! {
+    static LIMITS: Cell<Option<RunLimits>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with the limits armed for this thread: [`TIME_LIMIT`], or less when only
+/// `budget_left` of the plan's budget remains, and [`MAX_SCRIPT_MEMORY`] held at most.
+pub(super) fn with_limits<T>(budget_left: Duration, f: impl FnOnce() -> T) -> T {
+    let limits = RunLimits {
+        deadline: Instant::now() + TIME_LIMIT.min(budget_left),
+        budget_first: budget_left < TIME_LIMIT,
+        memory_base: memory::live_bytes(),
+    };
+    let previous = LIMITS.with(|l| l.replace(Some(limits)));
     let out = f();
-    DEADLINE.with(|d| d.set(previous));
+    LIMITS.with(|l| l.set(previous));
     out
+}
+
+/// Checked before every operation: one expensive operation after another cannot run past
+/// the deadline by more than one operation.
+fn over_limit() -> Option<&'static str> {
+    let limits = LIMITS.with(Cell::get)?;
+    if memory::live_bytes().saturating_sub(limits.memory_base) > MAX_SCRIPT_MEMORY {
+        return Some(STOP_MEMORY);
+    }
+    if Instant::now() > limits.deadline {
+        return Some(if limits.budget_first { STOP_BUDGET } else { STOP_TIME });
+    }
+    None
 }
 
 /// The sandboxed engine (built on first use).
@@ -74,13 +111,7 @@ fn build() -> Engine {
     e.set_max_map_size(MAX_MAP);
     e.set_max_variables(1_000);
     e.set_max_functions(256);
-    e.on_progress(|ops| {
-        if ops % 4096 != 0 {
-            return None;
-        }
-        let expired = DEADLINE.with(|d| d.get().is_some_and(|t| Instant::now() > t));
-        expired.then(|| Dynamic::from("time limit"))
-    });
+    e.on_progress(|_| over_limit().map(Dynamic::from));
 
     register_helpers(&mut e);
     ProjectApi::register(&mut e);

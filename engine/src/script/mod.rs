@@ -4,7 +4,9 @@
 //! explicit list of packages (no `eval`, no module loading, no `sleep`, no time, no printing),
 //! strict variables, and limits on operations, call depth, expression depth and
 //! string/array/map sizes. A wall-clock limit ([`TIME_LIMIT`]) stops a script that is slow
-//! without being long, so `loop {}` is stopped and named in well under a second or two.
+//! without being long, so `loop {}` is stopped and named in well under a second or two; all
+//! runs of one [`ScriptContext`] share [`PLAN_TIME_BUDGET`], and a run may hold at most
+//! [`MAX_SCRIPT_MEMORY`] ([`memory`]). Time and memory are checked before every operation.
 //!
 //! Scripts are compiled when manifests load ([`compile`]), so a syntax error is a manifest
 //! diagnostic at the manifest's `file:line:col`. They never see the filesystem: they get a
@@ -12,7 +14,7 @@
 //!
 //! | variable       | what                                                          | scripts |
 //! |----------------|---------------------------------------------------------------|---------|
-//! | `project`      | `has_file(p)`, `is_dir(p)`, `glob(pat)`, `read_text(p)`, `read_json(p)`, `file_size(p)` inside the project root, `openapi_schema(ref)` or `openapi_schema(#{ predict, train })` (see [`crate::schema`]) | all |
+//! | `project`      | `has_file(p)`, `is_dir(p)`, `glob(pat)`, `read_text(p)`, `read_json(p)`, `file_size(p)`, `large_files(min_bytes)`, `has_file_under(dir, suffixes)` inside the project root, `openapi_schema(ref)` or `openapi_schema(#{ predict, train })` (see [`crate::schema`]) | all |
 //! | `cog`          | cog.yaml as a plain map (`#{}` when absent)                   | all     |
 //! | `requirements` | the Python requirement lines (`#{name, specifier, marker, line}`) | all |
 //! | `params`       | the block's `[params]`                                        | all     |
@@ -26,6 +28,7 @@
 pub mod api;
 mod convert;
 mod engine;
+pub mod memory;
 pub mod project;
 pub mod reqlines;
 
@@ -39,7 +42,8 @@ use crate::diagnostics::{Diagnostic, SourceFile, Span};
 
 pub use api::{ExportChange, PlanApi, PlanState, StageApi};
 pub use convert::{dynamic_to_json, json_to_dynamic};
-pub use engine::{engine, shell_quote, MAX_OPERATIONS, TIME_LIMIT};
+pub use engine::{engine, shell_quote, MAX_OPERATIONS, PLAN_TIME_BUDGET, TIME_LIMIT};
+pub use memory::MAX_SCRIPT_MEMORY;
 pub use project::{ProjectError, ProjectView, READ_LIMIT};
 
 /// Which kind of script, which decides the variables it sees.
@@ -211,8 +215,11 @@ impl ScriptError {
             ScriptError::Runaway { origin, span, .. } => Diagnostic::error("script::runaway", self.to_string())
                 .with_primary(&origin.file, span.clone().into(), "stopped here")
                 .with_help(format!(
-                    "scripts may run at most {MAX_OPERATIONS} operations and {} s; look for a loop that never ends",
-                    TIME_LIMIT.as_secs()
+                    "a script may run at most {MAX_OPERATIONS} operations and {} s and hold {} MiB; all scripts of a \
+                     plan together {} s; look for a loop that never ends or data that keeps growing",
+                    TIME_LIMIT.as_secs(),
+                    MAX_SCRIPT_MEMORY >> 20,
+                    PLAN_TIME_BUDGET.as_secs()
                 )),
             ScriptError::Runtime { origin, span, .. } => {
                 Diagnostic::error("script::runtime", self.to_string()).with_primary(&origin.file, span.clone().into(), "here")
@@ -237,6 +244,10 @@ pub struct ScriptContext {
     project: Arc<dyn ProjectView>,
     cog: Dynamic,
     requirements: Dynamic,
+    /// Time the scripts run with this context have taken, against `budget`.
+    spent: Arc<std::sync::Mutex<std::time::Duration>>,
+    /// How long all scripts run with this context may take together ([`PLAN_TIME_BUDGET`]).
+    budget: std::time::Duration,
 }
 
 impl fmt::Debug for ScriptContext {
@@ -249,7 +260,19 @@ impl ScriptContext {
     /// A context for a project, its cog.yaml (as JSON) and its requirement lines.
     pub fn new(project: Arc<dyn ProjectView>, cog: &serde_json::Value, requirements: &[reqlines::RequirementLine]) -> ScriptContext {
         let reqs: rhai::Array = requirements.iter().map(|r| r.to_dynamic()).collect();
-        ScriptContext { project, cog: json_to_dynamic(cog), requirements: Dynamic::from_array(reqs) }
+        ScriptContext {
+            project,
+            cog: json_to_dynamic(cog),
+            requirements: Dynamic::from_array(reqs),
+            spent: Arc::default(),
+            budget: PLAN_TIME_BUDGET,
+        }
+    }
+
+    /// The same context with another total time budget for its scripts.
+    pub fn with_time_budget(mut self, budget: std::time::Duration) -> ScriptContext {
+        self.budget = budget;
+        self
     }
 
     /// The project view.
@@ -270,7 +293,7 @@ impl ScriptContext {
     /// Runs a detect or dependencies script and returns its value.
     pub fn run(&self, script: &Script, owner: &str, owner_id: &str, params: &serde_json::Value) -> Result<Dynamic, ScriptError> {
         let mut scope = self.scope(owner_id, params);
-        eval(script, owner, &mut scope)
+        self.eval(script, owner, &mut scope)
     }
 
     /// Runs a plan script with the resolved versions and the plan builder.
@@ -286,17 +309,23 @@ impl ScriptContext {
         let mut scope = self.scope(owner_id, params);
         scope.push_dynamic("resolved", json_to_dynamic(resolved));
         scope.push_dynamic("plan", Dynamic::from(plan.clone()));
-        eval(script, owner, &mut scope)
+        self.eval(script, owner, &mut scope)
+    }
+
+    /// Runs a script within its own limits and what is left of the plan's time budget.
+    fn eval(&self, script: &Script, owner: &str, scope: &mut Scope<'static>) -> Result<Dynamic, ScriptError> {
+        let spent = *self.spent.lock().unwrap_or_else(|p| p.into_inner());
+        let started = std::time::Instant::now();
+        let result = engine::with_limits(self.budget.saturating_sub(spent), || {
+            engine().eval_ast_with_scope::<Dynamic>(scope, &script.ast)
+        });
+        *self.spent.lock().unwrap_or_else(|p| p.into_inner()) += started.elapsed();
+        result.map_err(|err| classify(*err, script, owner, self.budget))
     }
 }
 
-fn eval(script: &Script, owner: &str, scope: &mut Scope<'static>) -> Result<Dynamic, ScriptError> {
-    let result = engine::with_deadline(|| engine().eval_ast_with_scope::<Dynamic>(scope, &script.ast));
-    result.map_err(|err| classify(*err, script, owner))
-}
-
 /// Turns a Rhai error into a [`ScriptError`] located in the manifest.
-pub(crate) fn classify(err: rhai::EvalAltResult, script: &Script, owner: &str) -> ScriptError {
+pub(crate) fn classify(err: rhai::EvalAltResult, script: &Script, owner: &str, budget: std::time::Duration) -> ScriptError {
     use rhai::EvalAltResult as E;
     let pos = err.position();
     let origin = script.origin.clone();
@@ -312,14 +341,24 @@ pub(crate) fn classify(err: rhai::EvalAltResult, script: &Script, owner: &str) -
     };
     match err {
         E::ErrorTooManyOperations(_) => runaway(format!("it ran more than {MAX_OPERATIONS} operations (an endless loop?)")),
-        E::ErrorTerminated(_, _) => runaway(format!("it ran longer than {} s (an endless loop?)", TIME_LIMIT.as_secs())),
+        E::ErrorTerminated(token, _) => runaway(match token.clone().into_string().unwrap_or_default().as_str() {
+            engine::STOP_MEMORY => format!(
+                "it held more than {} MiB of data (strings, arrays and maps it built)",
+                MAX_SCRIPT_MEMORY >> 20
+            ),
+            engine::STOP_BUDGET => format!(
+                "the scripts of this plan ran longer than {:.1} s together (each block's scripts count)",
+                budget.as_secs_f64()
+            ),
+            _ => format!("it ran longer than {} s (an endless loop?)", TIME_LIMIT.as_secs()),
+        }),
         E::ErrorStackOverflow(_) => runaway("it called functions too deeply (endless recursion?)".into()),
         E::ErrorDataTooLarge(what, _) => runaway(format!("{what} grew larger than allowed")),
         E::ErrorRuntime(value, _) if value.is::<api::ProjectRejection>() => {
             let api::ProjectRejection(message, help) = value.cast::<api::ProjectRejection>();
             ScriptError::InvalidProject { owner, message, help, origin, span }
         }
-        E::ErrorInFunctionCall(_, _, inner, _) => classify(*inner, script, &owner),
+        E::ErrorInFunctionCall(_, _, inner, _) => classify(*inner, script, &owner, budget),
         other => ScriptError::Runtime { owner, kind, message: runtime_message(&other), origin, span },
     }
 }

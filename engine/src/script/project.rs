@@ -38,6 +38,9 @@ pub enum ProjectError {
     Io { path: String, message: String },
     #[error("{path}:{line}:{col}: {message}")]
     NotJson { path: String, line: usize, col: usize, message: String },
+    /// The project's files cannot be listed (a bad `.dockerignore`, too many files).
+    #[error("{0}")]
+    Walk(String),
 }
 
 /// What blocks may learn about a project. Implementations must keep every access inside the
@@ -59,6 +62,12 @@ pub trait ProjectView: Send + Sync {
     /// A JSON file's value, `None` when it does not exist; [`ProjectError::NotJson`] at the
     /// problem's line and column when it is not JSON.
     fn read_json(&self, path: &str) -> Result<Option<serde_json::Value>, ProjectError>;
+    /// Files of at least `min_bytes`, as `(path, size)`, sorted by path; what
+    /// `.dockerignore` excludes and `.git` are not listed. Found by one walk, in Rust.
+    fn large_files(&self, min_bytes: u64) -> Result<Vec<(String, u64)>, ProjectError>;
+    /// Whether some file below directory `dir` ends with one of `suffixes` (any file when
+    /// `suffixes` is empty); same files as [`ProjectView::large_files`].
+    fn has_file_under(&self, dir: &str, suffixes: &[String]) -> Result<bool, ProjectError>;
 }
 
 /// Validates a relative project path and normalises `./` away.
@@ -132,6 +141,28 @@ impl ProjectView for crate::project::Project {
             Err(e) => Err(from_shared(path, e)),
         }
     }
+
+    fn large_files(&self, min_bytes: u64) -> Result<Vec<(String, u64)>, ProjectError> {
+        let index = self.index_for_scripts()?;
+        Ok(index.large_files(min_bytes).into_iter().map(|f| (f.path, f.size)).collect())
+    }
+
+    fn has_file_under(&self, dir: &str, suffixes: &[String]) -> Result<bool, ProjectError> {
+        let dir = check_relative(dir)?;
+        let dir = dir.to_str().unwrap_or_default().replace(std::path::MAIN_SEPARATOR, "/");
+        if dir == "." {
+            return Ok(self.index_for_scripts()?.files().iter().any(|f| {
+                suffixes.is_empty() || suffixes.iter().any(|s| f.path.ends_with(s.as_str()))
+            }));
+        }
+        Ok(self.index_for_scripts()?.has_file_under(&dir, suffixes))
+    }
+}
+
+impl crate::project::Project {
+    fn index_for_scripts(&self) -> Result<std::sync::Arc<crate::project::FileIndex>, ProjectError> {
+        self.files().map_err(|e| from_shared(".", e))
+    }
 }
 
 fn from_shared(path: &str, e: crate::project::ProjectError) -> ProjectError {
@@ -142,6 +173,8 @@ fn from_shared(path: &str, e: crate::project::ProjectError) -> ProjectError {
         P::TooLarge { size, max, .. } => ProjectError::TooLarge { path: path.to_string(), size, limit: max },
         P::NotUtf8 { .. } => ProjectError::NotText(path.to_string()),
         P::InvalidGlob { pattern, message } => ProjectError::BadGlob { pattern, message },
+        P::Dockerignore(e) => ProjectError::Walk(e.to_string()),
+        e @ (P::TooManyEntries { .. } | P::TooManyMatches { .. }) => ProjectError::Walk(e.to_string()),
         other => ProjectError::Io { path: path.to_string(), message: other.to_string() },
     }
 }
@@ -201,6 +234,25 @@ impl ProjectApi {
                 }
             }
             p.openapi_schema(crate::schema::EntryPoints { predict: predict.as_deref(), train: train.as_deref() })
+        });
+        e.register_fn("large_files", |p: &mut ProjectApi, min_bytes: i64| -> Result<Array, Box<EvalAltResult>> {
+            let files = p.0.large_files(min_bytes.max(0) as u64).map_err(err)?;
+            Ok(files
+                .into_iter()
+                .map(|(path, size)| {
+                    let mut m = rhai::Map::new();
+                    m.insert("path".into(), Dynamic::from(path));
+                    m.insert("size".into(), Dynamic::from_int(size as i64));
+                    Dynamic::from_map(m)
+                })
+                .collect())
+        });
+        e.register_fn("has_file_under", |p: &mut ProjectApi, dir: &str, suffixes: Array| -> Result<bool, Box<EvalAltResult>> {
+            let suffixes = suffixes
+                .into_iter()
+                .map(|s| s.into_string().map_err(|t| format!("has_file_under: suffixes must be strings, got {t}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            p.0.has_file_under(dir, &suffixes).map_err(err)
         });
     }
 
@@ -281,6 +333,24 @@ mod tests {
         assert_eq!(v.read_json("missing.json").unwrap(), None);
         let err = v.read_json("bad.json").unwrap_err().to_string();
         assert!(err.starts_with("bad.json:3:7: expected `:`"), "{err}");
+    }
+
+    #[test]
+    fn large_files_come_from_one_walk_that_honours_dockerignore() {
+        let (d, p) = project();
+        std::fs::create_dir_all(d.path().join("data/raw")).unwrap();
+        std::fs::write(d.path().join("data/raw/huge.bin"), vec![0u8; 100]).unwrap();
+        std::fs::write(d.path().join("model.bin"), vec![0u8; 50]).unwrap();
+        std::fs::write(d.path().join("sub/code.py"), "x").unwrap();
+        std::fs::write(d.path().join(".dockerignore"), "data\n").unwrap();
+        let p = Project::open(p.root()).unwrap();
+        let v: &dyn ProjectView = &p;
+        assert_eq!(v.large_files(20).unwrap(), vec![("model.bin".to_string(), 50)], "data/raw/huge.bin is ignored");
+        assert_eq!(v.large_files(10).unwrap().len(), 3, "cog.yaml, model.bin, sub/deep/w.bin");
+        assert!(v.has_file_under("sub", &[".py".to_string()]).unwrap());
+        assert!(!v.has_file_under("sub/deep", &[".py".to_string()]).unwrap());
+        assert!(!v.has_file_under("data", &[]).unwrap(), "data is ignored");
+        assert!(v.has_file_under("../x", &[]).is_err());
     }
 
     #[test]

@@ -1,22 +1,9 @@
-//! `.dockerignore` semantics: the exclude patterns BuildKit sends with a FileSync request.
-//!
-//! Patterns are cleaned like Go's `filepath.Clean`, `!` turns a pattern into an exception, later
-//! patterns override earlier ones, and a pattern that matches a parent directory matches
-//! everything below it. Inside a pattern `*` matches within one path segment, `?` one character,
-//! `[...]` a character class, `\` escapes, and `**` any number of segments (`**/x` also matches
-//! `x` at the top).
+//! Ordered exclude patterns with `!` exceptions ([`PatternMatcher`]) and the include patterns
+//! of a filtered source ([`IncludeMatcher`]).
 
 use std::fmt;
 
-/// A pattern that could not be compiled.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PatternError {
-    #[error("illegal exclusion pattern `!`: an exception needs a path after the `!`")]
-    EmptyException,
-    #[error("invalid pattern `{pattern}`: {reason}")]
-    Syntax { pattern: String, reason: &'static str },
-}
-
+use super::glob::{Glob, PatternError};
 
 /// An ordered list of exclude patterns with `!` exceptions.
 #[derive(Clone, Default)]
@@ -28,21 +15,7 @@ pub struct PatternMatcher {
 struct Pattern {
     text: String,
     exception: bool,
-    tokens: Vec<Token>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Token {
-    Lit(char),
-    /// `*`: any run of characters except `/`.
-    Star,
-    /// `?`: one character except `/`.
-    One,
-    Class { negated: bool, ranges: Vec<(char, char)> },
-    /// `**` followed by more pattern: zero or more whole segments, i.e. `(.*/)?`.
-    AnyDirs,
-    /// `**` at the end: anything at all.
-    AnyRest,
+    glob: Glob,
 }
 
 impl PatternMatcher {
@@ -62,8 +35,12 @@ impl PatternMatcher {
                 return Err(PatternError::EmptyException);
             }
             let text = clean_path(body);
-            let tokens = compile(&text)?;
-            out.push(Pattern { text, exception, tokens });
+            let text = match text.strip_prefix('/') {
+                Some(rest) if !rest.is_empty() => rest.to_owned(),
+                _ => text,
+            };
+            let glob = Glob::new(&text)?;
+            out.push(Pattern { text, exception, glob });
         }
         Ok(PatternMatcher { patterns: out })
     }
@@ -79,9 +56,9 @@ impl PatternMatcher {
     }
 
     /// Whether `path` (relative, `/`-separated, clean) is excluded: the last pattern that
-    /// matches it or one of its parent directories decides.
+    /// matches it or one of its parent directories decides. Each pattern costs one pass over
+    /// the path.
     pub fn matches(&self, path: &str) -> bool {
-        let parents: Vec<&str> = parent_prefixes(path).collect();
         let mut matched = false;
         for p in &self.patterns {
             // An exclude cannot change an already excluded path, nor an exception an
@@ -89,21 +66,35 @@ impl PatternMatcher {
             if p.exception != matched {
                 continue;
             }
-            let hit = glob_match(&p.tokens, path) || parents.iter().any(|d| glob_match(&p.tokens, d));
-            if hit {
+            if p.glob.matches_self_or_parent(path) {
                 matched = !p.exception;
             }
         }
         matched
     }
 
+    /// The index of the pattern that excludes `path`, `None` when it is not excluded.
+    pub fn deciding(&self, path: &str) -> Option<usize> {
+        let mut decided = None;
+        for (i, p) in self.patterns.iter().enumerate() {
+            if p.exception != decided.is_some() {
+                continue;
+            }
+            if p.glob.matches_self_or_parent(path) {
+                decided = (!p.exception).then_some(i);
+            }
+        }
+        decided
+    }
+
     /// Whether an exception could re-include something below the excluded directory `dir`, so
     /// a walker has to descend into it instead of skipping it whole.
     pub fn may_include_below(&self, dir: &str) -> bool {
         let prefix = format!("{dir}/");
-        self.patterns.iter().filter(|p| p.exception).any(|p| {
-            p.text.starts_with(&prefix) || p.text.contains(['*', '?', '[', '\\'])
-        })
+        self.patterns
+            .iter()
+            .filter(|p| p.exception)
+            .any(|p| p.text.starts_with(&prefix) || p.text.contains(['*', '?', '[', '\\']))
     }
 }
 
@@ -118,13 +109,8 @@ impl fmt::Debug for PatternMatcher {
     }
 }
 
-/// `a/b/c` -> `a`, `a/b` (the parent directories, outermost first).
-fn parent_prefixes(path: &str) -> impl Iterator<Item = &str> {
-    path.match_indices('/').map(move |(i, _)| &path[..i])
-}
-
 /// Lexically cleans a `/`-separated path like Go's `filepath.Clean`.
-pub(crate) fn clean_path(path: &str) -> String {
+pub fn clean_path(path: &str) -> String {
     let rooted = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for seg in path.split('/') {
@@ -148,114 +134,6 @@ pub(crate) fn clean_path(path: &str) -> String {
     }
 }
 
-fn compile(pattern: &str) -> Result<Vec<Token>, PatternError> {
-    let syntax = |reason| PatternError::Syntax { pattern: pattern.to_owned(), reason };
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        i += 1;
-        match c {
-            '*' if chars.get(i) == Some(&'*') => {
-                i += 1;
-                if chars.get(i) == Some(&'/') {
-                    i += 1;
-                }
-                out.push(if i >= chars.len() { Token::AnyRest } else { Token::AnyDirs });
-            }
-            '*' => out.push(Token::Star),
-            '?' => out.push(Token::One),
-            '\\' => {
-                let next = *chars.get(i).ok_or_else(|| syntax("trailing `\\`"))?;
-                i += 1;
-                out.push(Token::Lit(next));
-            }
-            '[' => {
-                let mut negated = false;
-                if matches!(chars.get(i), Some('^') | Some('!')) {
-                    negated = true;
-                    i += 1;
-                }
-                let mut ranges = Vec::new();
-                let mut first = true;
-                loop {
-                    let mut lo = *chars.get(i).ok_or_else(|| syntax("unterminated `[`"))?;
-                    i += 1;
-                    if lo == ']' && !first {
-                        break;
-                    }
-                    first = false;
-                    if lo == '\\' {
-                        lo = *chars.get(i).ok_or_else(|| syntax("unterminated `[`"))?;
-                        i += 1;
-                    }
-                    let mut hi = lo;
-                    if chars.get(i) == Some(&'-') && chars.get(i + 1).is_some_and(|c| *c != ']') {
-                        hi = chars[i + 1];
-                        i += 2;
-                        if hi == '\\' {
-                            hi = *chars.get(i).ok_or_else(|| syntax("unterminated `[`"))?;
-                            i += 1;
-                        }
-                        if hi < lo {
-                            return Err(syntax("character range is out of order"));
-                        }
-                    }
-                    ranges.push((lo, hi));
-                }
-                out.push(Token::Class { negated, ranges });
-            }
-            c => out.push(Token::Lit(c)),
-        }
-    }
-    Ok(out)
-}
-
-/// Matches a whole path (anchored at both ends) against compiled tokens.
-fn glob_match(tokens: &[Token], path: &str) -> bool {
-    let chars: Vec<char> = path.chars().collect();
-    match_from(tokens, &chars)
-}
-
-fn match_from(tokens: &[Token], s: &[char]) -> bool {
-    let Some((tok, rest)) = tokens.split_first() else {
-        return s.is_empty();
-    };
-    match tok {
-        Token::Lit(c) => s.first() == Some(c) && match_from(rest, &s[1..]),
-        Token::One => s.first().is_some_and(|c| *c != '/') && match_from(rest, &s[1..]),
-        Token::Class { negated, ranges } => match s.first() {
-            Some(c) => {
-                let inside = ranges.iter().any(|(lo, hi)| lo <= c && c <= hi);
-                inside != *negated && match_from(rest, &s[1..])
-            }
-            None => false,
-        },
-        Token::Star => {
-            for i in 0..=s.len() {
-                if match_from(rest, &s[i..]) {
-                    return true;
-                }
-                if i < s.len() && s[i] == '/' {
-                    break;
-                }
-            }
-            false
-        }
-        Token::AnyRest => true,
-        Token::AnyDirs => {
-            if match_from(rest, s) {
-                return true;
-            }
-            s.iter()
-                .enumerate()
-                .filter(|(_, c)| **c == '/')
-                .any(|(i, _)| match_from(rest, &s[i + 1..]))
-        }
-    }
-}
-
 /// Include patterns (`local.includepattern`): a path is sent when it matches a pattern, when it
 /// is a parent directory of what a pattern could match, or when it lies below a fully matched
 /// directory.
@@ -266,10 +144,10 @@ pub struct IncludeMatcher {
 
 #[derive(Debug, Clone)]
 struct IncludePattern {
-    /// Per-segment tokens, for prefix matching.
-    segments: Vec<Vec<Token>>,
-    /// Whole-path tokens, used when the pattern has `**` (any depth).
-    whole: Option<Vec<Token>>,
+    /// Per-segment globs, for prefix matching.
+    segments: Vec<Glob>,
+    /// The whole-path glob, used when the pattern has `**` (any depth).
+    whole: Option<Glob>,
 }
 
 /// How a path relates to the include patterns.
@@ -296,11 +174,11 @@ impl IncludeMatcher {
             let cleaned = cleaned.trim_start_matches('/');
             if cleaned.is_empty() || cleaned == "." {
                 // "." includes everything.
-                out.push(IncludePattern { segments: Vec::new(), whole: Some(vec![Token::AnyRest]) });
+                out.push(IncludePattern { segments: Vec::new(), whole: Some(Glob::everything()) });
                 continue;
             }
-            let whole = cleaned.contains("**").then(|| compile(cleaned)).transpose()?;
-            let segments = cleaned.split('/').map(compile).collect::<Result<Vec<_>, _>>()?;
+            let whole = cleaned.contains("**").then(|| Glob::new(cleaned)).transpose()?;
+            let segments = cleaned.split('/').map(Glob::new).collect::<Result<Vec<_>, _>>()?;
             out.push(IncludePattern { segments, whole });
         }
         Ok(IncludeMatcher { patterns: out })
@@ -319,7 +197,7 @@ impl IncludeMatcher {
             // `**` can stand for any depth: match the whole path, and any directory may lead
             // to a match.
             if let Some(whole) = &pat.whole {
-                if glob_match(whole, path) {
+                if whole.is_match(path) {
                     return IncludeMatch::Full;
                 }
                 best = IncludeMatch::Parent;
@@ -327,7 +205,7 @@ impl IncludeMatcher {
             }
             let pat = &pat.segments;
             let n = segs.len().min(pat.len());
-            let prefix_ok = (0..n).all(|i| glob_match(&pat[i], segs[i]));
+            let prefix_ok = (0..n).all(|i| pat[i].is_match(segs[i]));
             if !prefix_ok {
                 continue;
             }
@@ -411,9 +289,10 @@ mod tests {
 
     #[test]
     fn patterns_are_cleaned() {
-        let pm = m(&["./a//b/", "c/../d"]);
+        let pm = m(&["./a//b/", "c/../d", "/e"]);
         assert!(pm.matches("a/b"));
         assert!(pm.matches("d"));
+        assert!(pm.matches("e"));
         assert_eq!(clean_path("/x/./y/"), "/x/y");
         assert_eq!(clean_path(""), ".");
     }
@@ -423,12 +302,7 @@ mod tests {
         assert_eq!(PatternMatcher::new(&["!"]).unwrap_err(), PatternError::EmptyException);
         assert!(matches!(PatternMatcher::new(&["[ab"]), Err(PatternError::Syntax { .. })));
         assert!(matches!(PatternMatcher::new(&["a\\"]), Err(PatternError::Syntax { .. })));
-    }
-
-    #[test]
-    fn parses_dockerignore_files() {
-        let text = "# comment\n\n  node_modules/  \n!/keep.txt\n/abs\n*.log\n";
-        assert_eq!(crate::lower::parse_dockerignore(text).unwrap(), vec!["node_modules", "!keep.txt", "abs", "*.log"]);
+        assert!(matches!(PatternMatcher::new(&["[z-a]"]), Err(PatternError::Syntax { .. })));
     }
 
     #[test]
