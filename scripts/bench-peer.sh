@@ -72,7 +72,8 @@ out = [
     # Local change: uv from PyPI in a stage of its own (Cog: COPY --from=ghcr.io/astral-sh/uv).
     f"FROM {base} AS uv",
     "COPY .cog/tmp/cog-ca-cert.crt /tmp/cog-ca-cert.crt",
-    f"RUN --mount=type=cache,target=/root/.cache/pip PIP_CERT=/tmp/cog-ca-cert.crt python3 -m venv /opt/uv && /opt/uv/bin/pip install uv=={uv}",
+    "ENV PIP_CERT=/tmp/cog-ca-cert.crt",
+    f"RUN --mount=type=cache,target=/root/.cache/pip python3 -m venv /opt/uv && /opt/uv/bin/pip install uv=={uv}",
     f"FROM {base}",
     "ENV DEBIAN_FRONTEND=noninteractive",
     "ENV PYTHONUNBUFFERED=1",
