@@ -268,3 +268,31 @@ fn a_pip_option_uv_rejects_names_its_line() {
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("(requirements.txt:1): uv, which installs the requirements, takes no per-requirement option but `--hash`, not `--global-option=x`"), "{}", text(&out.stderr));
 }
+
+/// `--no-index` with a relative `--find-links` directory: uv resolves that directory from the
+/// requirements file's own directory, so the step places the generated file where the user's
+/// is; the runtime, which the project's wheels cannot supply, comes after from PyPI
+/// constrained to what the requirements installed.
+#[tokio::test]
+async fn no_index_with_local_find_links() {
+    let Some(docker) = engine_support::engine_or_skip("no-index").await else { return };
+    let dir = pinned_project("--no-index\n--find-links wheels\nhello_cogpack==0.1.0\n", None);
+    let wheels = fixture("local-whl-install").join("wheels");
+    std::fs::create_dir(dir.path().join("wheels")).unwrap();
+    for e in std::fs::read_dir(&wheels).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join("wheels").join(e.file_name())).unwrap();
+    }
+    std::fs::copy(fixture("local-whl-install").join("predict.py"), dir.path().join("predict.py")).unwrap();
+    let tag = "cogpack-e2e/no-index:latest";
+    let built = run(&["build", dir.path().to_str().unwrap(), "-t", tag, "--progress", "plain"], &[]);
+    assert!(built.status.success(), "build failed:\n{}", text(&built.stderr));
+    let labels = docker.inspect_image(tag).await.unwrap().config.unwrap().labels.unwrap();
+    let freeze = &labels["run.cog.pip_freeze"];
+    for pin in ["hello-cogpack==0.1.0", "cog==0.23.1"] {
+        assert!(freeze.lines().any(|l| l == pin), "{pin} missing from the image's pip freeze:\n{freeze}");
+    }
+    let out = run(&["predict", tag, "-i", "s=world"], &[]);
+    assert!(out.status.success(), "predict failed:\n{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "hello world");
+}
