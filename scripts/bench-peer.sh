@@ -69,12 +69,9 @@ ca = [
 out = [
     # Local change: no `#syntax=docker/dockerfile:1.4` line (that frontend image is on Docker
     # Hub); the engine's built-in Dockerfile frontend reads the same file.
-    # Local change: uv from PyPI in a stage of its own (Cog: COPY --from=ghcr.io/astral-sh/uv).
-    f"FROM {base} AS uv",
-    "COPY .cog/tmp/cog-ca-cert.crt /tmp/cog-ca-cert.crt",
-    "ENV PIP_CERT=/tmp/cog-ca-cert.crt",
-    f"RUN --mount=type=cache,target=/root/.cache/pip python3 -m venv /opt/uv && /opt/uv/bin/pip install uv=={uv}",
-    f"FROM {base}",
+    # Local change: FROM the stand-in for python:<v>-slim (peer_images: the local base image
+    # with a venv on PATH, made before timing, as a pulled python:slim would be present).
+    f"FROM {os.environ['PEER_PYTHON_IMAGE']}",
     "ENV DEBIAN_FRONTEND=noninteractive",
     "ENV PYTHONUNBUFFERED=1",
     "ENV LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64:/usr/local/nvidia/bin",
@@ -89,12 +86,10 @@ if build.get("system_packages"):
     out.append("RUN --mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update -qq && apt-get install -qqy "
                + " ".join(build["system_packages"]) + " && rm -rf /var/lib/apt/lists/*")
 out += [
-    "COPY --from=uv /opt/uv/bin/uv /usr/local/bin/uv",
-    "ENV UV_SYSTEM_PYTHON=true",
-    # Local change: Debian's python3 refuses installs into the system (PEP 668); python:slim's does not.
-    "RUN python3 -m venv /venv",
-    "ENV VIRTUAL_ENV=/venv",
-    "ENV PATH=/venv/bin:$PATH",
+    # Local change: uv from the stand-in for ghcr.io/astral-sh/uv (peer_images).
+    f"COPY --from={os.environ['PEER_UV_IMAGE']} /uv /usr/local/bin/",
+    # Local change: no `ENV UV_SYSTEM_PYTHON=true`: the stand-in's Python is a venv on PATH
+    # (Debian's python3 refuses installs into the system, PEP 668), and uv installs into it.
 ]
 if any(l.strip() for l in keep):
     open(os.path.join(tmp, "requirements.txt"), "w").write("\n".join(keep) + "\n")
@@ -118,6 +113,22 @@ if config.get("predict"):
 out += ['CMD ["python", "-m", "cog.server.http"]', "COPY . /src"]
 open(os.path.join(tmp, "Dockerfile"), "w").write("\n".join(out) + "\n")
 PY
+}
+
+# The stand-ins for the images Cog's Dockerfile starts from, made once before timing (as a
+# pulled python:slim and ghcr.io/astral-sh/uv would be present): the local base image with a
+# venv (with pip) on PATH, and Cog's uv release at /uv.
+peer_images() { # BASE_IMAGE CA_FILE DIR
+  local dir=$3
+  mkdir -p "$dir"; cp "$2" "$dir/ca.crt"
+  PEER_PYTHON_IMAGE=cogpack-bench-peer/python:$(echo "$1" | tr ':/' '--')
+  PEER_UV_IMAGE=cogpack-bench-peer/uv:$peer_cog_uv
+  export PEER_PYTHON_IMAGE PEER_UV_IMAGE
+  printf '%s\n' "FROM $1" "RUN python3 -m venv /venv" "ENV VIRTUAL_ENV=/venv" "ENV PATH=/venv/bin:\$PATH" > "$dir/python.Dockerfile"
+  printf '%s\n' "FROM $1 AS build" "COPY ca.crt /tmp/ca.crt" "RUN PIP_CERT=/tmp/ca.crt PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --target /opt/uv uv==$peer_cog_uv" \
+    "FROM scratch" "COPY --from=build /opt/uv/bin/uv /uv" > "$dir/uv.Dockerfile"
+  DOCKER_CONFIG=$dockercfg docker buildx build --load -q -f "$dir/python.Dockerfile" -t "$PEER_PYTHON_IMAGE" "$dir" >/dev/null
+  DOCKER_CONFIG=$dockercfg docker buildx build --load -q -f "$dir/uv.Dockerfile" -t "$PEER_UV_IMAGE" "$dir" >/dev/null
 }
 
 peer_project_jupyterlab() {
@@ -151,6 +162,8 @@ peer_main() {
     local dir=${dirs[$i]} name=${names[$i]}
     local tag_c=cogpack-bench-peer/cogpack:$i tag_d=cogpack-bench-peer/cog:$i
     "$bin" plan "$dir" --format json > "$work/plan.json"
+    peer_images "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resolved"]["base_image"]["version"])' "$work/plan.json")" \
+      "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$work/images"
     peer_dockerfile "$dir" "$work/plan.json"
     local -a cc=() cn=() ce=() dc=() dn=() de=()
     # Make sure the base image is there before timing anything.
