@@ -1,7 +1,7 @@
 # The peer mode of scripts/bench (sourced by it; uses its $bin, $runs and DOCKER_HOST).
 #
 # For each project, BENCH_RUNS rounds, alternating which builder goes first:
-#   cold build   (image removed, BuildKit's cache and cache mounts pruned, base image present)
+#   cold build   (BuildKit's cache and cache mounts pruned, base image present)
 #   no-op        (the same build again)
 #   source edit  (a comment appended to predict.py)
 # for cogpack and for the Dockerfile Cog generates for the project, then prints and records
@@ -171,13 +171,14 @@ peer_main() {
     for r in $(seq "$runs"); do
       local order="cogpack cog"; [ $((r % 2)) -eq 0 ] && order="cog cogpack"
       for who in $order; do
-        docker image rm -f "$tag_c" "$tag_d" >/dev/null 2>&1 || true
-        docker builder prune -af >/dev/null
+        # The images stay tagged: removing them under the containerd image store while
+        # their layers are shared has left BuildKit without a parent snapshot here.
+        DOCKER_CONFIG=$dockercfg docker builder prune -af >/dev/null
         local b
         if [ "$who" = cogpack ]; then
           b() { "$bin" build "$dir" -t "$tag_c" --progress quiet; }
         else
-          b() { DOCKER_CONFIG=$dockercfg DOCKER_BUILDKIT=1 docker buildx build --load -q -f "$dir/.cog/tmp/Dockerfile" -t "$tag_d" "$dir" >/dev/null; }
+          b() { DOCKER_CONFIG=$dockercfg docker buildx build --load -q -f "$dir/.cog/tmp/Dockerfile" -t "$tag_d" "$dir" >/dev/null; }
         fi
         t=$(now); b; local cold; cold=$(elapsed "$t" "$(now)")
         t=$(now); b; local noop; noop=$(elapsed "$t" "$(now)")
@@ -207,7 +208,7 @@ generator writes for it (\`cog debug\`, the \`python:<v>-slim\` path, on the sam
 image; \`scripts/bench-peer.sh\` says what had to change to run here), on the same engine (Docker
 ${engine:-?}, BuildKit with MergeOp/DiffOp, $(nproc) shared cores), alternating which goes
 first, median of $runs rounds, measured $(date -u +%Y-%m-%d). Each cell: cogpack vs Cog
-(ratio). Cold: image removed, build cache and cache mounts pruned, base image present.
+(ratio). Cold: build cache and cache mounts pruned, base image present.
 
 | project | cold build | no-op | source edit | image |
 |---|---|---|---|---|
