@@ -180,7 +180,8 @@ peer_main() {
         else
           b() { DOCKER_CONFIG=$dockercfg docker buildx build --load -q -f "$dir/.cog/tmp/Dockerfile" -t "$tag_d" "$dir" >/dev/null; }
         fi
-        t=$(now); b; local cold; cold=$(elapsed "$t" "$(now)")
+        # A failed cold build (a network hiccup) is retried once, from a pruned cache again.
+        t=$(now); b || { DOCKER_CONFIG=$dockercfg docker builder prune -af >/dev/null; t=$(now); b; }; local cold; cold=$(elapsed "$t" "$(now)")
         t=$(now); b; local noop; noop=$(elapsed "$t" "$(now)")
         echo "# edit $r $who" >> "$dir/predict.py"
         t=$(now); b; local edit; edit=$(elapsed "$t" "$(now)")
