@@ -64,7 +64,13 @@ fn steps(log: &str) -> BTreeMap<String, bool> {
 
 /// Steps that make layers (not sources: contexts, the CA bundle, the base image).
 fn is_build_step(name: &str) -> bool {
-    name.starts_with('[') && !name.contains(" context ") && !name.contains("host CA") && !name.contains("] FROM ")
+    // Sources (an image, a context, the CA bundle, a URL fetched by checksum such as uv's
+    // wheel) are resolved on every solve and never shown as cached; they are not steps.
+    name.starts_with('[')
+        && !name.contains(" context ")
+        && !name.contains("host CA")
+        && !name.contains("] FROM ")
+        && !name.contains("] ADD https://")
 }
 
 fn build(dir: &Path, tag: &str, extra: &[&str]) -> Output {

@@ -107,10 +107,12 @@ fn string_project_plans_the_cog_image() {
     let p = &c.plan;
     assert_eq!(p.stack, "python");
     let ids: Vec<&str> = p.stages.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(ids, ["base-image", "venv", "cog-wheel", "source-copy", "openapi-schema", "pip-freeze"]);
+    assert_eq!(ids, ["base-image", "uv-tool", "venv", "cog-wheel", "source-copy", "openapi-schema", "pip-freeze"]);
+    // uv comes from a detached helper stage, bound into the install step, never in the image.
+    assert!(p.stage("uv-tool").unwrap().detached);
     assert_eq!(p.stages[0].input, Input::Image { image: "cogpack/base:py3.11-bookworm".into() });
     // Explicit inputs: each stage builds on the previous one.
-    assert_eq!(p.stages[1].input, Input::Stage { stage: "base-image".into() });
+    assert_eq!(p.stages[2].input, Input::Stage { stage: "base-image".into() });
     // python 3.11 is in the base image: python-interpreter skipped itself.
     let pi = p.blocks.iter().find(|b| b.id == "python-interpreter").unwrap();
     assert!(!pi.fired && pi.reason.contains("provides python 3.11"), "{pi:?}");

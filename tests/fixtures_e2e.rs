@@ -165,3 +165,124 @@ async fn predict_builds_a_directory_first() {
     // It built (and named) the image as `cogpack build` would.
     assert!(docker.inspect_image("cogpack-string-project:latest").await.is_ok());
 }
+
+/// A temp project: string-project's predictor with `requirements` and `sdk_version` (if any).
+fn pinned_project(requirements: &str, sdk_version: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("string-project").join("predict.py"), dir.path().join("predict.py")).unwrap();
+    std::fs::write(dir.path().join("requirements.txt"), requirements).unwrap();
+    let sdk = sdk_version.map(|v| format!("  sdk_version: \"{v}\"\n")).unwrap_or_default();
+    std::fs::write(
+        dir.path().join("cog.yaml"),
+        format!("build:\n  python_version: \"3.11\"\n  python_requirements: requirements.txt\n{sdk}predict: \"predict.py:Predictor\"\n"),
+    )
+    .unwrap();
+    dir
+}
+
+/// The user's pins survive the cog runtime: requests and urllib3 pinned older than what a
+/// fresh resolution of `cog` picks, behind an index line (`--extra-index-url`, which uv reads
+/// with pip's semantics) and `--pre` (which uv only takes on its command line): the image's
+/// `pip freeze` holds exactly the pinned versions, and the model predicts.
+#[tokio::test]
+async fn user_pins_are_kept_with_the_cog_runtime() {
+    let Some(docker) = engine_support::engine_or_skip("user pins").await else { return };
+    let dir = pinned_project(
+        "--extra-index-url https://pypi.org/simple\n--pre\nrequests==2.28.2\nurllib3==1.26.20\n",
+        None,
+    );
+    let tag = "cogpack-e2e/user-pins:latest";
+    let built = run(&["build", dir.path().to_str().unwrap(), "-t", tag, "--progress", "plain"], &[]);
+    assert!(built.status.success(), "build failed:\n{}", text(&built.stderr));
+    let log = text(&built.stderr);
+    assert!(!log.contains("[cog-wheel/"), "the runtime was installed apart from the requirements:\n{log}");
+    let labels = docker.inspect_image(tag).await.unwrap().config.unwrap().labels.unwrap();
+    let freeze = &labels["run.cog.pip_freeze"];
+    for pin in ["requests==2.28.2", "urllib3==1.26.20", "cog==0.23.1"] {
+        assert!(freeze.lines().any(|l| l == pin), "{pin} missing from the image's pip freeze:\n{freeze}");
+    }
+    let out = run(&["predict", tag, "-i", "s=world"], &[]);
+    assert!(out.status.success(), "predict failed:\n{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "hello world");
+}
+
+/// A pin the pinned runtime cannot accept fails at plan time, before any build step, with a
+/// derivation naming the runtime's requirement and the user's line, and hints.
+#[test]
+fn a_pin_the_runtime_rejects_fails_before_building() {
+    let dir = pinned_project("requests==2.20.0\n", Some("0.23.1"));
+    let out = run(&["build", dir.path().to_str().unwrap(), "-t", "cogpack-e2e/never:latest"], &[]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    for part in [
+        "cannot install the cog runtime 0.23.1 with the project's requirements",
+        "cog.yaml pins the cog runtime 0.23.1 with build.sdk_version (cog.yaml:4:16)",
+        "cog 0.23.1 requires requests>=2.25.0 (compat/cog.toml:",
+        "the project pins requests==2.20.0 (requirements.txt:1)",
+        "no version of requests satisfies all of these",
+        "help: the cog runtime 0.16.12 accepts every pin of the project",
+        "help: or loosen `requests==2.20.0` (requirements.txt:1) so that it accepts requests>=2.25.0",
+    ] {
+        assert!(err.contains(part), "missing `{part}` in:\n{err}");
+    }
+    // Nothing was built: the failure is the plan's, no step started.
+    assert!(!err.contains("[pip-requirements/"), "{err}");
+}
+
+/// Without `sdk_version`, the plan chooses the newest runtime whose requirements accept the
+/// pins, and says which and why.
+#[test]
+fn without_sdk_version_the_plan_chooses_a_runtime_that_accepts_the_pins() {
+    let dir = pinned_project("structlog==20.2.0\n", None);
+    let out = run(&["plan", dir.path().to_str().unwrap(), "--format", "json"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cog = &plan["resolved"]["cog"];
+    assert_eq!(cog["version"], "0.16.12", "{cog:#}");
+    let reason = cog["reason"].as_str().unwrap();
+    assert!(reason.contains("cog 0.23.1 requires structlog>=21.0.0"), "{reason}");
+    assert!(reason.contains("0.16.12 is the newest release whose requirements accept the project's pins"), "{reason}");
+    assert_eq!(cog["package"], "cog==0.16.12");
+}
+
+/// pip options uv does not take in a requirements file fail the plan, naming the line.
+#[test]
+fn a_pip_option_uv_rejects_names_its_line() {
+    let dir = pinned_project("six==1.16.0\n--no-deps\n", None);
+    let out = run(&["plan", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("`--no-deps` (requirements.txt:2): uv, which installs the requirements, does not accept `--no-deps`"), "{err}");
+    let dir = pinned_project("six==1.16.0 --global-option=x\n", None);
+    let out = run(&["plan", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("(requirements.txt:1): uv, which installs the requirements, takes no per-requirement option but `--hash`, not `--global-option=x`"), "{}", text(&out.stderr));
+}
+
+/// `--no-index` with a relative `--find-links` directory: uv resolves that directory from the
+/// requirements file's own directory, so the step places the generated file where the user's
+/// is; the runtime, which the project's wheels cannot supply, comes after from PyPI
+/// constrained to what the requirements installed.
+#[tokio::test]
+async fn no_index_with_local_find_links() {
+    let Some(docker) = engine_support::engine_or_skip("no-index").await else { return };
+    let dir = pinned_project("--no-index\n--find-links wheels\nhello_cogpack==0.1.0\n", None);
+    let wheels = fixture("local-whl-install").join("wheels");
+    std::fs::create_dir(dir.path().join("wheels")).unwrap();
+    for e in std::fs::read_dir(&wheels).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join("wheels").join(e.file_name())).unwrap();
+    }
+    std::fs::copy(fixture("local-whl-install").join("predict.py"), dir.path().join("predict.py")).unwrap();
+    let tag = "cogpack-e2e/no-index:latest";
+    let built = run(&["build", dir.path().to_str().unwrap(), "-t", tag, "--progress", "plain"], &[]);
+    assert!(built.status.success(), "build failed:\n{}", text(&built.stderr));
+    let labels = docker.inspect_image(tag).await.unwrap().config.unwrap().labels.unwrap();
+    let freeze = &labels["run.cog.pip_freeze"];
+    for pin in ["hello-cogpack==0.1.0", "cog==0.23.1"] {
+        assert!(freeze.lines().any(|l| l == pin), "{pin} missing from the image's pip freeze:\n{freeze}");
+    }
+    let out = run(&["predict", tag, "-i", "s=world"], &[]);
+    assert!(out.status.success(), "predict failed:\n{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "hello world");
+}

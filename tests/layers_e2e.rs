@@ -148,14 +148,14 @@ async fn a_system_packages_change_keeps_the_dependency_and_weights_layers() {
     let (la, lb) = (layers_by_block(&docker, a).await, layers_by_block(&docker, b).await);
     assert_ne!(la["apt-packages/apt-packages"], lb["apt-packages/apt-packages"]);
     if independent {
-        for block in ["venv", "pip-requirements", "cog-wheel"] {
+        for block in ["venv", "pip-requirements"] {
             assert!(install_cached(&st, block), "{block} ran again after a system_packages change:\n{log}");
             let key = format!("{block}/{block}");
             assert_eq!(la[&key], lb[&key], "the {block} layer changed:\n{la:#?}\n{lb:#?}");
         }
         assert_eq!(la["weights/weights"], lb["weights/weights"], "the weights layer changed");
     } else {
-        for block in ["venv", "pip-requirements", "cog-wheel"] {
+        for block in ["venv", "pip-requirements"] {
             let key = format!("{block}/{block}");
             assert_ne!(la[&key], lb[&key], "{block} sits on the apt layer without MergeOp");
         }
@@ -230,7 +230,8 @@ async fn chained_layers_put_every_stage_on_the_apt_layer() {
         );
         ops.push(llb_ops(&dump));
     }
-    let installs = ["[venv/venv] create", "[pip-requirements/pip-requirements] install", "[cog-wheel/cog-wheel] install"];
+    // The cog runtime is installed by pip-requirements, in the same resolution as the requirements.
+    let installs = ["[venv/venv] create", "[pip-requirements/pip-requirements] install"];
     for step in installs {
         // Chained: the step runs on the apt layer, so a new apt layer makes it a new step.
         assert_ne!(op_of(&ops[0], step), op_of(&ops[1], step), "chained `{step}` did not change");

@@ -368,6 +368,7 @@ fn tables_read_from_a_directory_report_bad_rows_at_file_and_line() {
         ("torch.toml", &builtin.torch),
         ("tensorflow.toml", &builtin.tensorflow),
         ("base-images.toml", &builtin.base_images),
+        ("cog.toml", &builtin.cog),
     ] {
         std::fs::write(dir.path().join(name), src.text.as_ref()).unwrap();
     }

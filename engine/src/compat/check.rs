@@ -655,3 +655,64 @@ pub(crate) fn base_images(c: &mut Checker<'_>) -> Vec<BaseImage> {
     }
     rows
 }
+
+pub(crate) fn cog(c: &mut Checker<'_>) -> Vec<CogRow> {
+    use crate::resolve::version::SpecifierSet;
+    let Some(file) = c.parse::<raw::CogFile>() else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    let mut seen = BTreeMap::new();
+    for row in &file.cog {
+        let at = c.at(row.span());
+        let r = row.get_ref();
+        let cite = c.citation(&r.source, &r.checked);
+        let Some(version) = c.plain_version("version", &r.version) else {
+            continue;
+        };
+        if let Some(first) = seen.insert(version.to_string(), at.line) {
+            c.problem(r.version.span(), format!("cog {version} is listed twice (first at line {first})"), None);
+            continue;
+        }
+        let requires_python = match SpecifierSet::parse(r.requires_python.get_ref()) {
+            Ok(s) => s,
+            Err(e) => {
+                c.problem(r.requires_python.span(), format!("`requires_python`: {e}"), None);
+                continue;
+            }
+        };
+        let mut requires = Vec::new();
+        for text in r.requires.get_ref() {
+            match runtime_requirement(text) {
+                Ok(req) => requires.push(req),
+                Err(why) => c.problem(r.requires.span(), format!("`requires`: `{text}`: {why}"), Some("write `name`, `name>=1.0` or `name[extra]<2,>=1`")),
+            }
+        }
+        if !matches!(r.server.get_ref().as_str(), "coglet" | "python") {
+            c.problem(r.server.span(), format!("`server` must be `coglet` or `python`, got `{}`", r.server.get_ref()), None);
+        }
+        rows.push(CogRow { version, default: r.default, requires_python, requires, server: r.server.get_ref().clone(), at, cite });
+    }
+    let defaults = rows.iter().filter(|r| r.default).count();
+    if defaults != 1 && c.problems.is_empty() {
+        let span = file.cog.first().map_or(0..0, |r| r.span());
+        c.problem(span, format!("exactly one `[[cog]]` row must say `default = true`, found {defaults}"), None);
+    }
+    rows.sort_by(|a, b| a.version.cmp(&b.version));
+    rows
+}
+
+/// `requests>=2.25.0`, `uvicorn[standard]<1,>=0.12`, `PyYAML`: a name, extras, a specifier.
+fn runtime_requirement(text: &str) -> Result<RuntimeRequirement, String> {
+    let end = text.find(|ch: char| !(ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))).unwrap_or(text.len());
+    let name = &text[..end];
+    if name.is_empty() {
+        return Err("no package name".into());
+    }
+    let mut rest = text[end..].trim();
+    if let Some(after) = rest.strip_prefix('[') {
+        rest = after.split_once(']').ok_or("unclosed `[`")?.1.trim();
+    }
+    let spec = crate::resolve::version::SpecifierSet::parse(rest).map_err(|e| e.to_string())?;
+    Ok(RuntimeRequirement { name: crate::requirements::normalize_name(name), spec, text: text.to_string() })
+}

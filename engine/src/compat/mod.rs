@@ -7,6 +7,7 @@
 //! | `compat/torch.toml` | torch release | paired torchvision/torchaudio, variants (cpu/cuXYZ), Pythons |
 //! | `compat/tensorflow.toml` | TensorFlow series | releases, CUDA, cuDNN, Pythons, package lines |
 //! | `compat/base-images.toml` | base image | OS, Python, CUDA/cuDNN, what it provides, packages |
+//! | `compat/cog.toml` | Cog runtime release | its `Requires-Dist` and `Requires-Python`, its server, the default |
 //!
 //! Every row cites the page its facts come from and the date they were read. The files are
 //! embedded at compile time ([`CompatTables::builtin`]) and checked on load like manifests:
@@ -109,7 +110,7 @@ impl TableSource {
     }
 }
 
-/// The five table files, before checking.
+/// The table files, before checking.
 #[derive(Debug, Clone)]
 pub struct CompatSources {
     /// `compat/python.toml`.
@@ -122,6 +123,8 @@ pub struct CompatSources {
     pub tensorflow: TableSource,
     /// `compat/base-images.toml`.
     pub base_images: TableSource,
+    /// `compat/cog.toml`.
+    pub cog: TableSource,
 }
 
 impl CompatSources {
@@ -148,10 +151,11 @@ impl CompatSources {
                 "compat/base-images.toml",
                 include_str!("../../../compat/base-images.toml"),
             ),
+            cog: TableSource::embedded("compat/cog.toml", include_str!("../../../compat/cog.toml")),
         }
     }
 
-    /// Reads the five files from a directory (e.g. a checkout's `compat/` while editing it).
+    /// Reads the table files from a directory (e.g. a checkout's `compat/` while editing it).
     pub fn from_dir(dir: &Path) -> Result<Self, CompatError> {
         let read = |name: &str| -> Result<TableSource, CompatError> {
             let path = dir.join(name);
@@ -170,6 +174,7 @@ impl CompatSources {
             torch: read("torch.toml")?,
             tensorflow: read("tensorflow.toml")?,
             base_images: read("base-images.toml")?,
+            cog: read("cog.toml")?,
         })
     }
 }
@@ -187,6 +192,8 @@ pub struct CompatTables {
     pub tensorflow: Vec<TensorflowRow>,
     /// Cogpack base images, in file order.
     pub base_images: Vec<BaseImage>,
+    /// Releases of the Cog runtime.
+    pub cog: Vec<CogRow>,
 }
 
 impl CompatTables {
@@ -214,6 +221,8 @@ impl CompatTables {
         let mut torch = Vec::new();
         let mut tensorflow = Vec::new();
         let mut base_images = Vec::new();
+        let mut cog = Vec::new();
+        run(&sources.cog, &mut |c| cog = check::cog(c));
         run(&sources.python, &mut |c| python = check::python(c));
         run(&sources.cuda, &mut |c| cuda = check::cuda(c));
         run(&sources.torch, &mut |c| torch = check::torch(c));
@@ -230,6 +239,7 @@ impl CompatTables {
                 (&sources.torch, torch.is_empty(), "[[torch]]"),
                 (&sources.tensorflow, tensorflow.is_empty(), "[[tensorflow]]"),
                 (&sources.base_images, base_images.is_empty(), "[[image]]"),
+                (&sources.cog, cog.is_empty(), "[[cog]]"),
             ] {
                 if empty {
                     problems.push(Problem {
@@ -248,6 +258,7 @@ impl CompatTables {
             torch,
             tensorflow,
             base_images,
+            cog,
         };
         if problems.is_empty() {
             problems.extend(tables.cross_check());
@@ -334,6 +345,16 @@ impl CompatTables {
     pub fn torch_row(&self, version: &Version) -> Option<&TorchRow> {
         let v = version.without_local();
         self.torch.iter().find(|r| r.torch == v)
+    }
+
+    /// The Cog runtime row of a release.
+    pub fn cog_row(&self, version: &Version) -> Option<&CogRow> {
+        self.cog.iter().find(|r| &r.version == version)
+    }
+
+    /// The Cog runtime installed when nothing asks for another.
+    pub fn default_cog(&self) -> &CogRow {
+        self.cog.iter().find(|r| r.default).unwrap_or(&self.cog[self.cog.len() - 1])
     }
 
     /// The TensorFlow row covering a release.

@@ -167,3 +167,34 @@ pub(crate) struct BaseImageRow {
     /// When it was read, `YYYY-MM-DD`.
     pub checked: Spanned<String>,
 }
+
+/// `compat/cog.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CogFile {
+    /// The `[[cog]]` rows.
+    #[serde(default)]
+    pub cog: Vec<Spanned<CogRow>>,
+}
+
+/// One release of the Cog runtime (the `cog` package).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CogRow {
+    /// The release, e.g. `"0.23.1"`.
+    pub version: Spanned<String>,
+    /// True on the one row installed when nothing asks for another.
+    #[serde(default)]
+    pub default: bool,
+    /// The wheel's `Requires-Python`, e.g. `">=3.10"`.
+    pub requires_python: Spanned<String>,
+    /// The wheel's `Requires-Dist` entries that apply on every supported Python, e.g.
+    /// `"requests>=2.25.0"`.
+    pub requires: Spanned<Vec<String>>,
+    /// The HTTP server the release runs: `coglet` or `python`.
+    pub server: Spanned<String>,
+    /// The page the fact was read from.
+    pub source: Spanned<String>,
+    /// When it was read, `YYYY-MM-DD`.
+    pub checked: Spanned<String>,
+}

@@ -233,3 +233,33 @@ impl BaseImage {
         self.cuda.is_some()
     }
 }
+
+/// A release of the Cog runtime and what it requires (`compat/cog.toml`).
+#[derive(Debug, Clone)]
+pub struct CogRow {
+    /// The release.
+    pub version: Version,
+    /// The runtime installed when nothing asks for another.
+    pub default: bool,
+    /// Its `Requires-Python`.
+    pub requires_python: crate::resolve::version::SpecifierSet,
+    /// Its requirements, in the wheel's order.
+    pub requires: Vec<RuntimeRequirement>,
+    /// `coglet` or `python`: the HTTP server it runs.
+    pub server: String,
+    /// The row.
+    pub at: TableRef,
+    /// Where its facts come from.
+    pub cite: Citation,
+}
+
+/// One `Requires-Dist` entry of a runtime release: `requests>=2.25.0`.
+#[derive(Debug, Clone)]
+pub struct RuntimeRequirement {
+    /// The PEP 503 name (`typing-extensions`).
+    pub name: String,
+    /// The specifier (empty: any version).
+    pub spec: crate::resolve::version::SpecifierSet,
+    /// As written in the table.
+    pub text: String,
+}

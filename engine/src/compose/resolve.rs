@@ -12,8 +12,11 @@
 //! here, each with an explicit source:
 //!
 //! - `cog` (the Cog runtime wheel): cog.yaml `build.sdk_version`, else an exact version a
-//!   block asks for, else [`DEFAULT_COG`]. Its `config_label` detail is the `run.cog.config`
-//!   label: Cog's effective config with the resolved CUDA and cuDNN written in, as Cog does.
+//!   block asks for, each checked against the project's pins with `compat/cog.toml`
+//!   ([`resolve::resolve_runtime`]: a conflict is a derivation naming both lines); else the
+//!   newest release no newer than the table's default ([`DEFAULT_COG`]) whose requirements
+//!   accept the project's pins. Its `config_label` detail is the `run.cog.config` label:
+//!   Cog's effective config with the resolved CUDA and cuDNN written in, as Cog does.
 //! - `uv`: [`DEFAULT_UV`], or an exact version a block asks for.
 //!
 //! Every block constraint on them must hold, or composition fails naming the block.
@@ -66,6 +69,7 @@ pub fn resolve_versions(
     let input = resolve_input(inputs, deps);
     let resolution = resolve::resolve(&input, tables).map_err(|e| ComposeError::Resolve(Box::new(e)))?;
 
+    let mut warnings: Vec<Diagnostic> = resolution.warnings.iter().map(|w| warning(inputs, w)).collect();
     let mut values: BTreeMap<String, Resolved> = resolution
         .values
         .iter()
@@ -97,7 +101,8 @@ pub fn resolve_versions(
     for name in TOOLS {
         let wanted: Vec<&Dependency> = deps.iter().filter(|d| d.name == name).collect();
         if !wanted.is_empty() {
-            let value = tool_value(name, inputs, &wanted, &resolution)?;
+            let (value, warned) = tool_value(name, inputs, &input, &wanted, &resolution, tables)?;
+            warnings.extend(warned.iter().map(|w| warning(inputs, w)));
             values.insert(name.to_string(), value);
         }
     }
@@ -106,7 +111,6 @@ pub fn resolve_versions(
         Some(rw) => Some(requirements_context(project, inputs, rw)?),
         None => None,
     };
-    let warnings = resolution.warnings.iter().map(|w| warning(inputs, w)).collect();
     Ok(Versions { values, requirements, warnings, resolution })
 }
 
@@ -216,9 +220,11 @@ fn to_plan(r: &resolve::Resolved) -> Resolved {
 fn tool_value(
     name: &str,
     inputs: &ProjectInputs,
+    input: &ResolveInput,
     wanted: &[&Dependency],
     resolution: &resolve::Resolution,
-) -> Result<Resolved, ComposeError> {
+    tables: &CompatTables,
+) -> Result<(Resolved, Option<resolve::Warning>), ComposeError> {
     let parsed: Vec<(&Dependency, SpecifierSet)> = wanted
         .iter()
         .map(|d| {
@@ -234,31 +240,32 @@ fn tool_value(
         None
     };
     let exact = parsed.iter().find_map(|(d, s)| s.exact().map(|v| (*d, v.to_string())));
-    let (version, source, reason) = match (sdk, exact) {
-        (Some((config, v)), _) => {
-            let at = config.location(v.span);
-            (
-                v.value.trim().to_string(),
-                format!("cog.yaml:{}:{} build.sdk_version", at.line, at.col),
-                format!("cog.yaml pins the cog runtime {} (cog.yaml:{}:{})", v.value.trim(), at.line, at.col),
-            )
-        }
-        (None, Some((d, v))) => (
-            v.clone(),
-            source_text(&Source::Block { id: d.block.clone(), manifest: d.manifest.clone() }),
-            format!("block `{}` requires {name} =={v}", d.block),
-        ),
-        (None, None) => {
-            let (v, why, reason) = if name == "cog" {
-                (
-                    DEFAULT_COG,
-                    "cog.yaml has no build.sdk_version",
-                    format!("cog.yaml has no build.sdk_version, so cogpack installs its default cog runtime {DEFAULT_COG}"),
-                )
-            } else {
-                (DEFAULT_UV, "the uv release cogpack pins", format!("cogpack pins uv {DEFAULT_UV}"))
-            };
-            (v.to_string(), format!("default: {why}"), reason)
+    let mut warned = None;
+    let mut runtime_details = BTreeMap::new();
+    let (version, source, reason) = if name == "cog" {
+        let pinned = match (sdk, exact) {
+            (Some((config, v)), _) => {
+                let at = config.location(v.span);
+                Some((v.value.trim().to_string(), Source::CogYaml { field: "build.sdk_version".into(), line: at.line as u32, col: at.col as u32 }))
+            }
+            (None, Some((d, v))) => Some((v, Source::Block { id: d.block.clone(), manifest: d.manifest.clone() })),
+            (None, None) => None,
+        };
+        let python = resolution.values.get("python").and_then(|p| Version::parse(&p.version).ok());
+        let choice = resolve::resolve_runtime(input, tables, python.as_ref(), pinned)
+            .map_err(|e| ComposeError::Resolve(Box::new(e)))?;
+        warned = choice.warning;
+        let plan = to_plan(&choice.resolved);
+        runtime_details = plan.details;
+        (choice.resolved.version, plan.source, choice.resolved.reason)
+    } else {
+        match exact {
+            Some((d, v)) => (
+                v.clone(),
+                source_text(&Source::Block { id: d.block.clone(), manifest: d.manifest.clone() }),
+                format!("block `{}` requires {name} =={v}", d.block),
+            ),
+            None => (DEFAULT_UV.to_string(), "default: the uv release cogpack pins".to_string(), format!("cogpack pins uv {DEFAULT_UV}")),
         }
     };
     let chosen = Version::parse(&version).map_err(|e| ComposeError::Tool {
@@ -276,7 +283,7 @@ fn tool_value(
             });
         }
     }
-    let mut details = BTreeMap::new();
+    let mut details = runtime_details;
     details.insert("reason".to_string(), json!(reason));
     let constraints: Vec<Value> = parsed
         .iter()
@@ -284,7 +291,12 @@ fn tool_value(
         .map(|(d, _)| json!({"constraint": d.constraint, "source": source_text(&Source::Block { id: d.block.clone(), manifest: d.manifest.clone() })}))
         .collect();
     if !constraints.is_empty() {
-        details.insert("constraints".to_string(), Value::Array(constraints));
+        let mut all = match details.remove("constraints") {
+            Some(Value::Array(a)) => a,
+            _ => vec![],
+        };
+        all.extend(constraints);
+        details.insert("constraints".to_string(), Value::Array(all));
     }
     if name == "cog" {
         if let Some(config) = &inputs.config {
@@ -300,7 +312,7 @@ fn tool_value(
             details.insert("config_label".to_string(), json!(effective.to_json()));
         }
     }
-    Ok(Resolved { version: Some(version), source, details })
+    Ok((Resolved { version: Some(version), source, details }, warned))
 }
 
 /// The generated context: the rewritten file as `requirements.txt`, and each file it still

@@ -21,7 +21,9 @@
 //!    re-propagating after each pick and backtracking if a pick empties something.
 //! 4. `outcome` picks the base image, records `{version, source, reason}` for each value, and
 //!    rewrites the requirements for the resolved variant ([`crate::requirements::rewrite`]).
-//! 5. [`render`] (in `render`, apart from the solver) turns a [`ResolveError`] into text that
+//! 5. [`resolve_runtime`] (in `runtime`) checks or chooses the Cog runtime against the
+//!    project's pins with `compat/cog.toml`, for composition.
+//! 6. [`render`] (in `render`, apart from the solver) turns a [`ResolveError`] into text that
 //!    reads as a derivation.
 //!
 //! The resolver never reads files and never prints.
@@ -32,6 +34,7 @@ mod outcome;
 pub mod range;
 mod render;
 pub mod shipped;
+mod runtime;
 mod solver;
 pub mod version;
 
@@ -42,6 +45,7 @@ use serde::Serialize;
 
 pub use derivation::{Derivation, Fact, Tried};
 pub use render::{render, render_resolution};
+pub use runtime::{resolve_runtime, RuntimeChoice};
 
 use crate::compat::{BaseImage, CompatTables, TableRef};
 use crate::requirements::{RequirementsFile, RewrittenRequirements};

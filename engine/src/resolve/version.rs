@@ -670,6 +670,52 @@ impl SpecifierSet {
             .max()
     }
 
+    /// False only when no version can satisfy both sets, as far as their bounds show: an
+    /// exact pin the other set rejects, or a lower bound above the other's upper bound. When
+    /// unsure (`!=` clauses, pre-releases between bounds) it answers true: the installer has
+    /// the last word, this only lets a plan fail early.
+    pub fn intersects(&self, other: &SpecifierSet) -> bool {
+        if let Some(v) = self.exact() {
+            return other.contains(v);
+        }
+        if let Some(v) = other.exact() {
+            return self.contains(v);
+        }
+        // (version, inclusive) bounds over both sets.
+        let mut low: Option<(&Version, bool)> = None;
+        let mut high: Option<(Version, bool)> = None;
+        for s in self.specs.iter().chain(other.specs.iter()) {
+            let (lo, hi): (Option<(&Version, bool)>, Option<(Version, bool)>) = match s.op {
+                Op::Ge => (Some((&s.version, true)), None),
+                Op::Gt => (Some((&s.version, false)), None),
+                Op::Le => (None, Some((s.version.clone(), true))),
+                Op::Lt => (None, Some((s.version.clone(), false))),
+                Op::Compatible => {
+                    let n = s.version.release.len() - 1;
+                    let mut next = s.version.release[..n].to_vec();
+                    *next.last_mut().expect("~= has two release numbers") += 1;
+                    let next = Version::parse(&next.iter().map(u64::to_string).collect::<Vec<_>>().join(".")).ok();
+                    (Some((&s.version, true)), next.map(|v| (v, false)))
+                }
+                _ => (None, None),
+            };
+            if let Some((v, inc)) = lo {
+                if low.is_none_or(|(l, li)| v > l || (v == l && li && !inc)) {
+                    low = Some((v, inc));
+                }
+            }
+            if let Some((v, inc)) = hi {
+                if high.as_ref().is_none_or(|(h, hi)| v < *h || (v == *h && *hi && !inc)) {
+                    high = Some((v, inc));
+                }
+            }
+        }
+        match (low, high) {
+            (Some((l, li)), Some((h, hi))) => *l < h || (*l == h && li && hi),
+            _ => true,
+        }
+    }
+
     /// The largest version the set can accept, when an upper bound is given.
     pub fn upper_bound(&self) -> Option<&Version> {
         self.specs
@@ -697,6 +743,21 @@ mod tests {
 
     fn set(s: &str) -> SpecifierSet {
         SpecifierSet::parse(s).unwrap()
+    }
+
+    #[test]
+    fn intersects_is_false_only_when_the_bounds_exclude_each_other() {
+        assert!(!set("==2.20.0").intersects(&set(">=2.25.0")));
+        assert!(!set(">=2.25.0").intersects(&set("==2.20.0")));
+        assert!(set("==2.31.0").intersects(&set(">=2.25.0")));
+        assert!(!set("<2.25").intersects(&set(">=2.25.0")));
+        assert!(!set("<=2.0").intersects(&set(">2.0")));
+        assert!(set("<=2.0").intersects(&set(">=2.0")));
+        assert!(set("<3,>=2").intersects(&set(">=2.25.0")));
+        assert!(!set("~=1.9").intersects(&set(">=2.0")));
+        assert!(set("~=2.1").intersects(&set(">=2.0,<3")));
+        assert!(set("!=2.25.0").intersects(&set(">=2.25.0")));
+        assert!(set("").intersects(&set(">=2.25.0")));
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //! ```
 //!
 //! Inputs are strings: `phase:<phase>`, `stage:<id>`, `image:<ref>`, `scratch`,
-//! `context:<name>`. Mounts are maps with a `type` of `cache`, `secret`, `bind` or `tmpfs`.
+//! `context:<name>`, `url:<https URL>[#sha256=<hex>]` (a file the engine fetches). Mounts are maps with a `type` of `cache`, `secret`, `bind` or `tmpfs`.
 //! Unknown option keys are errors, so typos do not pass silently.
 
 use std::collections::BTreeMap;
@@ -269,7 +269,7 @@ fn default_description(args: &[String]) -> String {
     }
 }
 
-/// Parses `phase:x`, `stage:id`, `image:ref`, `scratch`, `context:name`.
+/// Parses `phase:x`, `stage:id`, `image:ref`, `scratch`, `context:name`, `url:URL[#sha256=HEX]`.
 pub fn parse_input(s: &str) -> Fallible<Input> {
     let s = s.trim();
     if s == "scratch" {
@@ -286,7 +286,16 @@ pub fn parse_input(s: &str) -> Fallible<Input> {
         "stage" => Input::Stage { stage: rest.to_string() },
         "image" => Input::Image { image: rest.to_string() },
         "context" => Input::Context { context: rest.to_string() },
-        other => return Err(format!("input kind `{other}` is not one of phase, stage, image, scratch, context").into()),
+        // `url:https://host/path/file.whl#sha256=<hex>`: a file fetched by the engine (the
+        // fragment, as package indexes write it, is its checksum).
+        "url" => {
+            let (url, checksum) = match rest.split_once("#sha256=") {
+                Some((u, sum)) => (u.to_string(), Some(format!("sha256:{sum}"))),
+                None => (rest.to_string(), None),
+            };
+            Input::Url { url, checksum, filename: None }
+        }
+        other => return Err(format!("input kind `{other}` is not one of phase, stage, image, scratch, context, url").into()),
     })
 }
 

@@ -99,3 +99,16 @@ fn positions_map_into_the_manifest() {
     let err = compile(ScriptKind::Detect, text, o, "block `b`").unwrap_err();
     assert_eq!(err.location().unwrap().to_string(), "b.toml:5:9");
 }
+
+#[test]
+fn a_url_input_carries_the_index_checksum() {
+    use crate::plan::Input;
+    let hex = "e18a57b8b352eb7c8feb317b9f6f533c8f0ad9673fd6cf34bbe3cf1a9f6a8984";
+    let input = api::parse_input(&format!("url:https://files.example/uv-0.13.8-py3-none-any.whl#sha256={hex}")).unwrap();
+    assert_eq!(
+        input,
+        Input::Url { url: "https://files.example/uv-0.13.8-py3-none-any.whl".into(), checksum: Some(format!("sha256:{hex}")), filename: None }
+    );
+    let plain = api::parse_input("url:https://files.example/x.tar").unwrap();
+    assert_eq!(plain, Input::Url { url: "https://files.example/x.tar".into(), checksum: None, filename: None });
+}
