@@ -163,10 +163,10 @@ async fn a_system_packages_change_keeps_the_dependency_and_weights_layers() {
 
     // Only a requirement changes: the apt layer and the weights layer stay.
     write_config(project.path(), "[jq, tree]", "six==1.17.0");
-    let log = assert_ok(&build(project.path(), c, &[]), "build after a requirement change");
-    let st = steps(&log);
+    // (Whether the install step runs or comes from an earlier run's cache depends on the
+    // engine's history; the layers say what matters.)
+    assert_ok(&build(project.path(), c, &[]), "build after a requirement change");
     let lc = layers_by_block(&docker, c).await;
-    assert!(!install_cached(&st, "pip-requirements"), "the changed requirement was not installed:\n{log}");
     assert_eq!(lb["apt-packages/apt-packages"], lc["apt-packages/apt-packages"]);
     assert_eq!(lb["venv/venv"], lc["venv/venv"]);
     assert_ne!(lb["pip-requirements/pip-requirements"], lc["pip-requirements/pip-requirements"]);
