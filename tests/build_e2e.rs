@@ -165,7 +165,12 @@ async fn string_project_builds_predicts_and_rebuilds_only_the_source() {
         if !is_build_step(name) {
             continue;
         }
-        let after_source = name.starts_with("[source-copy/") || name.starts_with("[openapi-schema/");
+        // The OpenAPI schema is made at plan time and copied as a layer of its own: an edit
+        // that leaves the predictor's signature alone leaves it cached.
+        if name.starts_with("[openapi-schema/") {
+            continue;
+        }
+        let after_source = name.starts_with("[source-copy/");
         if after_source {
             assert!(!cached, "`{name}` must re-run after a source edit:\n{log}");
             reran.push(name.clone());
@@ -355,6 +360,11 @@ async fn secrets_reach_the_step_but_not_the_image_plan_or_llb() {
 #[tokio::test]
 async fn tarball_outputs_are_loadable_images() {
     let Some(docker) = engine_support::engine_or_skip("outputs").await else { return };
+    // Export names already there (another run's) are not this build's.
+    let export_tags = |images: Vec<bollard::models::ImageSummary>| -> BTreeSet<String> {
+        images.into_iter().flat_map(|i| i.repo_tags).filter(|t| t.starts_with("cogpack-export/")).collect()
+    };
+    let before = export_tags(docker.list_images(None::<bollard::query_parameters::ListImagesOptions>).await.unwrap());
     let project = copy_fixture("string-project");
     let out_dir = tempfile::tempdir().unwrap();
     let docker_tar = out_dir.path().join("image.tar");
@@ -403,15 +413,10 @@ async fn tarball_outputs_are_loadable_images() {
         }
     }
     assert!(loaded.contains("Loaded image"), "{loaded}");
-    // No temporary tag is left behind.
-    let images = docker
-        .list_images(None::<bollard::query_parameters::ListImagesOptions>)
-        .await
-        .unwrap();
-    assert!(
-        !images.iter().flat_map(|i| i.repo_tags.iter()).any(|t| t.starts_with("cogpack-export/")),
-        "a temporary export tag was left behind"
-    );
+    // No temporary tag is left behind, and loading the tarball brings none back.
+    let after = export_tags(docker.list_images(None::<bollard::query_parameters::ListImagesOptions>).await.unwrap());
+    let new: Vec<_> = after.difference(&before).collect();
+    assert!(new.is_empty(), "a temporary export tag was left behind: {new:?}");
 }
 
 #[test]
