@@ -1,6 +1,6 @@
 //! End to end: `cogpack build` with a real BuildKit (Docker's embedded one), then
 //! `cogpack predict` against the image. Needs the engine (`cogpack engine up`); without one
-//! these tests fail when `CI=true` and are skipped loudly otherwise.
+//! these tests fail when `COGPACK_ENGINE_REQUIRED=1` (or `CI=true`) and are skipped loudly otherwise.
 
 #[path = "engine_support/mod.rs"]
 mod engine_support;

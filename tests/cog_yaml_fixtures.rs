@@ -78,7 +78,9 @@ fn locations(config: &CogConfig) -> BTreeMap<String, String> {
         out.insert(key, config.location(span).to_string());
     };
     let b = &config.build;
-    put("build.python_version".into(), b.python_version.span);
+    if let Some(v) = &b.python_version {
+        put("build.python_version".into(), v.span);
+    }
     if let Some(gpu) = &b.gpu {
         put("build.gpu".into(), gpu.span);
     }

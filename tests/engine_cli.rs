@@ -213,3 +213,28 @@ fn stacks_list_shows_the_python_stack() {
     assert!(text.starts_with("python (order 100)"), "{text}");
     assert!(text.contains("applies when: the project has `cog.yaml`"), "{text}");
 }
+
+#[test]
+fn plan_and_stacks_list_say_which_stack_won_and_why() {
+    let dir = repo().join("tests/projects/node/server");
+    let plan = cogpack(&["plan", dir.to_str().unwrap()], &repo());
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let text = stdout(&plan);
+    assert!(text.contains("stack: node (`package.json` exists)\n  not python: `cog.yaml` does not exist"), "{text}");
+
+    let list = cogpack(&["stacks", "list", dir.to_str().unwrap()], &repo());
+    assert!(list.status.success(), "{}", stderr(&list));
+    let text = stdout(&list);
+    assert!(text.contains(": does not apply — `cog.yaml` does not exist"), "{text}");
+    assert!(text.contains(": wins — `package.json` exists"), "{text}");
+    let json = cogpack(&["stacks", "list", "--format", "json", dir.to_str().unwrap()], &repo());
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let outcome = |id: &str| rows.as_array().unwrap().iter().find(|r| r["id"] == id).map(|r| r["outcome"].clone()).unwrap();
+    assert_eq!(outcome("python"), "does not apply");
+    assert_eq!(outcome("node"), "wins");
+
+    // A Cog project: python wins and node is never tried.
+    let list = cogpack(&["stacks", "list", "fixtures/string-project"], &repo());
+    let text = stdout(&list);
+    assert!(text.contains(": wins — `cog.yaml` exists") && text.contains(": not tried — an earlier stack applies"), "{text}");
+}

@@ -305,7 +305,9 @@ fn weights_get_their_own_layer_before_the_code() {
     let w = ids.iter().position(|i| *i == "weights").unwrap();
     let s = ids.iter().position(|i| *i == "source-copy").unwrap();
     assert!(w < s, "{ids:?}");
-    assert!(matches!(&p.stages[w].ops[0], Op::Copy(c) if c.merge && c.dest == "/src"));
+    assert!(matches!(&p.stages[w].ops[0], Op::Copy(c) if c.dest == "/src"));
+    // The weights need nothing below them: an independent layer where the engine allows it.
+    assert_eq!(p.stages[w].runs_on, Some(cogpack::plan::Input::Scratch));
     assert_eq!(p.stages[w].phase, Phase::AppSource);
 }
 
@@ -430,4 +432,29 @@ fn unquoted_versions_keep_their_digits() {
     // No base image ships 3.10 on CPU: the resolver says so, and uv installs it.
     assert!(c.warnings.iter().any(|w| w.message.contains("no base image ships Python 3.10")), "{:?}", c.warnings);
     assert!(c.plan.blocks.iter().any(|b| b.id == "python-interpreter" && b.fired));
+}
+
+#[test]
+fn a_copy_of_the_node_stack_under_another_id_in_dot_cogpack_makes_the_same_plan() {
+    let tmp = copy_project("node/server");
+    let built_in = plan(tmp.path(), &[]).unwrap();
+    assert_eq!(built_in.plan.stack, "node");
+    let stacks = tmp.path().join(".cogpack/stacks.d");
+    std::fs::create_dir_all(&stacks).unwrap();
+    std::fs::copy(repo().join("stacks.d/node.toml"), stacks.join("web.toml")).unwrap();
+    let copy = plan(tmp.path(), &[]).unwrap();
+    // The project's copy is tried before the built-in of the same order, and wins.
+    assert_eq!(copy.plan.stack, "web");
+    let tried: Vec<&str> = copy.stacks_tried.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(tried, ["python", "web"]);
+    assert_eq!(copy.plan.to_json().replace("\"stack\": \"web\"", "\"stack\": \"node\""), built_in.plan.to_json());
+}
+
+#[test]
+fn a_python_project_with_a_package_json_is_still_python() {
+    let tmp = copy_project("string-project");
+    std::fs::copy(repo().join("tests/projects/node/server/package.json"), tmp.path().join("package.json")).unwrap();
+    let c = plan(tmp.path(), &[]).unwrap();
+    assert_eq!(c.plan.stack, "python");
+    assert!(c.plan.resolved.contains_key("python") && !c.plan.resolved.contains_key("node"));
 }

@@ -75,6 +75,7 @@ fn stage(id: &str, phase: Phase, input: Input, ops: Vec<Op>) -> Stage {
         phase,
         input,
         ops,
+        runs_on: None,
         detached: false,
     }
 }

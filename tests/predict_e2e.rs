@@ -51,15 +51,16 @@ async fn string_predictor_answers_and_leaves_no_container() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn bad_inputs_fail_with_the_predict_exit_code() {
-    let Some(docker) = engine_or_skip("bad_inputs_fail_with_the_predict_exit_code").await else {
+async fn bad_inputs_are_usage_errors() {
+    let Some(docker) = engine_or_skip("bad_inputs_are_usage_errors").await else {
         return;
     };
     let _serial = SHARED_IMAGE.lock().await;
     let image = string_predictor_image(&docker).await;
 
+    // Inputs the model does not take are usage errors (2), as clap's own are.
     let out = cogpack(&["predict", &image, "-i", "s=world", "-i", "n=many"]);
-    assert_eq!(out.status.code(), Some(9), "stderr:\n{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("input `n`: `many` is not an integer"),
         "{}",
@@ -67,12 +68,18 @@ async fn bad_inputs_fail_with_the_predict_exit_code() {
     );
 
     let out = cogpack(&["predict", &image, "-i", "colour=red"]);
-    assert_eq!(out.status.code(), Some(9));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("its inputs are: s, n"),
         "{}",
         text(&out.stderr)
     );
+
+    let out = cogpack(&["predict", &image, "-i", "s=x", "-e", "NOEQUALS"]);
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--env `NOEQUALS`: expected NAME=VALUE"), "{}", text(&out.stderr));
+    let out = cogpack(&["predict", &image, "-i", "s=x", "--timeout", "soon"]);
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{}", text(&out.stderr));
 
     let out = cogpack(&["predict", "cogpack-test/does-not-exist:1", "-i", "s=x"]);
     assert_eq!(out.status.code(), Some(9));
@@ -141,40 +148,58 @@ async fn a_model_that_never_gets_ready_times_out_and_ctrl_c_cleans_up() {
         .await
         .is_empty());
 
-    // Ctrl-C while waiting: the container goes too.
-    let child = Command::new(env!("CARGO_BIN_EXE_cogpack"))
-        .args(["predict", &image, "-i", "s=x", "--timeout", "120"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while leftover_predict_containers(&docker, &image)
-        .await
-        .is_empty()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the predict container never appeared"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // Ctrl-C, `kill` and a closed terminal while waiting: the container goes too.
+    for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")] {
+        let child = Command::new(env!("CARGO_BIN_EXE_cogpack"))
+            .args(["predict", &image, "-i", "s=x", "--timeout", "120"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let pid = child.id() as libc::pid_t;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while leftover_predict_containers(&docker, &image).await.is_empty() {
+            assert!(Instant::now() < deadline, "{name}: the predict container never appeared");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // SAFETY: signalling the child we spawned.
+        unsafe { libc::kill(pid, signal) };
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(130), "{name}: stderr:\n{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("cancelled"), "{name}: {}", text(&out.stderr));
+        assert!(leftover_predict_containers(&docker, &image).await.is_empty(), "{name} left its container");
     }
-    // SAFETY: signalling the child we spawned.
-    unsafe { libc::kill(pid, libc::SIGINT) };
-    let out = child.wait_with_output().expect("wait");
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "stderr:\n{}",
-        text(&out.stderr)
-    );
-    assert!(
-        text(&out.stderr).contains("cancelled"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(leftover_predict_containers(&docker, &image)
-        .await
-        .is_empty());
+}
+
+/// A server that is READY at once and never answers a prediction.
+const HANGING_SERVER: &str = "import http.server, json, time
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        ok = self.path == '/health-check'
+        body = json.dumps({'status': 'READY'} if ok else {}).encode()
+        self.send_response(200 if ok else 404)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_POST(self):
+        print('prediction started', flush=True)
+        time.sleep(600)
+http.server.ThreadingHTTPServer(('0.0.0.0', 5000), H).serve_forever()
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_timeout_covers_the_prediction_itself() {
+    let Some(docker) = engine_or_skip("the_timeout_covers_the_prediction_itself").await else {
+        return;
+    };
+    let image = image_with_cmd(&docker, "cogpack-test/hanging-prediction", &["python3", "-c", HANGING_SERVER]).await;
+    let start = Instant::now();
+    let out = cogpack(&["predict", &image, "-i", "s=x", "--timeout", "8"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(9), "stderr:\n{stderr}");
+    assert!(stderr.contains("did not finish within 8s"), "{stderr}");
+    assert!(stderr.contains("prediction started"), "the log tail is shown: {stderr}");
+    assert!(start.elapsed() < Duration::from_secs(40), "took {:?}", start.elapsed());
+    assert!(leftover_predict_containers(&docker, &image).await.is_empty());
 }

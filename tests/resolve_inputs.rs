@@ -107,7 +107,7 @@ fn included_files_are_followed_and_inlined_when_rewritten() {
     .unwrap();
     std::fs::write(dir.path().join("ml.txt"), "torch==2.0.1\ntorchaudio\n").unwrap();
     let file =
-        RequirementsFile::load(&dir.path().join("requirements.txt"), "requirements.txt").unwrap();
+        RequirementsFile::load(dir.path(), "requirements.txt").unwrap();
     let r = ok(&ResolveInput {
         gpu: gpu(),
         requirements: Some(file),

@@ -13,8 +13,16 @@ use bollard::Docker;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
-/// The engine, or `None` (test skipped) when none is reachable — unless `CI=true`, where a
-/// missing engine fails the test.
+/// Whether tests that need the engine (or root, or dockerd) must run: `scripts/test` sets
+/// `COGPACK_ENGINE_REQUIRED=1`, CI sets `CI=true`. Then a test that cannot run fails instead
+/// of skipping, so a green run means every test ran.
+pub fn engine_required() -> bool {
+    std::env::var("COGPACK_ENGINE_REQUIRED").as_deref() == Ok("1")
+        || std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// The engine, or `None` (test skipped, with a SKIPPED line) when none is reachable —
+/// unless [`engine_required`], where a missing engine fails the test.
 pub async fn engine_or_skip(test: &str) -> Option<Docker> {
     let result = match cogpack::daemon::discover(None) {
         Ok(found) => cogpack::daemon::connect(&found.addr)
@@ -24,11 +32,13 @@ pub async fn engine_or_skip(test: &str) -> Option<Docker> {
     };
     match result {
         Ok(docker) => Some(docker),
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{test}: no engine reachable and CI=true: {e}")
+        Err(e) if engine_required() => {
+            panic!("{test}: no engine reachable and COGPACK_ENGINE_REQUIRED=1 (or CI=true): {e}")
         }
         Err(e) => {
-            eprintln!("SKIPPED {test}: no engine reachable ({e})");
+            eprintln!(
+                "SKIPPED {test}: no engine reachable ({e}); COGPACK_ENGINE_REQUIRED=1 makes this a failure"
+            );
             None
         }
     }
@@ -252,4 +262,23 @@ pub async fn leftover_predict_containers(docker: &Docker, image: &str) -> Vec<St
         })
         .filter_map(|c| c.id)
         .collect()
+}
+
+/// The base image every engine test may build on: made with `cogpack images build` (a no-op
+/// when it is present and current), once per test process.
+pub const BASE_IMAGE: &str = "cogpack/base:py3.11-bookworm";
+
+pub fn ensure_base_image() {
+    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cogpack"))
+            .args(["images", "build", BASE_IMAGE])
+            .output()
+            .expect("run cogpack images build");
+        assert!(
+            out.status.success(),
+            "cogpack images build {BASE_IMAGE} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
 }

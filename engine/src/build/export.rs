@@ -179,10 +179,57 @@ pub fn retag_archive(archive: &Path, out: &mut File, tags: &[String]) -> std::io
                 header.set_cksum();
                 tar.append_data(&mut header, &path, data.as_slice())?;
             }
+            // The containerd image store also names the image in the OCI index, and loads
+            // those names back: one entry per tag, and none for a temporary export name.
+            "index.json" => {
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data)?;
+                let index: Value = serde_json::from_slice(&data).map_err(|e| invalid(&e.to_string()))?;
+                let data = serde_json::to_vec(&retag_index(index, tags))
+                    .map_err(|e| invalid(&e.to_string()))?;
+                header.set_size(data.len() as u64);
+                header.set_cksum();
+                tar.append_data(&mut header, &path, data.as_slice())?;
+            }
             _ => tar.append(&header, &mut entry)?,
         }
     }
     tar.into_inner()?.flush()
+}
+
+/// An OCI index whose manifests are named by `tags` (one entry per tag; unnamed when none).
+fn retag_index(mut index: Value, tags: &[String]) -> Value {
+    const IMAGE_NAME: &str = "io.containerd.image.name";
+    const REF_NAME: &str = "org.opencontainers.image.ref.name";
+    let Some(manifests) = index.get_mut("manifests").and_then(Value::as_array_mut) else {
+        return index;
+    };
+    let mut out = Vec::new();
+    for mut m in manifests.drain(..) {
+        if let Some(a) = m.get_mut("annotations").and_then(Value::as_object_mut) {
+            a.remove(IMAGE_NAME);
+            a.remove(REF_NAME);
+        }
+        if tags.is_empty() {
+            out.push(m);
+            continue;
+        }
+        for tag in tags {
+            let full = crate::llb::normalize_image_ref(tag).unwrap_or_else(|_| tag.clone());
+            let short = full.rsplit_once(':').map(|(_, t)| t.to_owned()).unwrap_or_default();
+            let mut named = m.clone();
+            let a = named
+                .as_object_mut()
+                .map(|o| o.entry("annotations").or_insert_with(|| json!({})));
+            if let Some(Value::Object(a)) = a {
+                a.insert(IMAGE_NAME.into(), json!(full));
+                a.insert(REF_NAME.into(), json!(short));
+            }
+            out.push(named);
+        }
+    }
+    *manifests = out;
+    index
 }
 
 fn read_entry(archive: &Path, want: &str) -> std::io::Result<Option<Vec<u8>>> {
@@ -200,4 +247,35 @@ fn read_entry(archive: &Path, want: &str) -> std::io::Result<Option<Vec<u8>>> {
 
 fn invalid(message: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, message.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index() -> Value {
+        json!({"schemaVersion": 2, "manifests": [{"digest": "sha256:aa", "annotations": {
+            "config.digest": "sha256:cc",
+            "io.containerd.image.name": "docker.io/cogpack-export/x:tmp",
+            "org.opencontainers.image.ref.name": "tmp"}}]})
+    }
+
+    #[test]
+    fn a_temporary_name_never_reaches_the_index() {
+        let out = retag_index(index(), &[]);
+        let m = &out["manifests"];
+        assert_eq!(m.as_array().unwrap().len(), 1);
+        assert_eq!(m[0]["annotations"], json!({"config.digest": "sha256:cc"}));
+    }
+
+    #[test]
+    fn every_tag_names_the_manifest() {
+        let out = retag_index(index(), &["my-model".into(), "reg.example:5000/a/b:v1".into()]);
+        let m = out["manifests"].as_array().unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0]["annotations"]["io.containerd.image.name"], "docker.io/library/my-model:latest");
+        assert_eq!(m[0]["annotations"]["org.opencontainers.image.ref.name"], "latest");
+        assert_eq!(m[1]["annotations"]["io.containerd.image.name"], "reg.example:5000/a/b:v1");
+        assert_eq!(m[1]["digest"], "sha256:aa");
+    }
 }

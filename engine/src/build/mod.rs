@@ -27,8 +27,9 @@ use crate::diagnostics::exit;
 use crate::images::{self, ImagesError};
 use crate::lower::{self, EngineCaps, LowerError, LowerOptions, Lowered, LocalSpec};
 use crate::plan::{Input, Mount, Op, Plan};
+use crate::registry::{self, CredentialsError, DockerConfig, Mirror, TransferError, TransferReport};
 
-pub use options::{OptionError, OutputSpec, SecretSpec};
+pub use options::{CacheSpec, OptionError, OutputSpec, SecretSpec};
 
 /// What the user asked for, beyond the plan.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +46,21 @@ pub struct BuildOptions {
     pub engine: Option<String>,
     /// Write the decoded LLB graph here (`--dump-llb`).
     pub dump_llb: Option<PathBuf>,
+    /// Lower every stage onto the one before it even when the engine could make independent
+    /// layers (`--layers chained`): what engines without MergeOp/DiffOp do.
+    pub chained_layers: bool,
+    /// Push every tag to its registry (`--push`), with BuildKit's image exporter.
+    pub push: bool,
+    /// Allow plain HTTP and unverified TLS to the registries of `--push` and the caches
+    /// (`--insecure-registry`); loopback registries need no flag.
+    pub insecure_registry: bool,
+    /// Build cache to export to a registry (`--cache-to`).
+    pub cache_to: Vec<CacheSpec>,
+    /// Build cache to import from a registry (`--cache-from`).
+    pub cache_from: Vec<CacheSpec>,
+    /// The registry base images are pulled through (`--mirror`, `registry.mirror` in
+    /// cogpack's config.toml).
+    pub mirror: Option<Mirror>,
 }
 
 /// Something worth telling the user while building (the CLI renders these).
@@ -62,6 +78,14 @@ pub enum BuildNote {
     LlbDumped { path: PathBuf, ops: usize },
     /// A tarball was written.
     OutputWritten { path: PathBuf, bytes: u64 },
+    /// A base image was pulled through the mirror.
+    BaseImagePulled { name: String, from: String },
+    /// A `--cache-from` reference had nothing to import (normal on a first build).
+    CacheMissing { reference: String, error: String },
+    /// The image was pushed.
+    Pushed(TransferReport),
+    /// The build cache was exported.
+    CacheExported { reference: String },
 }
 
 /// A finished build.
@@ -75,6 +99,8 @@ pub struct BuildOutcome {
     pub outputs: Vec<PathBuf>,
     /// The final state of every step (cached, timing, ...).
     pub status: StatusState,
+    /// What `--push` sent, per name.
+    pub pushed: Vec<TransferReport>,
 }
 
 /// A failed build step, traced to the block and stage that made it.
@@ -116,12 +142,24 @@ pub enum BuildError {
         if ids.len() == 1 { "it was" } else { "they were" }
     )]
     MissingSecrets { ids: Vec<String> },
+    /// A `--secret` whose source cannot be read (checked before the build starts, so a
+    /// cached step cannot hide it). Never carries the value.
+    #[error("--secret id={id}: {error}\nhelp: pass a readable regular file of at most {} bytes (`src=FILE`) or a set variable (`env=VAR`)", crate::buildkit::MAX_SECRET_BYTES)]
+    Secret { id: String, error: crate::buildkit::SecretError },
     #[error("{}", render_step(.0))]
     Step(Box<StepFailure>),
     #[error("cannot write {}: {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
     #[error("exporting the image failed: {0}")]
     Export(String),
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error(transparent)]
+    Pull(#[from] TransferError),
+    #[error("{what} failed: {detail}{}", hint.as_ref().map(|h| format!("\nhelp: {h}")).unwrap_or_default())]
+    Registry { what: String, detail: String, hint: Option<String> },
+    #[error("--push needs a name to push: pass -t REGISTRY/REPOSITORY:TAG")]
+    PushWithoutTag,
 }
 
 impl BuildError {
@@ -131,8 +169,11 @@ impl BuildError {
             BuildError::Discover(_) | BuildError::Engine(_) => exit::ENGINE,
             BuildError::BaseImage(_) | BuildError::BaseImageUnavailable { .. } => exit::BUILD,
             BuildError::Lower(_) | BuildError::MissingSecrets { .. } => exit::PROJECT,
+            BuildError::Secret { .. } => exit::USAGE,
             BuildError::Step(_) | BuildError::Export(_) => exit::BUILD,
-            BuildError::Write { .. } => exit::FAILURE,
+            BuildError::Write { .. } | BuildError::Credentials(_) => exit::FAILURE,
+            BuildError::Pull(_) | BuildError::Registry { .. } => exit::BUILD,
+            BuildError::PushWithoutTag => exit::USAGE,
         }
     }
 }
@@ -165,6 +206,11 @@ pub async fn build_plan(
     note: &(dyn Fn(BuildNote) + Send + Sync),
 ) -> Result<BuildOutcome, BuildError> {
     check_secrets(plan, options)?;
+    if options.push && options.tags.is_empty() {
+        return Err(BuildError::PushWithoutTag);
+    }
+    // Read now, so a broken config.json fails before the build; helpers run when asked.
+    let auth = Arc::new(DockerConfig::load()?);
     let found = daemon::discover(options.engine.as_deref())?;
     let client = Client::connect(&found.addr).await.map_err(BuildError::Engine)?;
     let info = client.info().await.map_err(BuildError::Engine)?;
@@ -179,10 +225,12 @@ pub async fn build_plan(
         true => Some(daemon::connect(&found.addr).await?),
         false => None,
     };
-    ensure_base_images(plan, docker.as_ref(), note).await?;
+    ensure_base_images(plan, docker.as_ref(), options.mirror.as_ref(), &auth, note).await?;
     let image_configs = image_defaults(plan, docker.as_ref()).await;
 
-    let caps = EngineCaps { caps: info.llb_caps.clone(), merge_op: info.supports_merge_op };
+    let caps = EngineCaps::from_caps(info.llb_caps.iter().filter(|c| {
+        !(options.chained_layers && (*c == crate::llb::caps::MERGE_OP || *c == crate::llb::caps::DIFF_OP))
+    }).cloned());
     let lowered = lower::lower_with(
         plan,
         project_dir,
@@ -206,7 +254,14 @@ pub async fn build_plan(
         tags.push(tag.clone());
         temporary_tag = Some(tag);
     }
-    let export = choose_export(&found.addr, &tags, &options.outputs)?;
+    // Docker engines store the image and push it through their push API, which reports each
+    // layer (sent, with its size, or already there); BuildKit's exporter reports none of that.
+    // A standalone buildkitd pushes from its image exporter.
+    let export = if options.push && !found.addr.is_docker() {
+        buildkit::Export::Image { names: tags.clone(), push: true, insecure: options.insecure_registry }
+    } else {
+        choose_export(&found.addr, &tags, &options.outputs)?
+    };
     let mut image_config = with_git_labels(&lowered.image_config, plan, project_dir);
     if let Some(history) = image_history(docker.as_ref(), &lowered).await {
         image_config["history"] = serde_json::Value::Array(history);
@@ -223,8 +278,47 @@ pub async fn build_plan(
         export,
         entitlements: lowered.entitlements.iter().cloned().collect(),
         finish: label_files_hook(plan, &lowered),
+        registry_auth: Some(auth.clone()),
+        cache_exports: options.cache_to.iter().map(|c| c.entry(options.insecure_registry)).collect(),
+        cache_imports: options.cache_from.iter().map(|c| c.entry(options.insecure_registry)).collect(),
     };
-    let solved = client.solve(request, progress).await.map_err(|e| step_error(e, &lowered))?;
+    let solved = client.solve(request, progress).await.map_err(|e| match step_error(e, &lowered) {
+        // A failure no op of the plan made is the export's: the push or the cache export.
+        BuildError::Step(f) if f.block.is_none() && (options.push || !options.cache_to.is_empty()) => {
+            let pushing = options.push && !found.addr.is_docker();
+            let what = if pushing { format!("pushing {}", tags.join(", ")) } else { "exporting the build cache".to_owned() };
+            let target = if pushing { tags.first().cloned() } else { options.cache_to.first().map(|c| c.reference.clone()) };
+            BuildError::Registry { hint: registry::report::hint(&f.error, &target.unwrap_or_default()), what, detail: f.error }
+        }
+        other => other,
+    })?;
+    for (reference, error) in registry::report::missing_cache_imports(&solved.status) {
+        note(BuildNote::CacheMissing { reference, error });
+    }
+    for c in &options.cache_to {
+        note(BuildNote::CacheExported { reference: c.reference.clone() });
+    }
+    let mut pushed = Vec::new();
+    if options.push {
+        for tag in &tags {
+            let report = match &docker {
+                Some(docker) => match registry::push(docker, &found.addr, &auth, tag, tag).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // No name is left that looks pushed: the image stays in the build
+                        // cache, so building again is instant.
+                        for t in &tags {
+                            let _ = export::untag(docker, t).await;
+                        }
+                        return Err(e.into());
+                    }
+                },
+                None => TransferReport { reference: tag.clone(), ..Default::default() },
+            };
+            note(BuildNote::Pushed(report.clone()));
+            pushed.push(report);
+        }
+    }
 
     let mut outputs = Vec::new();
     if let (Some(docker), false) = (&docker, options.outputs.is_empty()) {
@@ -252,6 +346,7 @@ pub async fn build_plan(
         tags,
         outputs,
         status: solved.status,
+        pushed,
     })
 }
 
@@ -262,8 +357,12 @@ fn engine_version(info: &EngineInfo) -> String {
     }
 }
 
-/// Required secret mounts must have a `--secret`.
+/// Required secret mounts must have a `--secret`, and every `--secret` given must be
+/// readable now (a regular file or a set variable, within the size limit).
 fn check_secrets(plan: &Plan, options: &BuildOptions) -> Result<(), BuildError> {
+    for spec in &options.secrets {
+        spec.source.check().map_err(|error| BuildError::Secret { id: spec.id.clone(), error })?;
+    }
     let given: BTreeSet<&str> = options.secrets.iter().map(|s| s.id.as_str()).collect();
     let mut missing = BTreeSet::new();
     for stage in &plan.stages {
@@ -321,6 +420,8 @@ pub fn plan_images(plan: &Plan) -> Vec<String> {
 async fn ensure_base_images(
     plan: &Plan,
     docker: Option<&bollard::Docker>,
+    mirror: Option<&Mirror>,
+    auth: &DockerConfig,
     note: &(dyn Fn(BuildNote) + Send + Sync),
 ) -> Result<(), BuildError> {
     let tables = match CompatTables::builtin() {
@@ -339,6 +440,14 @@ async fn ensure_base_images(
                 if matches!(images::presence(docker, &recipe).await?, images::Presence::Current { .. }) {
                     continue;
                 }
+                // Someone may have built it already and published it to the mirror.
+                if let Some(m) = mirror {
+                    if pull_base(docker, m, auth, &row.name, note).await.is_ok()
+                        && matches!(images::presence(docker, &recipe).await?, images::Presence::Current { .. })
+                    {
+                        continue;
+                    }
+                }
                 note(BuildNote::BaseImageBuilding { name: row.name.clone() });
                 let name = row.name.clone();
                 let forward = move |event: images::BuildEvent| match event {
@@ -356,6 +465,10 @@ async fn ensure_base_images(
             }
             ImageOrigin::Registry => {
                 if docker.inspect_image(&row.name).await.is_err() {
+                    if let Some(m) = mirror {
+                        pull_base(docker, m, auth, &row.name, note).await?;
+                        continue;
+                    }
                     return Err(BuildError::BaseImageUnavailable {
                         name: row.name.clone(),
                         upstream: row
@@ -368,6 +481,26 @@ async fn ensure_base_images(
             }
         }
     }
+    Ok(())
+}
+
+/// Pulls base image `name` from the mirror and tags it `name` in the engine's store.
+pub async fn pull_base(
+    docker: &bollard::Docker,
+    mirror: &Mirror,
+    auth: &DockerConfig,
+    name: &str,
+    note: &(dyn Fn(BuildNote) + Send + Sync),
+) -> Result<(), BuildError> {
+    let from = mirror.image(name);
+    registry::pull(docker, auth, &from).await?;
+    let (repo, tag) = name.rsplit_once(':').unwrap_or((name, "latest"));
+    let opts = bollard::query_parameters::TagImageOptionsBuilder::default().repo(repo).tag(tag).build();
+    docker
+        .tag_image(&from, Some(opts))
+        .await
+        .map_err(|e| BuildError::Export(format!("tagging {from} as {name}: {e}")))?;
+    note(BuildNote::BaseImagePulled { name: name.to_owned(), from });
     Ok(())
 }
 
@@ -430,7 +563,7 @@ fn choose_export(
         return Ok(buildkit::Export::Moby { names: tags.to_vec() });
     }
     match outputs {
-        [] => Ok(buildkit::Export::Image { names: tags.to_vec(), push: false }),
+        [] => Ok(buildkit::Export::Image { names: tags.to_vec(), push: false, insecure: false }),
         [OutputSpec::Docker { dest }] => {
             Ok(buildkit::Export::DockerTar { dest: dest.clone(), names: tags.to_vec() })
         }

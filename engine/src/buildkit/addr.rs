@@ -12,6 +12,10 @@ pub enum EngineAddr {
     DockerUnix { path: PathBuf },
     /// Docker's embedded BuildKit through the Docker API on plain TCP (`tcp://host:port`).
     DockerTcp { host: String, port: u16 },
+    /// The Docker API on TCP with mutual TLS, as `DOCKER_TLS_VERIFY` asks: the daemon's
+    /// certificate is checked against `certs/ca.pem`, and we present `certs/cert.pem` with
+    /// `certs/key.pem` (`DOCKER_CERT_PATH`, default `~/.docker`).
+    DockerTls { host: String, port: u16, certs: PathBuf },
     /// A standalone buildkitd on a unix socket (plain gRPC, HTTP/2 prior knowledge).
     BuildkitUnix { path: PathBuf },
     /// A standalone buildkitd on plain TCP.
@@ -58,7 +62,35 @@ impl EngineAddr {
     }
 
     pub fn is_docker(&self) -> bool {
-        matches!(self, EngineAddr::DockerUnix { .. } | EngineAddr::DockerTcp { .. })
+        matches!(self, EngineAddr::DockerUnix { .. } | EngineAddr::DockerTcp { .. } | EngineAddr::DockerTls { .. })
+    }
+
+    /// Docker's convention: with `DOCKER_TLS_VERIFY` set (and not `0`), a Docker TCP address
+    /// is reached over mutual TLS with the certificates in `DOCKER_CERT_PATH` (default
+    /// `~/.docker`). Other addresses are returned unchanged.
+    pub fn with_docker_tls_env(self, env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let verify = env("DOCKER_TLS_VERIFY").is_some_and(|v| !v.trim().is_empty() && v.trim() != "0");
+        match self {
+            EngineAddr::DockerTcp { host, port } if verify => {
+                let certs = env("DOCKER_CERT_PATH")
+                    .filter(|p| !p.trim().is_empty())
+                    .map(PathBuf::from)
+                    .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".docker")))
+                    .unwrap_or_else(|| PathBuf::from(".docker"));
+                EngineAddr::DockerTls { host, port, certs }
+            }
+            other => other,
+        }
+    }
+
+    /// The TCP host and port, for addresses on TCP.
+    pub fn tcp_host(&self) -> Option<(&str, u16)> {
+        match self {
+            EngineAddr::DockerTcp { host, port } | EngineAddr::BuildkitTcp { host, port } | EngineAddr::DockerTls { host, port, .. } => {
+                Some((host, *port))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -95,6 +127,9 @@ impl fmt::Display for EngineAddr {
         match self {
             EngineAddr::DockerUnix { path } => write!(f, "docker unix://{}", path.display()),
             EngineAddr::DockerTcp { host, port } => write!(f, "docker tcp://{host}:{port}"),
+            EngineAddr::DockerTls { host, port, certs } => {
+                write!(f, "docker tcp://{host}:{port} (TLS, certificates in {})", certs.display())
+            }
             EngineAddr::BuildkitUnix { path } => write!(f, "buildkitd unix://{}", path.display()),
             EngineAddr::BuildkitTcp { host, port } => write!(f, "buildkitd tcp://{host}:{port}"),
         }
@@ -121,5 +156,22 @@ mod tests {
         );
         assert!(matches!(EngineAddr::parse_buildkit("http://x"), Err(AddrError::Scheme(_))));
         assert!(EngineAddr::parse_buildkit("tcp://host").is_err());
+    }
+
+    #[test]
+    fn docker_tls_verify_turns_tcp_into_tls() {
+        let env = |k: &str| match k {
+            "DOCKER_TLS_VERIFY" => Some("1".to_owned()),
+            "DOCKER_CERT_PATH" => Some("/certs".to_owned()),
+            _ => None,
+        };
+        let addr = EngineAddr::parse_docker("tcp://127.0.0.1:2376").unwrap().with_docker_tls_env(&env);
+        assert_eq!(addr, EngineAddr::DockerTls { host: "127.0.0.1".into(), port: 2376, certs: "/certs".into() });
+        assert!(addr.is_docker());
+        let off = |k: &str| (k == "DOCKER_TLS_VERIFY").then(|| "0".to_owned());
+        let plain = EngineAddr::parse_docker("tcp://h:2375").unwrap().with_docker_tls_env(&off);
+        assert_eq!(plain, EngineAddr::DockerTcp { host: "h".into(), port: 2375 });
+        let unix = EngineAddr::parse_docker("unix:///s").unwrap().with_docker_tls_env(&env);
+        assert!(matches!(unix, EngineAddr::DockerUnix { .. }));
     }
 }

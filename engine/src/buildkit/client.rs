@@ -57,9 +57,9 @@ impl Client {
                 .await
                 .map_err(|e| BuildkitError::Unreachable { addr: addr.to_string(), detail: e.to_string() })?
         };
-        let origin = match &*addr {
-            EngineAddr::BuildkitTcp { host, port } | EngineAddr::DockerTcp { host, port } => format!("http://{host}:{port}"),
-            _ => "http://localhost".to_owned(),
+        let origin = match addr.tcp_host() {
+            Some((host, port)) => format!("http://{host}:{port}"),
+            None => "http://localhost".to_owned(),
         };
         let endpoint = Endpoint::from_shared(origin).map_err(|e| BuildkitError::Protocol {
             addr: addr.to_string(),

@@ -97,9 +97,8 @@ impl From<WorkerRecord> for WorkerInfo {
 pub enum VersionSource {
     /// `Control.Info` or the worker record (BuildKit v0.11+).
     Reported,
-    /// Inferred from the Docker engine version (the BuildKit line that Docker release vendors).
-    DockerRelease,
-    /// Not reported and not inferable.
+    /// Not reported (BuildKit before v0.11). Never inferred from a Docker version: features
+    /// are decided from the caps.
     Unknown,
 }
 
@@ -108,7 +107,8 @@ pub enum VersionSource {
 pub struct EngineInfo {
     /// The address, as displayed.
     pub addr: String,
-    /// `v0.8`, `v0.12.5`, …; see `buildkit_version_source`.
+    /// As the engine reports it (`v0.13.2`, `v0.0.0+unknown` for Debian's builds), or `not
+    /// reported`; for display only.
     pub buildkit_version: String,
     pub buildkit_version_source: VersionSource,
     /// Docker engine version, for Docker engines.
@@ -119,8 +119,10 @@ pub struct EngineInfo {
     pub llb_caps: BTreeSet<String>,
     /// Enabled gateway (frontend API) capability IDs.
     pub frontend_caps: BTreeSet<String>,
-    /// Whether the engine accepts MergeOp (and DiffOp): BuildKit v0.10+.
+    /// Whether the engine reports the `mergeop` cap (Docker needs its containerd image store).
     pub supports_merge_op: bool,
+    /// Whether the engine reports the `diffop` cap.
+    pub supports_diff_op: bool,
     /// Whether a Docker engine stores images in containerd (its `moby` exporter is then the
     /// upstream image exporter).
     pub containerd_snapshotter: bool,
@@ -128,31 +130,6 @@ pub struct EngineInfo {
     /// Exporter types available.
     pub exporters: BTreeSet<String>,
     pub workers: Vec<WorkerInfo>,
-}
-
-/// The BuildKit line each Docker release vendors (first matching prefix wins).
-const DOCKER_BUILDKIT: &[(&str, &str)] = &[
-    ("18.09", "v0.3"),
-    ("19.03", "v0.6"),
-    ("20.10", "v0.8"),
-    ("23.0", "v0.10"),
-    ("24.0", "v0.11"),
-    ("25.0", "v0.12"),
-    ("26.0", "v0.13"),
-    ("26.1", "v0.13"),
-    ("27.", "v0.14"),
-    ("28.", "v0.20"),
-];
-
-/// The BuildKit line vendored by a Docker engine version (`20.10.24+dfsg1` -> `v0.8`).
-pub fn buildkit_line_for_docker(docker_version: &str) -> Option<&'static str> {
-    DOCKER_BUILDKIT
-        .iter()
-        .find(|(prefix, _)| {
-            docker_version.starts_with(prefix)
-                && (prefix.ends_with('.') || docker_version[prefix.len()..].starts_with(['.', '+', '-']) || docker_version.len() == prefix.len())
-        })
-        .map(|(_, line)| *line)
 }
 
 #[derive(serde::Deserialize)]
@@ -187,13 +164,11 @@ pub(crate) async fn gather(client: &Client) -> Result<EngineInfo, BuildkitError>
         (None, None)
     };
 
-    let (buildkit_version, buildkit_version_source) = match (&reported, &docker_version) {
-        (Some(v), _) => (v.clone(), VersionSource::Reported),
-        (None, Some(d)) => match buildkit_line_for_docker(d) {
-            Some(line) => (line.to_owned(), VersionSource::DockerRelease),
-            None => ("unknown".to_owned(), VersionSource::Unknown),
-        },
-        (None, None) => ("unknown (older than v0.11)".to_owned(), VersionSource::Unknown),
+    // Shown, never used to decide anything: features come from the caps below (Debian's
+    // builds report `v0.0.0+unknown`, and Docker releases vendor different BuildKits).
+    let (buildkit_version, buildkit_version_source) = match reported {
+        Some(v) => (v, VersionSource::Reported),
+        None => ("not reported".to_owned(), VersionSource::Unknown),
     };
 
     let pong = ping(client).await?;
@@ -210,6 +185,7 @@ pub(crate) async fn gather(client: &Client) -> Result<EngineInfo, BuildkitError>
         docker_version,
         docker_api_version,
         supports_merge_op: llb_caps.contains("mergeop"),
+        supports_diff_op: llb_caps.contains("diffop"),
         llb_caps,
         frontend_caps,
         containerd_snapshotter: worker_kind == WorkerKind::DockerContainerd,
@@ -271,15 +247,6 @@ async fn ping(client: &Client) -> Result<bollard_buildkit_proto::moby::buildkit:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn maps_docker_releases_to_buildkit_lines() {
-        assert_eq!(buildkit_line_for_docker("20.10.24+dfsg1"), Some("v0.8"));
-        assert_eq!(buildkit_line_for_docker("23.0.6"), Some("v0.10"));
-        assert_eq!(buildkit_line_for_docker("27.3.1"), Some("v0.14"));
-        assert_eq!(buildkit_line_for_docker("230.1"), None);
-        assert_eq!(buildkit_line_for_docker("17.06.0-ce"), None);
-    }
 
     #[test]
     fn detects_worker_kinds_from_labels() {

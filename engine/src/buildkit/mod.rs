@@ -15,14 +15,17 @@ mod local;
 mod session;
 mod solve;
 pub mod status;
+mod tls;
 mod transport;
+
+pub(crate) use transport::{dial, docker_post_lines};
 
 pub use addr::{AddrError, EngineAddr};
 pub use bollard_buildkit_proto::pb;
 pub use client::Client;
 pub use error::{BuildkitError, SolveFailure};
-pub use info::{buildkit_line_for_docker, EngineInfo, VersionSource, WorkerInfo, WorkerKind};
+pub use info::{EngineInfo, VersionSource, WorkerInfo, WorkerKind};
 pub use local::{LocalSource, MemFile, MemTree, MemTreeError, DEFAULT_MEMORY_MTIME_NS};
-pub use session::{SecretSource, MAX_SECRET_BYTES};
-pub use solve::{Export, FileRead, FinishHook, SolveOutcome, SolveRequest, IMAGE_CONFIG_KEY, IMAGE_DIGEST_KEY};
+pub use session::{SecretError, SecretSource, MAX_SECRET_BYTES};
+pub use solve::{CacheEntry, Export, FileRead, FinishHook, SolveOutcome, SolveRequest, IMAGE_CONFIG_KEY, IMAGE_DIGEST_KEY};
 pub use status::{StatusEvent, StatusState, StatusUpdate};

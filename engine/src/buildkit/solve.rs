@@ -46,8 +46,10 @@ pub enum Export {
     None,
     /// Docker's image store (`moby` exporter), tagged with `names`.
     Moby { names: Vec<String> },
-    /// A standalone engine's image store (`image` exporter); `push` pushes to the registry.
-    Image { names: Vec<String>, push: bool },
+    /// The upstream image exporter (a standalone engine's store, Docker's containerd store);
+    /// `push` pushes every name to its registry, `insecure` allows plain HTTP and
+    /// unverified TLS to it (`registry.insecure`).
+    Image { names: Vec<String>, push: bool, insecure: bool },
     /// A `docker load`-able tarball written to `dest`.
     DockerTar { dest: PathBuf, names: Vec<String> },
     /// An OCI image layout tarball written to `dest`.
@@ -71,9 +73,12 @@ impl Export {
                 names(n);
                 "moby"
             }
-            Export::Image { names: n, push } => {
+            Export::Image { names: n, push, insecure } => {
                 names(n);
                 attrs.insert("push".into(), push.to_string());
+                if *insecure {
+                    attrs.insert("registry.insecure".into(), "true".into());
+                }
                 "image"
             }
             Export::DockerTar { names: n, .. } => {
@@ -111,6 +116,21 @@ pub struct SolveRequest {
     /// Files to read from the solved result before it is exported, and how they change the
     /// image config (a label made from a file the build wrote, for instance).
     pub finish: Option<FinishHook>,
+    /// Registry credentials the session serves to the engine (`None`: anonymous).
+    pub registry_auth: Option<Arc<crate::registry::DockerConfig>>,
+    /// Build cache to export (`type=registry,ref=…,mode=max`), after the solve.
+    pub cache_exports: Vec<CacheEntry>,
+    /// Build cache to import before solving. A reference that does not exist yet is not an
+    /// error: the engine logs it and builds without it ([`SolveOutcome::status`] shows it).
+    pub cache_imports: Vec<CacheEntry>,
+}
+
+/// One cache exporter or importer: its type (`registry`, `local`, `inline`) and attributes
+/// (`ref`, `mode`, `registry.insecure`, …), as BuildKit's `CacheOptionsEntry`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheEntry {
+    pub kind: String,
+    pub attrs: BTreeMap<String, String>,
 }
 
 /// Reads files from the solved filesystem, or from other definitions solved in the same build,
@@ -156,6 +176,9 @@ impl SolveRequest {
             export: Export::None,
             entitlements: Vec::new(),
             finish: None,
+            registry_auth: None,
+            cache_exports: Vec::new(),
+            cache_imports: Vec::new(),
         }
     }
 }
@@ -230,6 +253,7 @@ pub(crate) async fn run(
         locals: req.locals,
         secrets: req.secrets,
         export_dest,
+        registry_auth: req.registry_auth.clone(),
     };
     let session = Session::start(&addr, &client.control, spec).await?;
 
@@ -246,10 +270,21 @@ pub(crate) async fn run(
         exporter_attrs_deprecated: attrs,
         session: session_id,
         entitlements: req.entitlements,
+        cache: Some(control::CacheOptions {
+            exports: req.cache_exports.iter().map(cache_entry).collect(),
+            imports: req.cache_imports.iter().map(cache_entry).collect(),
+            ..Default::default()
+        }),
         ..Default::default()
     });
     tokio::pin!(solve);
-    let gateway = gateway(client, &build_ref, req.definition, req.image_config, req.finish);
+    // The solver takes cache imports from each LLBBridge.Solve in gateway mode.
+    let imports: Vec<frontend::CacheOptionsEntry> = req
+        .cache_imports
+        .iter()
+        .map(|e| frontend::CacheOptionsEntry { r#type: e.kind.clone(), attrs: e.attrs.clone().into_iter().collect() })
+        .collect();
+    let gateway = gateway(client, &build_ref, req.definition, req.image_config, req.finish, &imports);
     tokio::pin!(gateway);
 
     let mut gateway_error: Option<tonic::Status> = None;
@@ -297,6 +332,10 @@ pub(crate) async fn run(
         export_bytes: filesend.bytes,
         status,
     })
+}
+
+fn cache_entry(e: &CacheEntry) -> control::CacheOptionsEntry {
+    control::CacheOptionsEntry { r#type: e.kind.clone(), attrs: e.attrs.clone().into_iter().collect() }
 }
 
 fn sha256_digest(bytes: &[u8]) -> String {
@@ -347,15 +386,16 @@ async fn gateway(
     definition: pb::Definition,
     mut image_config: Option<serde_json::Value>,
     finish: Option<FinishHook>,
+    imports: &[frontend::CacheOptionsEntry],
 ) -> Result<(), tonic::Status> {
     let bridge = client.bridge.clone();
-    let solved = gateway_solve(&bridge, build_ref, definition, false).await;
+    let solved = gateway_solve(&bridge, build_ref, definition, false, imports).await;
     let ret = match solved {
         Ok(result) => {
             if let (Some(hook), Some(cfg)) = (&finish, image_config.as_mut()) {
                 let mut sides = Vec::new();
                 for side in &hook.sides {
-                    match gateway_solve(&bridge, build_ref, side.clone(), true).await {
+                    match gateway_solve(&bridge, build_ref, side.clone(), true, imports).await {
                         Ok(r) => sides.push(r),
                         Err(s) => return fail(&bridge, build_ref, s).await,
                     }
@@ -405,11 +445,13 @@ async fn gateway_solve(
     build_ref: &str,
     definition: pb::Definition,
     evaluate: bool,
+    imports: &[frontend::CacheOptionsEntry],
 ) -> Result<Option<result::Result>, tonic::Status> {
     let solve_req = frontend::SolveRequest {
         definition: Some(definition),
         allow_result_return: true,
         evaluate,
+        cache_imports: imports.to_vec(),
         ..Default::default()
     };
     let resp = Client::retry_job(|| {
@@ -508,8 +550,12 @@ mod tests {
     fn exporters_get_their_attributes() {
         let (kind, attrs) = Export::Moby { names: vec!["a:1".into(), "b:2".into()] }.exporter();
         assert_eq!((kind, attrs.get("name").map(String::as_str)), ("moby", Some("a:1,b:2")));
-        let (kind, attrs) = Export::Image { names: vec![], push: false }.exporter();
+        let (kind, attrs) = Export::Image { names: vec![], push: false, insecure: false }.exporter();
         assert_eq!((kind, attrs.get("push").map(String::as_str), attrs.get("name")), ("image", Some("false"), None));
+        assert!(!attrs.contains_key("registry.insecure"));
+        let (_, attrs) = Export::Image { names: vec!["r:5000/a:1".into()], push: true, insecure: true }.exporter();
+        assert_eq!(attrs.get("registry.insecure").map(String::as_str), Some("true"));
+        assert_eq!(attrs.get("push").map(String::as_str), Some("true"));
         assert_eq!(Export::None.exporter().0, "");
         assert_eq!(Export::Tar { dest: "x.tar".into() }.dest(), Some(&PathBuf::from("x.tar")));
     }

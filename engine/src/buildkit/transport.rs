@@ -40,6 +40,7 @@ pub(crate) async fn dial(addr: &EngineAddr) -> io::Result<BoxIo> {
                 s.set_nodelay(true)?;
                 Box::new(s)
             }
+            EngineAddr::DockerTls { host, port, certs } => Box::new(super::tls::connect(host, *port, certs).await?),
         })
     };
     tokio::time::timeout(DIAL_TIMEOUT, fut)
@@ -89,6 +90,67 @@ pub(crate) async fn docker_get(addr: &EngineAddr, path: &str) -> Result<Bytes, B
         return Err(fail(format!("HTTP {status}: {}", String::from_utf8_lossy(&body).trim())));
     }
     Ok(body)
+}
+
+/// `POST path` on the Docker API with extra headers; returns the body of a 2xx answer as a
+/// stream of lines (the JSON messages of a push or pull, one per line).
+pub(crate) async fn docker_post_lines(
+    addr: &EngineAddr,
+    path: &str,
+    headers: &[(&str, String)],
+) -> Result<futures::stream::BoxStream<'static, Result<Vec<u8>, BuildkitError>>, BuildkitError> {
+    use futures::StreamExt;
+    let mut sender = docker_conn(addr).await?;
+    let fail = {
+        let addr = addr.to_string();
+        let request = format!("POST {}", path.split('?').next().unwrap_or(path));
+        move |detail: String| BuildkitError::DockerApi { addr: addr.clone(), request: request.clone(), detail }
+    };
+    let mut req = Request::post(path).header(header::HOST, "docker");
+    for (k, v) in headers {
+        req = req.header(*k, v.as_str());
+    }
+    let req = req.body(Empty::<Bytes>::new()).map_err(|e| fail(e.to_string()))?;
+    let res = sender.send_request(req).await.map_err(|e| fail(e.to_string()))?;
+    let status = res.status();
+    if !status.is_success() {
+        let body = Limited::new(res.into_body(), 64 << 10).collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| text.trim().to_owned());
+        return Err(fail(format!("HTTP {status}: {message}")));
+    }
+    let body = res.into_body().into_data_stream();
+    let lines = futures::stream::unfold((body, Vec::<u8>::new(), false, sender), move |(mut body, mut buf, mut done, sender)| {
+        let fail = fail.clone();
+        async move {
+            loop {
+                if let Some(i) = buf.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = buf.drain(..=i).collect();
+                    return Some((Ok(line), (body, buf, done, sender)));
+                }
+                if done {
+                    if buf.is_empty() {
+                        return None;
+                    }
+                    let line = std::mem::take(&mut buf);
+                    return Some((Ok(line), (body, buf, done, sender)));
+                }
+                match body.next().await {
+                    Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+                    Some(Err(e)) => {
+                        done = true;
+                        buf.clear();
+                        return Some((Err(fail(e.to_string())), (body, buf, done, sender)));
+                    }
+                    None => done = true,
+                }
+            }
+        }
+    });
+    Ok(lines.boxed())
 }
 
 /// `POST path` with `Connection: Upgrade`, `Upgrade: h2c` and extra headers; returns the

@@ -8,7 +8,8 @@ use tokio::sync::mpsc;
 
 use super::progress::{self, ProgressMode};
 use super::{Format, GlobalArgs};
-use crate::build::{self, BuildNote, BuildOptions, BuildOutcome, OutputSpec, SecretSpec};
+use super::registry::RegistryArgs;
+use crate::build::{self, BuildNote, BuildOptions, BuildOutcome, CacheSpec, OutputSpec, SecretSpec};
 use crate::compose::plan_dir;
 
 /// Build a Cog project into an image.
@@ -22,7 +23,12 @@ use crate::compose::plan_dir;
 #[command(after_help = "Examples:\n  \
     cogpack build fixtures/string-project -t my-model\n  \
     cogpack build . --secret id=hf,src=$HOME/.hf-token --progress plain\n  \
-    cogpack build . --output type=oci,dest=model.tar --dump-llb llb.json")]
+    cogpack build . --output type=oci,dest=model.tar --dump-llb llb.json\n  \
+    cogpack build . --push -t registry.example.com/team/model:v1\n  \
+    cogpack build . --cache-from registry.example.com/team/cache:model \\\n      \
+    --cache-to type=registry,ref=registry.example.com/team/cache:model,mode=max\n\n\
+Registry credentials come from Docker's config ($DOCKER_CONFIG/config.json or\n\
+~/.docker/config.json: `auths`, `credHelpers`, `credsStore`), as `docker login` leaves them.")]
 pub struct BuildArgs {
     /// Project directory (default: the current directory)
     pub dir: Option<PathBuf>,
@@ -49,6 +55,27 @@ pub struct BuildArgs {
     /// Write the decoded LLB graph to FILE as JSON
     #[arg(long, value_name = "FILE")]
     pub dump_llb: Option<PathBuf>,
+    /// How stages become layers. auto: a stage that needs less than everything below it
+    /// (dependencies, weights, source) is built on what it needs and merged as an independent
+    /// layer, when the engine has MergeOp and DiffOp, so changing system_packages does not
+    /// re-run the Python installs; chained: every stage on the one before, as on engines
+    /// without them
+    #[arg(long, value_enum, default_value_t = Layers::Auto)]
+    pub layers: Layers,
+    /// Push every -t name to its registry after building (BuildKit's image exporter; layers
+    /// the registry already has are not sent again)
+    #[arg(long)]
+    pub push: bool,
+    /// Export the build cache to a registry: `type=registry,ref=IMAGE[,mode=max]`; mode=max
+    /// keeps every step's cache (dependency installs too), so another machine skips them
+    #[arg(long, value_name = "SPEC", value_parser = CacheSpec::parse_to)]
+    pub cache_to: Vec<CacheSpec>,
+    /// Import build cache from a registry: `type=registry,ref=IMAGE` or just IMAGE
+    /// (repeatable); a reference that does not exist yet is a note, not an error
+    #[arg(long, value_name = "SPEC", value_parser = CacheSpec::parse_from)]
+    pub cache_from: Vec<CacheSpec>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Print the result as text (stderr) or JSON (stdout)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -56,6 +83,11 @@ pub struct BuildArgs {
 
 pub fn run(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    if args.push && args.tags.is_empty() {
+        // The default name (`cogpack-<dir>:latest`) would go to Docker Hub.
+        eprintln!("error: {}", build::BuildError::PushWithoutTag);
+        return Ok(ExitCode::from(super::exit::USAGE));
+    }
     let tags = if args.tags.is_empty() && args.outputs.is_empty() {
         vec![default_tag(&dir)]
     } else {
@@ -68,6 +100,18 @@ pub fn run(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         ca_cert: args.ca_cert.clone(),
         engine: args.engine.clone(),
         dump_llb: args.dump_llb.clone(),
+        chained_layers: args.layers == Layers::Chained,
+        push: args.push,
+        insecure_registry: args.registry.insecure_registry,
+        cache_to: args.cache_to.clone(),
+        cache_from: args.cache_from.clone(),
+        mirror: match args.registry.mirror() {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(super::exit::USAGE));
+            }
+        },
     };
     match build_dir(&dir, &options, args.progress, global)? {
         Ok(outcome) => {
@@ -190,16 +234,56 @@ fn render_note(note: &BuildNote) -> String {
         BuildNote::OutputWritten { path, bytes } => {
             format!("wrote {} ({:.1} MB)", path.display(), *bytes as f64 / 1e6)
         }
+        BuildNote::BaseImagePulled { name, from } => format!("base image {name} pulled from {from}"),
+        BuildNote::CacheMissing { reference, error } => format!(
+            "note: no build cache at {reference} yet ({}); building without it",
+            error.rsplit(": ").next().unwrap_or(error)
+        ),
+        BuildNote::CacheExported { reference } => format!("exported the build cache to {reference}"),
+        BuildNote::Pushed(p) => push_line(p),
     }
 }
 
-fn outcome_json(outcome: &BuildOutcome) -> String {
+/// `pushed REF (sha256:…): 1 layer sent (1.2 kB), 4 already in the registry`.
+pub fn push_line(p: &crate::registry::TransferReport) -> String {
+    format!(
+        "pushed {}{}: {} layer{} sent ({}), {} already in the registry",
+        p.reference,
+        p.digest.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),
+        p.layers_transferred,
+        if p.layers_transferred == 1 { "" } else { "s" },
+        human_bytes(p.bytes_sent),
+        p.layers_present
+    )
+}
+
+/// `1234567` -> `1.2 MB`.
+pub fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000_000 => format!("{:.2} GB", n as f64 / 1e9),
+        n if n >= 1_000_000 => format!("{:.1} MB", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{:.1} kB", n as f64 / 1e3),
+        n => format!("{n} B"),
+    }
+}
+
+pub fn outcome_json(outcome: &BuildOutcome) -> String {
     let s = outcome.status.summary();
     serde_json::to_string_pretty(&serde_json::json!({
         "image_id": outcome.image_id,
         "tags": outcome.tags,
         "outputs": outcome.outputs,
         "steps": { "total": s.total, "cached": s.cached },
+        "pushed": outcome.pushed,
     }))
     .unwrap_or_default()
+}
+
+/// `--layers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layers {
+    /// Independent layers where the engine allows them
+    Auto,
+    /// Every stage on the one before it
+    Chained,
 }

@@ -12,7 +12,9 @@ use crate::daemon::{self, DaemonError, DownOutcome, EngineLayout, UpEvent, UpOpt
 pub enum EngineCommand {
     /// Start cogpack's private Docker daemon (does nothing if it already answers)
     Up {
-        /// Install Debian's docker.io with apt-get if dockerd is missing
+        /// Install host tools the engine needs (iptables) with apt-get when missing. The engine
+        /// itself (dockerd, containerd, runc from Debian's packages) is always fetched into
+        /// /var/lib/cogpack/dist, never installed on the system
         #[arg(long, env = "COGPACK_ENGINE_INSTALL", value_parser = clap::builder::BoolishValueParser::new())]
         install: bool,
         /// Seconds to wait for the daemon to answer
@@ -49,7 +51,18 @@ pub fn run(cmd: EngineCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode>
             };
             let bar = spinner();
             let mut on_event = |e: UpEvent| match e {
-                UpEvent::Installing => bar.set_message("installing docker.io with apt-get"),
+                UpEvent::Installing { package } => {
+                    bar.set_message(format!("installing {package} with apt-get"))
+                }
+                UpEvent::Fetching(daemon::FetchEvent::Updating { suite }) => {
+                    bar.set_message(format!("fetching Debian {suite}'s package lists"))
+                }
+                UpEvent::Fetching(daemon::FetchEvent::Downloading { packages }) => {
+                    bar.set_message(format!("downloading {}", packages.join(", ")))
+                }
+                UpEvent::Fetching(daemon::FetchEvent::Unpacking { file }) => {
+                    bar.set_message(format!("unpacking {file}"))
+                }
                 UpEvent::Started { pid, log } => bar.set_message(format!(
                     "started dockerd (pid {pid}, log {})",
                     log.display()
@@ -126,6 +139,29 @@ pub fn run(cmd: EngineCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode>
                             st.buildkit_version.as_deref().unwrap_or("unknown")
                         );
                     }
+                    if let Some(bk) = &st.buildkit {
+                        println!(
+                            "layers:   {}",
+                            if bk.independent_layers {
+                                "independent (MergeOp + DiffOp)".to_owned()
+                            } else {
+                                format!(
+                                    "chained (no {}{})",
+                                    if bk.merge_op { "" } else { "MergeOp" },
+                                    match (bk.merge_op, bk.diff_op) {
+                                        (false, false) => ", no DiffOp",
+                                        (true, false) => "DiffOp",
+                                        _ => "",
+                                    }
+                                )
+                            }
+                        );
+                        println!(
+                            "caps:     {} LLB caps; image store: {}",
+                            bk.llb_caps.len(),
+                            if bk.containerd_image_store { "containerd" } else { "classic" }
+                        );
+                    }
                     if let Some(state) = &st.engine_state {
                         println!(
                             "managed:  pid {}, {} (data root {})",
@@ -140,6 +176,12 @@ pub fn run(cmd: EngineCommand, _global: &GlobalArgs) -> anyhow::Result<ExitCode>
                             },
                             state.data_root.display()
                         );
+                        for (name, version) in &state.packages {
+                            println!("  {name} {version}");
+                        }
+                        if let Some(bridge) = &state.bridge {
+                            println!("  bridge {bridge}");
+                        }
                     }
                     if let Some(err) = &st.error {
                         println!("error:    {err}");

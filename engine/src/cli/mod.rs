@@ -8,6 +8,8 @@ mod images;
 mod plan;
 mod predict;
 pub mod progress;
+mod push;
+mod registry;
 mod stacks;
 
 use std::path::PathBuf;
@@ -53,6 +55,8 @@ pub enum Command {
     Stacks(stacks::StacksCommand),
     /// Build a project into an image with BuildKit
     Build(build::BuildArgs),
+    /// Push a model image to a registry (building the project first)
+    Push(push::PushArgs),
     /// Run a prediction against an image (or build a project first)
     Predict(predict::PredictArgs),
     /// Manage the BuildKit engine cogpack uses (a private Docker daemon)
@@ -81,6 +85,7 @@ pub fn main() -> ExitCode {
         Command::Stacks(cmd) => stacks::run(cmd, &cli.global),
         Command::Build(args) => build::run(args, &cli.global),
         Command::Predict(args) => predict::run(args, &cli.global),
+        Command::Push(args) => push::run(args, &cli.global),
         Command::Engine(cmd) => engine::run(cmd, &cli.global),
         Command::Images(cmd) => images::run(cmd, &cli.global),
     };

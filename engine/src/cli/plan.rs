@@ -50,6 +50,9 @@ pub fn render_text(c: &Composition, dir: &std::path::Path) -> String {
     let _ = writeln!(out, "plan for {}", dir.display());
     let stack_reason = c.stacks_tried.last().map(|(_, r)| r.reason.as_str()).unwrap_or("");
     let _ = writeln!(out, "stack: {} ({stack_reason})", plan.stack);
+    for (id, report) in c.stacks_tried.iter().filter(|(_, r)| !r.fired) {
+        let _ = writeln!(out, "  not {id}: {}", report.reason);
+    }
     let _ = writeln!(out, "platform: {}/{}", plan.platform.os, plan.platform.architecture);
 
     let _ = writeln!(out, "\nblocks (in order):");
@@ -103,7 +106,15 @@ pub fn render_text(c: &Composition, dir: &std::path::Path) -> String {
     let _ = writeln!(out, "\nstages:");
     for stage in &plan.stages {
         let detached = if stage.detached { ", detached: not in the image" } else { "" };
-        let _ = writeln!(out, "  {} [{}] from {} (block {}{detached})", stage.id, stage.phase, stage.input, stage.block);
+        let runs_on = match &stage.runs_on {
+            Some(needs) => format!(", runs on {needs}: an independent layer"),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} [{}] from {} (block {}{runs_on}{detached})",
+            stage.id, stage.phase, stage.input, stage.block
+        );
         let n = stage.ops.len();
         for (i, op) in stage.ops.iter().enumerate() {
             let (branch, cont) = if i + 1 == n { ("└─", "  ") } else { ("├─", "│ ") };

@@ -8,7 +8,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 use super::{exit, Format, GlobalArgs};
-use crate::buildkit::EngineAddr;
 use crate::daemon;
 use crate::predict::{self, DataUrl, PredictEvent, PredictOptions, RawInput};
 
@@ -25,7 +24,8 @@ pub struct PredictArgs {
     /// An environment variable for the container, `NAME=VALUE`. Repeatable.
     #[arg(short = 'e', long = "env", value_name = "NAME=VALUE")]
     pub env: Vec<String>,
-    /// Seconds the model may take to become ready
+    /// Seconds the whole prediction may take: starting the container, the model's setup and
+    /// the prediction (not a build before it). The container is removed when time runs out.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub timeout: u64,
     /// Engine address (default: discovered)
@@ -38,6 +38,7 @@ pub struct PredictArgs {
 
 pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let target = args.target.clone().unwrap_or_else(|| ".".to_owned());
+    let target_dir_marker = target.clone();
     let image = if Path::new(&target).is_dir() {
         match super::build::build_for_predict(Path::new(&target), args.engine.clone(), global)? {
             Ok(image) => image,
@@ -63,7 +64,10 @@ pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     for e in &args.env {
         match e.split_once('=') {
             Some((k, v)) if !k.is_empty() => env.push((k.to_owned(), v.to_owned())),
-            _ => anyhow::bail!("--env `{e}`: expected NAME=VALUE"),
+            _ => {
+                eprintln!("error: --env `{}`: expected NAME=VALUE", crate::diagnostics::clean_message(e));
+                return Ok(ExitCode::from(exit::USAGE));
+            }
         }
     }
 
@@ -74,6 +78,8 @@ pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        // A closed terminal (SIGHUP) must not leave the container running either.
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         let found = match daemon::discover(args.engine.as_deref()) {
             Ok(f) => f,
             Err(e) => return Ok(super::engine::engine_error(e)),
@@ -82,12 +88,27 @@ pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             Ok(d) => d,
             Err(e) => return Ok(super::engine::engine_error(e)),
         };
+        // An image the engine does not have is pulled, with Docker's registry credentials.
+        if !Path::new(&target_dir_marker).is_dir() && docker.inspect_image(&image).await.is_err() {
+            eprintln!("{image} is not in the engine: pulling it");
+            let pulled = match crate::registry::DockerConfig::load() {
+                Ok(auth) => crate::registry::pull(&docker, &auth, &image).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match pulled {
+                Ok(r) => eprintln!("pulled {} ({} layers)", r.reference, r.layers_transferred + r.layers_present),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(exit::PREDICT));
+                }
+            }
+        }
         let mut opts = PredictOptions::new(image);
         opts.inputs = inputs;
         opts.env = env;
-        opts.ready_timeout = Duration::from_secs(args.timeout);
-        if let EngineAddr::DockerTcp { host, .. } = &found.addr {
-            opts.host = host.clone();
+        opts.timeout = Duration::from_secs(args.timeout);
+        if let Some((host, _)) = found.addr.tcp_host().filter(|_| found.addr.is_docker()) {
+            opts.host = host.to_owned();
         }
 
         let bar = ProgressBar::new_spinner();
@@ -116,6 +137,7 @@ pub fn run(args: PredictArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             tokio::select! {
                 _ = interrupt.recv() => {}
                 _ = terminate.recv() => {}
+                _ = hangup.recv() => {}
             }
         };
         let result = predict::run(&docker, &opts, &on_event, cancel).await;

@@ -29,6 +29,12 @@ struct StackSummary {
     path: String,
     detect: Vec<String>,
     blocks: Vec<String>,
+    /// For the project: `wins`, `does not apply`, or `not tried` (an earlier stack won).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'static str>,
+    /// Why (the detect report's reason), when the stack was tried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
 }
 
 pub fn run(cmd: StacksCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
@@ -38,10 +44,25 @@ pub fn run(cmd: StacksCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    // Which stack the project gets and why; a project that cannot be read lists no outcome.
+    let tried = match crate::project::Project::open(&dir) {
+        Ok(project) => crate::compose::stacks_for(&registry, std::sync::Arc::new(project)).ok(),
+        Err(_) => None,
+    };
     let items: Vec<StackSummary> = registry
         .stacks()
         .into_iter()
-        .map(|s| StackSummary {
+        .map(|s| {
+            let report = tried.as_ref().map(|t| t.iter().find(|(id, _)| *id == s.id));
+            let (outcome, reason) = match report {
+                None => (None, None),
+                Some(None) => (Some("not tried"), Some("an earlier stack applies".to_string())),
+                Some(Some((_, r))) if r.fired => (Some("wins"), Some(r.reason.clone())),
+                Some(Some((_, r))) => (Some("does not apply"), Some(r.reason.clone())),
+            };
+            (s, outcome, reason)
+        })
+        .map(|(s, outcome, reason)| StackSummary {
             id: s.id.clone(),
             order: s.order,
             summary: s.summary.clone(),
@@ -49,6 +70,8 @@ pub fn run(cmd: StacksCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
             path: s.source.file.path().to_string(),
             detect: s.detect.describe(),
             blocks: registry.blocks_for_stack(s).iter().map(|b| b.id.clone()).collect(),
+            outcome,
+            reason,
         })
         .collect();
     match format {
@@ -60,6 +83,9 @@ pub fn run(cmd: StacksCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> 
                 let _ = writeln!(out, "  defined in {} ({})", s.path, s.origin);
                 let _ = writeln!(out, "  applies when: {}", s.detect.join("; "));
                 let _ = writeln!(out, "  blocks: {}", s.blocks.join(", "));
+                if let (Some(outcome), Some(reason)) = (s.outcome, &s.reason) {
+                    let _ = writeln!(out, "  for {}: {outcome} — {reason}", dir.display());
+                }
             }
             print!("{out}");
         }

@@ -43,8 +43,10 @@ pub struct CogConfig {
 pub struct Build {
     /// `gpu:` as written; `None` when not set (CPU). See [`Build::gpu`].
     pub gpu: Option<Located<bool>>,
-    /// `python_version:` (required; at least 3.10).
-    pub python_version: Located<PythonVersion>,
+    /// `python_version:` (at least 3.10). Required when cog.yaml has a `build` section;
+    /// `None` when it has none, and Cog's default ([`DEFAULT_PYTHON_VERSION`]) applies (see
+    /// [`Build::python`]).
+    pub python_version: Option<Located<PythonVersion>>,
     /// `python_requirements:`: a project-relative path to an existing requirements file.
     pub python_requirements: Option<Located<String>>,
     /// `python_packages:` (deprecated; never set together with `python_requirements`).
@@ -62,6 +64,14 @@ pub struct Build {
 }
 
 impl Build {
+    /// The Python version asked for: `python_version`, else Cog's default.
+    pub fn python(&self) -> PythonVersion {
+        self.python_version.as_ref().map_or_else(
+            || DEFAULT_PYTHON_VERSION.parse().expect("the default Python version parses"),
+            |v| v.value,
+        )
+    }
+
     /// Whether the build targets GPUs (`gpu: true`).
     pub fn gpu(&self) -> bool {
         self.gpu.as_ref().is_some_and(|g| g.value)

@@ -200,7 +200,7 @@ impl CogConfig {
         EffectiveConfig {
             build: EffectiveBuild {
                 gpu: b.gpu(),
-                python_version: b.python_version.value.to_string(),
+                python_version: b.python().to_string(),
                 python_requirements: text(&b.python_requirements),
                 python_packages: strings(&b.python_packages),
                 run,

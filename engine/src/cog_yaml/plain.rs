@@ -25,10 +25,10 @@ impl CogConfig {
             value = Value::Object(Map::new());
         }
         let build = &self.build;
-        let mut typed: Vec<(&str, Value)> = vec![(
-            "python_version",
-            Value::String(build.python_version.value.to_string()),
-        )];
+        let mut typed: Vec<(&str, Value)> = Vec::new();
+        if let Some(v) = &build.python_version {
+            typed.push(("python_version", Value::String(v.value.to_string())));
+        }
         if let Some(gpu) = &build.gpu {
             typed.push(("gpu", Value::Bool(gpu.value)));
         }

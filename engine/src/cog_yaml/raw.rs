@@ -177,6 +177,9 @@ impl<'f> Reader<'f> {
             }
         };
         let mut out: Vec<(&'n str, Span, &'n Node)> = Vec::new();
+        // Where each key was first defined: duplicates are found in linear time, whatever
+        // the number of keys.
+        let mut seen: std::collections::HashMap<&'n str, Span> = std::collections::HashMap::new();
         for (key, value) in entries {
             let Some(name) = key.as_scalar().map(|s| s.text.as_str()) else {
                 self.type_error(
@@ -186,8 +189,7 @@ impl<'f> Reader<'f> {
                 );
                 continue;
             };
-            if let Some((_, first, _)) = out.iter().find(|(n, _, _)| *n == name) {
-                let first = *first;
+            if let Some(&first) = seen.get(name) {
                 self.diagnostics.push(
                     Diagnostic::error(
                         code::DUPLICATE_KEY,
@@ -205,6 +207,7 @@ impl<'f> Reader<'f> {
             if !known.contains(&name) {
                 self.unknown_key(path, name, key.span, known);
             }
+            seen.insert(name, key.span);
             out.push((name, key.span, value));
         }
         Some(out)

@@ -42,7 +42,7 @@ fn unquoted_python_versions_keep_their_text() {
     ] {
         let loaded = ok(&format!("build:\n  python_version: {written}\n"));
         assert_eq!(
-            loaded.config.build.python_version.value.to_string(),
+            loaded.config.build.python_version.unwrap().value.to_string(),
             expected,
             "{written}"
         );
@@ -51,6 +51,7 @@ fn unquoted_python_versions_keep_their_text() {
         .config
         .build
         .python_version
+        .unwrap()
         .value;
     assert_eq!((v.major, v.minor, v.patch), (3, 10, None));
     assert_eq!(v.minor_version(), "3.10");
@@ -94,16 +95,27 @@ fn python_version_is_required() {
         e.message
     );
     assert_eq!(e.location().unwrap().to_string(), "cog.yaml:1:1");
-    // No build section, or an empty file, is the same error (Cog would build `python:-slim`).
-    assert_eq!(
-        one_error("predict: predict.py:Predictor\n").code,
-        code::MISSING_FIELD
-    );
-    assert_eq!(one_error("").code, code::MISSING_FIELD);
     assert_eq!(
         one_error("build:\n  python_version:\n").code,
         code::MISSING_FIELD
     );
+    assert_eq!(one_error("build: {}\n").code, code::MISSING_FIELD);
+}
+
+#[test]
+fn without_a_build_section_python_is_cogs_default() {
+    // As Cog: `python_version` is required only when there is a `build` section (a null
+    // `build:` is no section, as in Go's YAML).
+    for text in ["predict: predict.py:Predictor\n", "", "build:\npredict: predict.py:Predictor\n"] {
+        let config = ok(text).config;
+        assert!(config.build.python_version.is_none(), "{text:?}");
+        assert_eq!(config.build.python().to_string(), DEFAULT_PYTHON_VERSION);
+        assert_eq!(DEFAULT_PYTHON_VERSION, "3.13");
+        // Cog's effective config (the `run.cog.config` label) carries the default; scripts
+        // see no `build.python_version` that the user did not write.
+        assert!(config.effective_config_json().contains("\"python_version\":\"3.13\""), "{text:?}");
+        assert!(config.plain_map().pointer("/build/python_version").is_none(), "{text:?}");
+    }
 }
 
 #[test]
@@ -111,9 +123,9 @@ fn spans_point_at_values_for_citations() {
     let text = "# model\nbuild:\n  gpu: true\n  python_version: \"3.11\"\n  cuda: \"11.8\"\n  python_requirements: requirements.txt\nrun: \"predict.py:Predictor\"\n";
     let config = ok(text).config;
     let b = &config.build;
-    assert_eq!(config.cite(b.python_version.span), "cog.yaml:4");
+    assert_eq!(config.cite(b.python_version.as_ref().unwrap().span), "cog.yaml:4");
     assert_eq!(
-        config.location(b.python_version.span).to_string(),
+        config.location(b.python_version.as_ref().unwrap().span).to_string(),
         "cog.yaml:4:19"
     );
     assert_eq!(
@@ -137,7 +149,7 @@ fn spans_point_at_values_for_citations() {
         "cog.yaml:7"
     );
     assert!(config.gpu());
-    let label = config.label(b.python_version.span, "python pinned here");
+    let label = config.label(b.python_version.as_ref().unwrap().span, "python pinned here");
     assert_eq!(label.location().to_string(), "cog.yaml:4:19");
 }
 
@@ -576,5 +588,34 @@ fn mangled_files_never_panic() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn large_documents_are_checked_in_linear_time_and_lists_are_bounded() {
+    // 20,000 distinct keys: duplicate detection used to compare each key with every earlier
+    // one (quadratic: a 1 MiB file of 100,000 keys made 5 * 10^9 comparisons); now a map.
+    let mut text = String::from("build:\n  python_version: \"3.11\"\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("k{i}: 1\n"));
+    }
+    let started = std::time::Instant::now();
+    let loaded = ok(&text);
+    assert_eq!(loaded.warnings.len(), 20_000);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+    // Rendering them all reads the file once, not once per warning.
+    let started = std::time::Instant::now();
+    let out = crate::diagnostics::render(&loaded.warnings[..5_000], crate::diagnostics::RenderStyle::Plain);
+    assert_eq!(out.matches("warning[cog_yaml::unknown_field]").count(), 5_000);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+
+    // Lists scripts walk (and weights, compared pairwise) are bounded.
+    for (key, item) in [("environment", "  - A{i}=1\n"), ("build:\n  python_version: \"3.11\"\n  system_packages", "    - p{i}\n")] {
+        let mut text = format!("{key}:\n");
+        for i in 0..1_001 {
+            text.push_str(&item.replace("{i}", &i.to_string()));
+        }
+        let e = check_str("cog.yaml", &text, None).unwrap_err().diagnostics();
+        assert!(e.iter().any(|d| d.message.contains("1001 entries; cogpack reads at most 1000")), "{key}: {e:?}");
     }
 }

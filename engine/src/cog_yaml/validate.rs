@@ -18,6 +18,17 @@ use super::raw::{Field, RawBuild, RawCogYaml, RawRunItem, RawWeight};
 /// The largest Python file read to check that a predictor's name appears in it.
 const MAX_PYTHON_FILE_BYTES: u64 = 4 << 20;
 
+/// The most `build.run` commands (with `build.pre_install`). Each is a layer of the image and
+/// an image has at most 127 layers (overlayfs stacks no more), with the base image's and the
+/// other blocks' layers besides; past this the build could only fail late, in the engine.
+pub const MAX_RUN_COMMANDS: usize = 100;
+
+/// The most entries of `build.system_packages`, `build.python_packages`, `environment` and
+/// `weights`. Real projects list a few dozen; every block script that reads them walks the
+/// list (and weight targets are compared pairwise), so the bound keeps that work small and a
+/// huge list a cog.yaml error, not a script-limit failure of a block.
+pub const MAX_LIST_ENTRIES: usize = 1_000;
+
 /// Cog's `ValidationError` text: `invalid <field> "<value>": <message>`.
 pub(crate) fn invalid(field: &str, value: Option<&str>, message: &str) -> String {
     match value {
@@ -103,9 +114,9 @@ impl<'a> Checker<'a> {
             .and_then(|t| self.type_ref("train", &t.value, "train.py:Trainer"));
         let build_span = raw.build.as_ref().map(|b| b.key);
         let raw_build = raw.build.take().map(|b| b.value.value).unwrap_or_default();
-        let build = self.build(raw_build, build_span, raw.document);
+        let build = self.build(raw_build, build_span);
         let environment = self.environment(raw.environment.as_ref());
-        let concurrency = self.concurrency(&raw, build.as_ref().map(|b| b.python_version.value));
+        let concurrency = self.concurrency(&raw, build.as_ref().map(Build::python));
         self.model_and_image(&raw);
         let weights = self.weights(&raw);
         if self.has_errors() {
@@ -216,8 +227,28 @@ impl<'a> Checker<'a> {
         Some(Located::new(type_ref, value.span))
     }
 
-    fn build(&mut self, raw: RawBuild, build_key: Option<Span>, document: Span) -> Option<Build> {
-        let python_version = self.python_version(&raw, build_key, document);
+    /// Reports a list longer than [`MAX_LIST_ENTRIES`]; true when it did.
+    fn too_many<T>(&mut self, field: &str, list: &Field<Vec<T>>) -> bool {
+        let n = list.value.value.len();
+        if n <= MAX_LIST_ENTRIES {
+            return false;
+        }
+        self.error(
+            code::INVALID_VALUE,
+            invalid(field, None, &format!("{n} entries; cogpack reads at most {MAX_LIST_ENTRIES}")),
+            list.key,
+            "too many entries",
+        )
+        .help = Some(match field {
+            "build.python_packages" => "list the packages in a requirements.txt and set `python_requirements: requirements.txt`".into(),
+            "build.system_packages" => "install the rest from a `build.run` command or a requirements file".into(),
+            _ => "real projects need far fewer; the limits are in docs/limits.md".into(),
+        });
+        true
+    }
+
+    fn build(&mut self, raw: RawBuild, build_key: Option<Span>) -> Option<Build> {
+        let python_version = self.python_version(&raw, build_key);
 
         if let (Some(packages), Some(requirements)) =
             (&raw.python_packages, &raw.python_requirements)
@@ -294,9 +325,29 @@ impl<'a> Checker<'a> {
             }
         }
 
+        let run_key = raw.run.as_ref().map(|r| r.key).or(raw.pre_install.as_ref().map(|p| p.key));
+        if let Some(key) = run_key.filter(|_| run.len() > MAX_RUN_COMMANDS) {
+            self.error(
+                code::INVALID_VALUE,
+                invalid(
+                    "build.run",
+                    None,
+                    &format!("{} commands (with build.pre_install); cogpack builds at most {MAX_RUN_COMMANDS}", run.len()),
+                ),
+                key,
+                "too many commands",
+            )
+            .help = Some("each command is a layer of the image, and an image has at most 127 layers: join related commands with `&&` or into a script the project runs".into());
+        }
+        for (field, list) in [("build.system_packages", &raw.system_packages), ("build.python_packages", &raw.python_packages)] {
+            if let Some(list) = list {
+                self.too_many(field, list);
+            }
+        }
+
         Some(Build {
             gpu,
-            python_version: python_version?,
+            python_version: python_version.ok()?,
             python_requirements: python_requirements.flatten(),
             python_packages: raw
                 .python_packages
@@ -316,24 +367,26 @@ impl<'a> Checker<'a> {
         })
     }
 
+    /// `Ok(None)` when cog.yaml has no `build` section (Cog then uses its default Python,
+    /// [`DEFAULT_PYTHON_VERSION`]); with a section, `python_version` is required. `Err` when
+    /// an error was reported.
     fn python_version(
         &mut self,
         raw: &RawBuild,
         build_key: Option<Span>,
-        document: Span,
-    ) -> Option<Located<PythonVersion>> {
+    ) -> Result<Option<Located<PythonVersion>>, ()> {
         let Some(field) = raw
             .python_version
             .as_ref()
             .filter(|v| !v.value.value.is_empty())
         else {
             if self.reported("build.python_version") {
-                return None;
+                return Err(());
             }
             let (span, label) = match (&raw.python_version, build_key) {
                 (Some(field), _) => (field.key, "empty python_version"),
                 (None, Some(key)) => (key, "this section has no python_version"),
-                (None, None) => (Span::empty(document.start), "no build section"),
+                (None, None) => return Ok(None),
             };
             let message = invalid(
                 "build.python_version",
@@ -343,11 +396,11 @@ impl<'a> Checker<'a> {
             self.error(code::MISSING_FIELD, message, span, label).help = Some(format!(
                 "add `python_version: \"{DEFAULT_PYTHON_VERSION}\"` under `build:`"
             ));
-            return None;
+            return Err(());
         };
         let text = field.value.value.as_str();
         match text.parse::<PythonVersion>() {
-            Ok(version) => Some(Located::new(version, field.value.span)),
+            Ok(version) => Ok(Some(Located::new(version, field.value.span))),
             Err(why) => {
                 let d = self.error(
                     code::INVALID_VALUE,
@@ -358,7 +411,7 @@ impl<'a> Checker<'a> {
                 d.help = Some(format!(
                     "use a supported version, e.g. `python_version: \"{DEFAULT_PYTHON_VERSION}\"`"
                 ));
-                None
+                Err(())
             }
         }
     }
@@ -579,6 +632,9 @@ impl<'a> Checker<'a> {
     fn environment(&mut self, raw: Option<&Field<Vec<Located<String>>>>) -> Vec<Located<EnvVar>> {
         let mut out: Vec<Located<EnvVar>> = Vec::new();
         let Some(raw) = raw else { return out };
+        if self.too_many("environment", raw) {
+            return out;
+        }
         for entry in &raw.value.value {
             match parse_entry(&entry.value) {
                 Ok((name, value)) => {
@@ -733,6 +789,10 @@ impl<'a> Checker<'a> {
         let Some(field) = raw.weights.as_ref().filter(|w| !w.value.value.is_empty()) else {
             return Vec::new();
         };
+        // Targets are checked pairwise (disjoint), so the count is bounded first.
+        if self.too_many("weights", field) {
+            return Vec::new();
+        }
         let model_set = raw
             .model
             .as_ref()

@@ -18,6 +18,13 @@ use crate::diagnostics::Span;
 /// The most nodes alias expansion may create (guards against "billion laughs" documents).
 const MAX_ALIAS_NODES: usize = 10_000;
 
+/// The deepest nesting of collections (lists and mappings) accepted. Everything after the
+/// parser walks the tree recursively (checking, the plain map for scripts, dropping it), and
+/// a debug build overflowed its 8 MiB main-thread stack at about 5,000 levels (2 MiB worker
+/// threads: about 1,200); real cog.yaml files nest four or five levels. 128 keeps every
+/// consumer far from the stack's end, whatever thread it runs on. See `docs/limits.md`.
+pub(crate) const MAX_DEPTH: usize = 128;
+
 /// A node of the document.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Node {
@@ -120,7 +127,8 @@ struct Builder<'t> {
     /// characters; spans are bytes).
     char_offsets: Option<Vec<usize>>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node, with its nesting depth (a scalar is 0).
+    anchors: HashMap<usize, (Node, usize)>,
     alias_nodes: usize,
     root: Option<Node>,
     documents: usize,
@@ -157,6 +165,11 @@ impl<'t> Builder<'t> {
         while let Some(next) = parser.next_event() {
             let (event, raw_span) = next.map_err(|e| {
                 let at = self.byte(e.marker().index());
+                // saphyr's scanner stops at 255 open flow collections (`[[[...`), which it
+                // may reach while looking ahead, before the events reach MAX_DEPTH.
+                if e.info() == "recursion limit exceeded" {
+                    return too_deep(Span::new(at, at));
+                }
                 YamlError {
                     message: e.info().to_string(),
                     span: Span::new(at, at),
@@ -203,12 +216,16 @@ impl<'t> Builder<'t> {
                 )?;
             }
             Event::Alias(id) => {
-                let Some(target) = self.anchors.get(&id) else {
+                let Some((target, depth)) = self.anchors.get(&id) else {
                     return Err(YamlError {
                         message: "unknown alias".into(),
                         span,
                     });
                 };
+                // The alias puts a copy of its target here, nested as deep as the target is.
+                if self.stack.len() + depth > MAX_DEPTH {
+                    return Err(too_deep(span));
+                }
                 let mut node = target.clone();
                 self.alias_nodes += count_nodes(&node);
                 if self.alias_nodes > MAX_ALIAS_NODES {
@@ -222,6 +239,9 @@ impl<'t> Builder<'t> {
                 self.complete(node, 0)?;
             }
             Event::SequenceStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(too_deep(span));
+                }
                 self.stack.push(Frame::Seq {
                     start: span.start,
                     anchor,
@@ -229,6 +249,9 @@ impl<'t> Builder<'t> {
                 });
             }
             Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(too_deep(span));
+                }
                 self.stack.push(Frame::Map {
                     start: span.start,
                     anchor,
@@ -289,7 +312,8 @@ impl<'t> Builder<'t> {
     /// A node is finished: remember its anchor and give it to its parent.
     fn complete(&mut self, node: Node, anchor: usize) -> Result<(), YamlError> {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let depth = depth(&node);
+            self.anchors.insert(anchor, (node.clone(), depth));
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
@@ -300,6 +324,31 @@ impl<'t> Builder<'t> {
             },
         }
         Ok(())
+    }
+}
+
+fn too_deep(span: Span) -> YamlError {
+    YamlError {
+        message: format!(
+            "lists and mappings are nested more than {MAX_DEPTH} levels deep here; cogpack reads at most {MAX_DEPTH} levels"
+        ),
+        span,
+    }
+}
+
+/// How many collections deep a node goes (a scalar is 0). Recursion is bounded: the tree
+/// was built no deeper than [`MAX_DEPTH`].
+fn depth(node: &Node) -> usize {
+    match &node.kind {
+        Kind::Scalar(_) => 0,
+        Kind::Seq(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Kind::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| depth(k).max(depth(v)))
+                .max()
+                .unwrap_or(0)
+        }
     }
 }
 
@@ -398,6 +447,31 @@ mod tests {
     fn empty_documents_are_none() {
         assert_eq!(parse("").unwrap(), None);
         assert_eq!(parse("# just a comment\n\n").unwrap(), None);
+    }
+
+    #[test]
+    fn deep_nesting_is_a_located_error_not_a_stack_overflow() {
+        // 20,000 block-style list levels under an unknown key (issue 8, item 4).
+        let text = format!("build:\n  python_version: \"3.11\"\nunknown:\n{}x\n", "- ".repeat(20_000));
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("more than 128 levels"), "{}", err.message);
+        // The error points at the list that is one level too many (the top-level mapping is
+        // the first level).
+        let unknown = text.find("unknown:").unwrap();
+        assert_eq!(err.span.start, unknown + "unknown:\n".len() + 2 * (MAX_DEPTH - 1));
+        // Flow style and mappings, too.
+        let flow = format!("a: {}{}", "[".repeat(20_000), "]".repeat(20_000));
+        let e = parse(&flow).unwrap_err();
+        assert!(e.message.contains("nested more than"), "{}", e.message);
+        let maps = format!("a: {}1{}", "{b: ".repeat(20_000), "}".repeat(20_000));
+        assert!(parse(&maps).unwrap_err().message.contains("nested more than"));
+        // Exactly the limit is fine.
+        let ok = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        assert_eq!(depth(&parse(&ok).unwrap().unwrap()), MAX_DEPTH);
+        // An alias cannot smuggle in more depth than the limit.
+        let half = "- ".repeat(100);
+        let aliased = format!("a: &d\n  {half}x\nb:\n  {half}*d\n");
+        assert!(parse(&aliased).unwrap_err().message.contains("nested more than"));
     }
 
     #[test]

@@ -587,6 +587,22 @@ pub(crate) fn base_images(c: &mut Checker<'_>) -> Vec<BaseImage> {
             );
             continue;
         }
+        let ships = r.ships.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default();
+        if let Some(spanned) = &r.ships {
+            let bad = ships.iter().find_map(|(name, version)| {
+                if crate::resolve::RESOLVER_NAMES.contains(&name.as_str()) {
+                    Some(format!("`ships`: `{name}` is resolved from the Python tables; give it with `python` or in its own table"))
+                } else if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+                    Some(format!("`ships`: `{name}` is not a dependency name (lowercase letters, digits, `-`, `_`)"))
+                } else {
+                    crate::resolve::range::parse_release(version).err().map(|e| format!("`ships.{name}`: {e}"))
+                }
+            });
+            if let Some(message) = bad {
+                c.problem(spanned.span(), message, None);
+                continue;
+            }
+        }
         let packages = r
             .packages
             .as_ref()
@@ -631,6 +647,7 @@ pub(crate) fn base_images(c: &mut Checker<'_>) -> Vec<BaseImage> {
             cudnn,
             upstream: r.upstream.as_ref().map(|u| u.get_ref().clone()),
             provides,
+            ships,
             packages,
             at,
             cite,

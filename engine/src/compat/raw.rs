@@ -155,6 +155,10 @@ pub(crate) struct BaseImageRow {
     pub upstream: Option<Spanned<String>>,
     /// What it already provides: `python`, `pip`, `venv`, `uv`.
     pub provides: Spanned<Vec<String>>,
+    /// Other runtimes it ships, dependency name -> `major.minor.patch`: the versions a block
+    /// dependency of that name is resolved against.
+    #[serde(default)]
+    pub ships: Option<Spanned<std::collections::BTreeMap<String, String>>>,
     /// Debian packages a local build installs.
     #[serde(default)]
     pub packages: Option<Spanned<Vec<String>>>,

@@ -209,6 +209,10 @@ pub struct BaseImage {
     pub upstream: Option<String>,
     /// What it already provides.
     pub provides: Vec<Provide>,
+    /// Other runtimes it ships: dependency name -> version (`major.minor.patch`). A block
+    /// dependency with such a name is resolved against these rows (`resolve::shipped`).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub ships: std::collections::BTreeMap<String, String>,
     /// Debian packages a local build installs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<String>,

@@ -2,8 +2,6 @@
 //! the same file as a plain map for scripts), and the Python requirements, parsed with their
 //! `-r`/`-c` includes.
 
-use std::path::{Component, Path};
-
 use super::ComposeError;
 use crate::cog_yaml::{self, CogConfig};
 use crate::diagnostics::Diagnostic;
@@ -53,6 +51,7 @@ pub fn read_inputs(project: &Project) -> Result<ProjectInputs, ComposeError> {
     for (i, item) in config.build.python_packages.iter().enumerate() {
         let origin = format!("cog.yaml build.python_packages[{i}]");
         let parsed = RequirementsFile::parse(&origin, &item.value).map_err(|e| ComposeError::Requirements(Box::new(e)))?;
+        parsed.check_local_paths().map_err(|e| ComposeError::Requirements(Box::new(e)))?;
         requirements.extend(parsed.lines.iter().filter_map(|l| RequirementLine::from_line(l, origin.clone())));
     }
     Ok(ProjectInputs {
@@ -64,46 +63,10 @@ pub fn read_inputs(project: &Project) -> Result<ProjectInputs, ComposeError> {
     })
 }
 
-/// Loads a requirements file and its includes; every included file must be inside the
-/// project (pip would read `-r ../other.txt` from anywhere; a build must not).
+/// Loads a requirements file and its includes; every file is confined to the project before
+/// it is read (pip would read `-r ../other.txt` from anywhere; a build must not).
 fn load_requirements(project: &Project, rel: &str) -> Result<RequirementsFile, ComposeError> {
-    let path = project
-        .resolve(rel)
-        .map_err(|e| ComposeError::Project(format!("cog.yaml `build.python_requirements`: {e}")))?;
-    let file = RequirementsFile::load(&path, rel).map_err(|e| ComposeError::Requirements(Box::new(e)))?;
-    check_includes(project, &file)?;
-    Ok(file)
-}
-
-fn check_includes(project: &Project, file: &RequirementsFile) -> Result<(), ComposeError> {
-    for inc in &file.included {
-        let inside = normalize(&inc.file.path).is_some_and(|p| project.resolve(&p).is_ok());
-        if !inside {
-            return Err(ComposeError::Project(format!(
-                "{}:{}: `{}` is outside the project; a build can only read files inside it\n  help: move it into the project directory",
-                file.path, inc.from_line, inc.file.path
-            )));
-        }
-        check_includes(project, &inc.file)?;
-    }
-    Ok(())
-}
-
-/// A relative path with `.` and `..` folded away; `None` when it leaves its base or is
-/// absolute.
-pub(crate) fn normalize(path: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in Path::new(path).components() {
-        match c {
-            Component::Normal(p) => parts.push(p.to_str()?),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                parts.pop()?;
-            }
-            Component::RootDir | Component::Prefix(_) => return None,
-        }
-    }
-    Some(parts.join("/"))
+    RequirementsFile::load(project.root(), rel).map_err(|e| ComposeError::Requirements(Box::new(e)))
 }
 
 /// The lines scripts see, walking `-r`/`-c` includes where pip reads them.
@@ -115,18 +78,5 @@ fn script_lines(file: &RequirementsFile, out: &mut Vec<RequirementLine>) {
                 script_lines(&inc.file, out);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalize;
-
-    #[test]
-    fn normalize_folds_dots_and_refuses_escapes() {
-        assert_eq!(normalize("a/./b/../c.txt").as_deref(), Some("a/c.txt"));
-        assert_eq!(normalize("deps/../common.txt").as_deref(), Some("common.txt"));
-        assert_eq!(normalize("../x.txt"), None);
-        assert_eq!(normalize("/etc/passwd"), None);
     }
 }

@@ -50,6 +50,10 @@ pub struct Dependency {
     pub manifest: String,
     /// Whether a script emitted it (else it is static in the manifest).
     pub from_script: bool,
+    /// Where the project itself states the constraint, when the script cited a value of a
+    /// project file (`file` and `field`): the resolver then names that file, line and column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cited: Option<crate::resolve::Source>,
 }
 
 /// Everything composition found, for `plan` and `explain`.
@@ -79,21 +83,9 @@ pub fn compose(registry: &Registry, project: Arc<Project>) -> Result<Composition
     ignored::check(&project, inputs.config.as_ref())?;
     let view: Arc<dyn ProjectView> = project.clone();
     let ctx = ScriptContext::new(view, &inputs.cog, &inputs.requirements);
-    let empty = serde_json::Value::Object(Default::default());
 
     // Stack.
-    let mut stacks_tried = Vec::new();
-    let mut winner: Option<&Stack> = None;
-    for stack in registry.stacks() {
-        let owner = format!("stack `{}`", stack.id);
-        let report = detect::evaluate(&stack.detect, &ctx, &inputs.cog, &owner, &stack.id, &empty)?;
-        let fired = report.fired;
-        stacks_tried.push((stack.id.clone(), report));
-        if fired {
-            winner = Some(stack);
-            break;
-        }
-    }
+    let (winner, stacks_tried) = select_stack(registry, &ctx, &inputs.cog)?;
     let Some(stack) = winner else {
         return Err(ComposeError::NoStack {
             tried: stacks_tried.into_iter().map(|(id, r)| (id, r.reason)).collect(),
@@ -117,7 +109,7 @@ pub fn compose(registry: &Registry, project: Arc<Project>) -> Result<Composition
     // Dependencies and resolution.
     let mut dependencies = Vec::new();
     for id in order.iter().filter(|id| detections[*id].fired) {
-        dependencies.extend(block_dependencies(by_id[id.as_str()], &ctx)?);
+        dependencies.extend(block_dependencies(by_id[id.as_str()], &ctx, &project)?);
     }
     let versions = resolve_versions(&project, &inputs, &dependencies)?;
     let resolved_json = serde_json::to_value(&versions.values).unwrap_or_default();
@@ -182,6 +174,36 @@ pub fn compose(registry: &Registry, project: Arc<Project>) -> Result<Composition
     })
 }
 
+/// Tries the stacks in the registry's order ([`Registry::stacks`]); the first whose detect passes
+/// wins. Returns the winner and every stack tried with its detect report (the winner last).
+fn select_stack<'r>(
+    registry: &'r Registry,
+    ctx: &ScriptContext,
+    cog: &serde_json::Value,
+) -> Result<(Option<&'r Stack>, Vec<(String, DetectReport)>), ComposeError> {
+    let empty = serde_json::Value::Object(Default::default());
+    let mut tried = Vec::new();
+    for stack in registry.stacks() {
+        let owner = format!("stack `{}`", stack.id);
+        let report = detect::evaluate(&stack.detect, ctx, cog, &owner, &stack.id, &empty)?;
+        let fired = report.fired;
+        tried.push((stack.id.clone(), report));
+        if fired {
+            return Ok((Some(stack), tried));
+        }
+    }
+    Ok((None, tried))
+}
+
+/// Which stack a project gets, and why: every stack tried, in order, with its detect report
+/// (the last one won when it fired). `cogpack stacks list DIR` shows this.
+pub fn stacks_for(registry: &Registry, project: Arc<Project>) -> Result<Vec<(String, DetectReport)>, ComposeError> {
+    let inputs = read_inputs(&project)?;
+    let view: Arc<dyn ProjectView> = project;
+    let ctx = ScriptContext::new(view, &inputs.cog, &inputs.requirements);
+    Ok(select_stack(registry, &ctx, &inputs.cog)?.1)
+}
+
 fn owner(block: &Block) -> String {
     format!("block `{}`", block.id)
 }
@@ -191,7 +213,7 @@ fn params_json(block: &Block) -> serde_json::Value {
 }
 
 /// A fired block's static and script-emitted dependencies.
-fn block_dependencies(block: &Block, ctx: &ScriptContext) -> Result<Vec<Dependency>, ComposeError> {
+fn block_dependencies(block: &Block, ctx: &ScriptContext, project: &Project) -> Result<Vec<Dependency>, ComposeError> {
     let manifest = block.source.file.path().to_string();
     let mut out: Vec<Dependency> = block
         .dependencies
@@ -202,6 +224,7 @@ fn block_dependencies(block: &Block, ctx: &ScriptContext) -> Result<Vec<Dependen
             block: block.id.clone(),
             manifest: manifest.clone(),
             from_script: false,
+            cited: None,
         })
         .collect();
     if let Some(script) = &block.dependencies_script {
@@ -213,7 +236,7 @@ fn block_dependencies(block: &Block, ctx: &ScriptContext) -> Result<Vec<Dependen
                     format!("the dependencies script of block `{}` returned {m}", block.id),
                 )
                 .with_primary(&script.origin.file, Span::empty(script.origin.content_start), "the script starts here")
-                .with_help("return an array of `#{ name: \"torch\", constraint: \"==2.1.0\" }` (or `[]`)"),
+                .with_help("return an array of `#{ name: \"torch\", constraint: \"==2.1.0\" }` (or `[]`); add `file` and `field` to cite the project file that states the constraint"),
             )
         };
         if !value.is_unit() {
@@ -222,15 +245,24 @@ fn block_dependencies(block: &Block, ctx: &ScriptContext) -> Result<Vec<Dependen
             for item in items {
                 let name = item.get("name").and_then(|v| v.as_str());
                 let constraint = item.get("constraint").and_then(|v| v.as_str()).unwrap_or("*");
-                let extra = item.as_object().and_then(|o| o.keys().find(|k| *k != "name" && *k != "constraint"));
+                let extra = item.as_object().and_then(|o| o.keys().find(|k| !["name", "constraint", "file", "field"].contains(&k.as_str())));
+                let text = |key: &str| item.get(key).and_then(|v| v.as_str());
                 match (name, extra) {
-                    (Some(name), None) if !name.trim().is_empty() => out.push(Dependency {
-                        name: name.to_string(),
-                        constraint: constraint.trim().to_string(),
-                        block: block.id.clone(),
-                        manifest: manifest.clone(),
-                        from_script: true,
-                    }),
+                    (Some(name), None) if !name.trim().is_empty() => {
+                        let cited = match (text("file"), text("field")) {
+                            (None, None) => None,
+                            (Some(file), Some(field)) => Some(cite(project, file, field).map_err(|why| bad(format!("an item citing `{field}` of `{file}`, {why}")))?),
+                            _ => return Err(bad(format!("an item with only one of `file` and `field`: {item}"))),
+                        };
+                        out.push(Dependency {
+                            name: name.to_string(),
+                            constraint: constraint.trim().to_string(),
+                            block: block.id.clone(),
+                            manifest: manifest.clone(),
+                            from_script: true,
+                            cited,
+                        })
+                    }
                     (_, Some(key)) => return Err(bad(format!("an item with an unknown key `{key}`"))),
                     _ => return Err(bad(format!("an item without a `name`: {item}"))),
                 }
@@ -238,6 +270,15 @@ fn block_dependencies(block: &Block, ctx: &ScriptContext) -> Result<Vec<Dependen
         }
     }
     Ok(out)
+}
+
+/// Locates a value of a project JSON file a dependency cites: the source the resolver names.
+fn cite(project: &Project, file: &str, field: &str) -> Result<crate::resolve::Source, String> {
+    let doc = project.read_json(file, crate::script::READ_LIMIT).map_err(|e| e.to_string())?;
+    let offset = doc.offset_of(field).ok_or_else(|| format!("which `{file}` does not have"))?;
+    let text = project.read_text(file, crate::script::READ_LIMIT).map_err(|e| e.to_string())?;
+    let at = crate::diagnostics::SourceFile::new(file.to_string(), text).location(Span::empty(offset));
+    Ok(crate::resolve::Source::File { path: file.to_string(), field: field.to_string(), line: at.line as u32, col: at.col as u32 })
 }
 
 /// Every fired block's `requires` must be provided by a fired block.

@@ -85,6 +85,9 @@ pub fn resolve_versions(
         if let Some(up) = &row.upstream {
             d.insert("upstream".into(), json!(up));
         }
+        if !row.ships.is_empty() {
+            d.insert("ships".into(), json!(row.ships));
+        }
     }
     for (name, value) in values.iter_mut() {
         if is_direct(inputs, name) {
@@ -140,7 +143,7 @@ fn resolve_input(inputs: &ProjectInputs, deps: &[Dependency]) -> ResolveInput {
             .map(|d| resolve::Dependency {
                 name: d.name.clone(),
                 constraint: d.constraint.clone(),
-                source: Source::Block { id: d.block.clone(), manifest: d.manifest.clone() },
+                source: d.cited.clone().unwrap_or_else(|| Source::Block { id: d.block.clone(), manifest: d.manifest.clone() }),
             })
             .collect(),
         ..Default::default()
@@ -156,8 +159,10 @@ fn resolve_input(inputs: &ProjectInputs, deps: &[Dependency]) -> ResolveInput {
         Pin::cog_yaml(g.value, "build.gpu", at.line as u32, at.col as u32)
     });
     // As written: `3.11` and `3.11.4` mean different things to the resolver.
+    // Without a `build` section nothing pins Python: the compat table's default row (Cog's
+    // default, 3.13) applies.
     input.python_version =
-        Some(pin("build.python_version", b.python_version.value.to_string(), b.python_version.span));
+        b.python_version.as_ref().map(|v| pin("build.python_version", v.value.to_string(), v.span));
     input.cuda = b.cuda.as_ref().map(|c| pin("build.cuda", c.value.clone(), c.span));
     input.cudnn = b.cudnn.as_ref().map(|c| pin("build.cudnn", c.value.clone(), c.span));
     input.python_packages = b
@@ -176,6 +181,7 @@ pub fn source_text(source: &Source) -> String {
     match source {
         Source::CogYaml { field, line, col } => format!("cog.yaml:{line}:{col} {field}"),
         Source::Requirements { path, line } => format!("{path}:{line}"),
+        Source::File { path, field, line, col } => format!("{path}:{line}:{col} {field}"),
         Source::Block { id, manifest } => format!("block `{id}` ({manifest})"),
         Source::Table { file, line } => format!("{file}:{line}"),
         Source::Default { why } => format!("default: {why}"),
@@ -314,7 +320,7 @@ fn requirements_context(
             if rw.inlined.contains(&file.path) {
                 continue;
             }
-            let rel = super::inputs::normalize(&file.path).unwrap_or_default();
+            let rel = crate::requirements::normalize_path(&file.path).unwrap_or_default();
             let name = match rel.strip_prefix(&format!("{dir}/")) {
                 Some(inner) if !dir.is_empty() => inner.to_string(),
                 _ if dir.is_empty() => rel.clone(),

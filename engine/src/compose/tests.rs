@@ -109,6 +109,7 @@ fn dep(name: &str, constraint: &str, block: &str) -> Dependency {
         block: block.into(),
         manifest: format!("blocks.d/{block}.toml"),
         from_script: false,
+        cited: None,
     }
 }
 

@@ -95,7 +95,7 @@ pub fn discover_with(
         }
     };
     if let Some(flag) = flag.map(str::to_owned).and_then(|f| non_empty(Some(f))) {
-        let addr = EngineAddr::parse_engine_flag(flag.trim()).map_err(bad("--engine"))?;
+        let addr = EngineAddr::parse_engine_flag(flag.trim()).map_err(bad("--engine"))?.with_docker_tls_env(env);
         return Ok(Discovered {
             addr,
             origin: Origin::Flag,
@@ -109,7 +109,7 @@ pub fn discover_with(
         });
     }
     if let Some(v) = non_empty(env("DOCKER_HOST")) {
-        let addr = EngineAddr::parse_docker(v.trim()).map_err(bad("DOCKER_HOST"))?;
+        let addr = EngineAddr::parse_docker(v.trim()).map_err(bad("DOCKER_HOST"))?.with_docker_tls_env(env);
         return Ok(Discovered {
             addr,
             origin: Origin::DockerHost,

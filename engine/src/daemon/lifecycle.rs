@@ -6,30 +6,41 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::dist::{EngineDist, FetchEvent, DEFAULT_MIRROR};
 use super::probe::{ping, version};
-use super::{DaemonError, EngineLayout, EngineState};
+use super::{bridge, DaemonError, EngineLayout, EngineState};
 use crate::apt::{apt_get, AptOptions};
 use crate::buildkit::EngineAddr;
 
 /// How `up` behaves.
 #[derive(Debug, Clone)]
 pub struct UpOptions {
-    /// Install Debian's `docker.io` with apt-get when `dockerd` is missing.
+    /// Install the host tools the engine needs (`iptables`) with apt-get when missing.
     pub install: bool,
+    /// The Debian mirror the engine's packages are fetched from.
+    pub mirror: String,
     /// How long to wait for `/_ping` after starting dockerd.
     pub timeout: Duration,
     /// A command prefix dockerd runs under, e.g. `["unshare", "--net"]` for a daemon in its own
     /// network namespace (the tests start a second daemon that way, so it cannot touch the
     /// first one's `docker0`). The prefix must exec dockerd in place so the pidfile names it.
     pub wrapper: Vec<String>,
+    /// Extra dockerd arguments after cogpack's own (e.g. `-H tcp://127.0.0.1:2376 --tlsverify
+    /// --tlscacert … --tlscert … --tlskey …` for a second listener with mutual TLS).
+    pub extra_args: Vec<String>,
 }
 
 impl Default for UpOptions {
     fn default() -> Self {
         Self {
             install: false,
+            mirror: std::env::var("COGPACK_DEBIAN_MIRROR")
+                .ok()
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| DEFAULT_MIRROR.to_owned()),
             timeout: Duration::from_secs(60),
             wrapper: Vec::new(),
+            extra_args: Vec::new(),
         }
     }
 }
@@ -37,8 +48,10 @@ impl Default for UpOptions {
 /// Progress of `up`, for the CLI to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpEvent {
-    /// apt-get is installing docker.io.
-    Installing,
+    /// apt-get is installing a host tool (`iptables`).
+    Installing { package: String },
+    /// The engine's packages are being fetched from Debian.
+    Fetching(FetchEvent),
     /// dockerd was spawned.
     Started { pid: u32, log: PathBuf },
     /// Still waiting for `/_ping` (sent about twice a second).
@@ -84,15 +97,31 @@ pub async fn up(
     if uid != 0 {
         return Err(DaemonError::NotRoot { action: "up", uid });
     }
-    let dockerd = match find_program("dockerd") {
-        Some(p) => p,
-        None if opts.install => {
-            progress(UpEvent::Installing);
-            install_docker_io().await?;
-            find_program("dockerd").ok_or(DaemonError::NotInstalled)?
+    // The engine's programs: fetched from Debian's packages into a private root, once.
+    let dist = EngineDist::new(&layout.dist_root());
+    let versions = dist
+        .ensure(&opts.mirror, &mut |e| progress(UpEvent::Fetching(e)))
+        .await?;
+    if find_program("iptables").is_none() {
+        if !opts.install {
+            return Err(DaemonError::NotInstalled {
+                program: "iptables".into(),
+                package: "iptables".into(),
+            });
         }
-        None => return Err(DaemonError::NotInstalled),
-    };
+        progress(UpEvent::Installing {
+            package: "iptables".into(),
+        });
+        install_packages(&["iptables"]).await?;
+        if find_program("iptables").is_none() {
+            return Err(DaemonError::NotInstalled {
+                program: "iptables".into(),
+                package: "iptables".into(),
+            });
+        }
+    }
+    let dockerd = dist.dockerd();
+    let bridge_cidr = bridge::ensure(&layout.bridge(), layout.bridge_cidr_seed(), &opts.wrapper).await?;
 
     for dir in [
         &layout.state_dir,
@@ -105,6 +134,13 @@ pub async fn up(
             source,
         })?;
     }
+    // The containerd image store: MergeOp and DiffOp exist only with it.
+    let config = layout.config_file();
+    std::fs::write(&config, "{\"features\": {\"containerd-snapshotter\": true}}\n")
+        .map_err(|source| DaemonError::Io {
+            path: config.clone(),
+            source,
+        })?;
     let log_path = layout.log();
     let log = OpenOptions::new()
         .create(true)
@@ -122,9 +158,10 @@ pub async fn up(
     let mut argv: Vec<String> = opts.wrapper.clone();
     argv.push(dockerd.display().to_string());
     argv.extend(layout.dockerd_args().into_iter().skip(1));
+    argv.extend(opts.extra_args.iter().cloned());
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
-        .env("PATH", sbin_path())
+        .env("PATH", dist_path(&dist))
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)
@@ -146,16 +183,21 @@ pub async fn up(
             break;
         }
         if let Ok(Some(status)) = child.try_wait() {
+            let _ = bridge::remove(&layout.bridge()).await;
             return Err(start_failed(
                 layout,
                 format!("dockerd exited with {status}"),
             ));
         }
         if start.elapsed() > opts.timeout {
+            // Stop it: a retry must start from a clean slate, not find a half-started daemon.
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = bridge::remove(&layout.bridge()).await;
             return Err(start_failed(
                 layout,
                 format!(
-                    "no answer on {} within {}s (dockerd is still running as pid {})",
+                    "no answer on {} within {}s (dockerd, pid {}, was stopped)",
                     layout.docker_host(),
                     opts.timeout.as_secs(),
                     child.id()
@@ -171,7 +213,10 @@ pub async fn up(
     std::thread::spawn(move || {
         let _ = child.wait();
     });
-    let state = record(layout, &addr, true).await?;
+    let mut state = record(layout, &addr, true).await?;
+    state.packages = versions.packages;
+    state.bridge = Some(format!("{} {bridge_cidr}", layout.bridge()));
+    state.save(&layout.state_file())?;
     Ok(UpOutcome::Started {
         state,
         elapsed: start.elapsed(),
@@ -211,6 +256,7 @@ pub async fn down(layout: &EngineLayout, timeout: Duration) -> Result<DownOutcom
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     remove_state(layout)?;
+    bridge::remove(&layout.bridge()).await?;
     Ok(DownOutcome::Stopped { pid })
 }
 
@@ -247,6 +293,8 @@ async fn record(
                     .unwrap_or(0)
             }),
         docker_version,
+        packages: previous.as_ref().map(|p| p.packages.clone()).unwrap_or_default(),
+        bridge: previous.as_ref().and_then(|p| p.bridge.clone()),
     };
     if previous.as_ref() != Some(&state) {
         state.save(&layout.state_file())?;
@@ -343,10 +391,19 @@ fn find_program(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// `apt-get update && apt-get install -y docker.io`.
-async fn install_docker_io() -> Result<(), DaemonError> {
+/// `PATH` with the fetched engine's programs first, then the host's sbin directories.
+fn dist_path(dist: &EngineDist) -> String {
+    let mut dirs: Vec<String> = dist.bin_dirs().iter().map(|d| d.display().to_string()).collect();
+    dirs.push(sbin_path());
+    dirs.join(":")
+}
+
+/// `apt-get update && apt-get install -y PACKAGES` (host tools only; never the engine).
+async fn install_packages(packages: &[&str]) -> Result<(), DaemonError> {
     let path = sbin_path();
-    for args in [&["update"][..], &["install", "-y", "docker.io"][..]] {
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+    for args in [&["update"][..], &install[..]] {
         apt_get(
             args,
             AptOptions {

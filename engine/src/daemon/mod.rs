@@ -6,7 +6,9 @@
 //! BuildKit is reached through its API (`POST /grpc`, `POST /session`) by [`crate::buildkit`];
 //! images and containers through [`connect`] (bollard).
 
+mod bridge;
 mod discover;
+pub mod dist;
 mod layout;
 mod lifecycle;
 mod probe;
@@ -16,11 +18,12 @@ mod status;
 use std::path::PathBuf;
 
 pub use discover::{discover, discover_with, DiscoverPaths, Discovered, Origin};
-pub use layout::EngineLayout;
+pub use dist::{EngineDist, FetchEvent};
+pub use layout::{EngineLayout, HOME_ENV};
 pub use lifecycle::{down, up, DownOutcome, UpEvent, UpOptions, UpOutcome};
-pub use probe::{connect, embedded_buildkit, ping, version, DockerVersion};
+pub use probe::{connect, ping, version, DockerVersion};
 pub use state::EngineState;
-pub use status::{status, EngineStatus};
+pub use status::{status, BuildkitReport, EngineStatus};
 
 use crate::buildkit::AddrError;
 
@@ -62,20 +65,32 @@ pub enum DaemonError {
     )]
     NotDocker { addr: String },
 
-    /// `dockerd` is not installed and installing was not allowed.
+    /// A host tool the engine needs is missing and installing was not allowed.
     #[error(
-        "dockerd is not installed\n\
+        "`{program}` is not installed; the engine needs it\n\
          help: run `cogpack engine up --install` (or set COGPACK_ENGINE_INSTALL=1) to install \
-         Debian's docker.io with apt-get"
+         Debian's `{package}` with apt-get"
     )]
-    NotInstalled,
+    NotInstalled { program: String, package: String },
+
+    /// Fetching the engine's packages from Debian failed.
+    #[error(
+        "fetching the engine's Debian packages failed at `{step}`: {detail}\n\
+         help: check the network and COGPACK_DEBIAN_MIRROR; nothing was installed, \
+         `cogpack engine up` retries from a clean slate"
+    )]
+    FetchFailed { step: String, detail: String },
+
+    /// The engine's bridge could not be set up.
+    #[error("the engine's network bridge: {what}")]
+    Network { what: String },
 
     /// Starting or installing needs root.
     #[error("`cogpack engine {action}` needs root (running as uid {uid})")]
     NotRoot { action: &'static str, uid: u32 },
 
     /// `apt-get` failed.
-    #[error("installing docker.io failed: `{command}` exited with {status}\n{output_tail}")]
+    #[error("installing a host package failed: `{command}` exited with {status}\n{output_tail}")]
     InstallFailed {
         command: String,
         status: String,

@@ -36,32 +36,6 @@ pub struct DockerVersion {
     pub arch: String,
 }
 
-impl DockerVersion {
-    /// The BuildKit embedded in this Docker version (from the release table in
-    /// `buildkit-protocol.md`), e.g. `v0.8` for Docker 20.10. `None` for versions not in it.
-    pub fn embedded_buildkit(&self) -> Option<&'static str> {
-        embedded_buildkit(&self.version)
-    }
-}
-
-/// Docker release → the BuildKit line it vendors. Docker 29 vendors different v0.2x releases
-/// per patch release, so it (and anything not in the table) gives `None`.
-pub fn embedded_buildkit(docker_version: &str) -> Option<&'static str> {
-    let mut parts = docker_version.split(['.', '+', '-', '~']);
-    let major: u32 = parts.next()?.parse().ok()?;
-    let minor: u32 = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
-    Some(match (major, minor) {
-        (20, 10) => "v0.8",
-        (23, _) => "v0.10",
-        (24, _) => "v0.11",
-        (25, _) => "v0.12",
-        (26, _) => "v0.13",
-        (27, _) => "v0.14",
-        (28, _) => "v0.20",
-        _ => return None,
-    })
-}
-
 /// `GET /_ping` answered `OK` within `timeout`.
 pub async fn ping(addr: &EngineAddr, timeout: Duration) -> Result<(), DaemonError> {
     let (status, body) = get(addr, "/_ping", timeout).await?;
@@ -106,6 +80,14 @@ pub async fn connect(addr: &EngineAddr) -> Result<Docker, DaemonError> {
         ),
         EngineAddr::DockerTcp { host, port } => Docker::connect_with_http(
             &format!("tcp://{host}:{port}"),
+            CLIENT_TIMEOUT_SECS,
+            &client_version,
+        ),
+        EngineAddr::DockerTls { host, port, certs } => Docker::connect_with_ssl(
+            &format!("tcp://{host}:{port}"),
+            &certs.join("key.pem"),
+            &certs.join("cert.pem"),
+            &certs.join("ca.pem"),
             CLIENT_TIMEOUT_SECS,
             &client_version,
         ),
@@ -170,6 +152,10 @@ async fn get(
                     .map_err(|e| unreachable(e.to_string()))?;
                 get_over(stream, path).await.map_err(unreachable)
             }
+            EngineAddr::DockerTls { .. } => {
+                let stream = crate::buildkit::dial(addr).await.map_err(|e| unreachable(e.to_string()))?;
+                get_over(stream, path).await.map_err(unreachable)
+            }
         }
     };
     match tokio::time::timeout(timeout, fut).await {
@@ -213,10 +199,6 @@ mod tests {
 
     #[test]
     fn docker_versions_map_to_their_buildkit() {
-        assert_eq!(embedded_buildkit("20.10.24+dfsg1"), Some("v0.8"));
-        assert_eq!(embedded_buildkit("26.1.5+dfsg1"), Some("v0.13"));
-        assert_eq!(embedded_buildkit("28.0.1"), Some("v0.20"));
-        assert_eq!(embedded_buildkit("nonsense"), None);
     }
 
     #[test]

@@ -27,6 +27,12 @@ pub struct EngineState {
     pub recorded_at_unix: u64,
     /// Docker version reported by the daemon.
     pub docker_version: Option<String>,
+    /// The Debian packages the engine's programs were fetched from: name -> `version (suite)`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub packages: std::collections::BTreeMap<String, String>,
+    /// The engine's own bridge and its address (`cogpack0 172.31.213.1/24`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
 }
 
 impl EngineState {
@@ -76,6 +82,8 @@ mod tests {
             started_by_cogpack: true,
             recorded_at_unix: 1,
             docker_version: Some("20.10.24".into()),
+            packages: [("docker.io".to_string(), "26.1.5 (trixie)".to_string())].into(),
+            bridge: Some("cogpack0 172.31.213.1/24".into()),
         };
         state.save(&path).unwrap();
         assert_eq!(EngineState::load(&path).unwrap(), state);

@@ -24,14 +24,32 @@ pub struct EngineStatus {
     pub docker_version: Option<String>,
     /// Docker API version.
     pub api_version: Option<String>,
-    /// BuildKit line embedded in that Docker version (`v0.8` for 20.10).
+    /// BuildKit's version as the engine reports it (display only; Debian's builds say
+    /// `v0.0.0+unknown`).
     pub buildkit_version: Option<String>,
+    /// What the engine's BuildKit can do, from the caps it reports.
+    pub buildkit: Option<BuildkitReport>,
     /// `os/arch` of the daemon.
     pub platform: Option<String>,
     /// The state file, when the address is the private engine's socket.
     pub engine_state: Option<EngineState>,
     /// Tagged images in the daemon (sorted), when it is a Docker daemon.
     pub images: Vec<String>,
+}
+
+/// The capabilities that decide how cogpack lowers a plan for this engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildkitReport {
+    /// Enabled LLB caps (`mergeop`, `diffop`, `exec.mount.cache`, ...).
+    pub llb_caps: Vec<String>,
+    pub merge_op: bool,
+    pub diff_op: bool,
+    /// MergeOp and DiffOp both: stages that do not need what is below them build on their
+    /// own inputs and become independent layers (see docs/llb.md).
+    pub independent_layers: bool,
+    /// The Docker engine keeps images in containerd (needed for MergeOp in Docker).
+    pub containerd_image_store: bool,
+    pub exporters: Vec<String>,
 }
 
 /// Asks the engine at `found` about itself. Never fails: an unreachable engine is a status.
@@ -50,6 +68,7 @@ pub async fn status(found: &Discovered, layout: &EngineLayout) -> EngineStatus {
         docker_version: None,
         api_version: None,
         buildkit_version: None,
+        buildkit: None,
         platform: None,
         engine_state,
         images: Vec::new(),
@@ -77,7 +96,6 @@ pub async fn status(found: &Discovered, layout: &EngineLayout) -> EngineStatus {
     match version(&found.addr, Duration::from_secs(5)).await {
         Ok(v) => {
             st.running = true;
-            st.buildkit_version = v.embedded_buildkit().map(str::to_owned);
             st.platform = Some(format!("{}/{}", v.os, v.arch));
             st.docker_version = Some(v.version);
             st.api_version = Some(v.api_version);
@@ -86,6 +104,23 @@ pub async fn status(found: &Discovered, layout: &EngineLayout) -> EngineStatus {
             st.error = Some(e.to_string());
             return st;
         }
+    }
+    match crate::buildkit::Client::connect(&found.addr).await {
+        Ok(client) => match client.info().await {
+            Ok(info) => {
+                st.buildkit_version = Some(info.buildkit_version.clone());
+                st.buildkit = Some(BuildkitReport {
+                    llb_caps: info.llb_caps.iter().cloned().collect(),
+                    merge_op: info.supports_merge_op,
+                    diff_op: info.supports_diff_op,
+                    independent_layers: info.supports_merge_op && info.supports_diff_op,
+                    containerd_image_store: info.containerd_snapshotter,
+                    exporters: info.exporters.iter().cloned().collect(),
+                });
+            }
+            Err(e) => st.error = Some(format!("asking BuildKit for its caps: {e}")),
+        },
+        Err(e) => st.error = Some(format!("connecting to BuildKit: {e}")),
     }
     match connect(&found.addr).await {
         Ok(docker) => match docker.list_images(None::<ListImagesOptions>).await {

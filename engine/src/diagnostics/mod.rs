@@ -9,11 +9,13 @@
 //! [`render`] (or [`Diagnostic::render`]) with a [`RenderStyle`].
 
 mod diagnostic;
+mod escape;
 mod render;
 mod source;
 mod suggest;
 
 pub use diagnostic::{Diagnostic, DiagnosticData, HasDiagnostics, Label, Severity};
+pub use escape::{clean_message, MAX_MESSAGE_LINE, MAX_SOURCE_LINE};
 pub use render::{render, RenderStyle};
 pub use source::{display_path, LineCol, Located, Location, SourceFile, Span};
 pub use suggest::{levenshtein, suggest};
@@ -109,6 +111,32 @@ mod tests {
         assert!(no_label
             .render_plain()
             .starts_with("error[cog_yaml::not_found]"));
+    }
+
+    #[test]
+    fn source_text_and_messages_are_never_echoed_raw() {
+        // A NUL byte, a terminal escape and a 20 KB line in the file; the label on the long
+        // line, far to the right.
+        let text = format!(
+            "a: \"x\0y\x1b[2J\"\nlong: {}BAD{}\nend: 1\n",
+            "a".repeat(10_000),
+            "z".repeat(10_000)
+        );
+        let file = SourceFile::new("cog.yaml", text.clone());
+        let at = text.find("BAD").unwrap();
+        let d = Diagnostic::error("x::y", format!("bad value {:?}\0", &text[at - 5_000..at + 3]))
+            .with_primary(&file, Span::new(at, at + 3), "here\x07")
+            .with_secondary(&file, Span::new(4, 8), "and this");
+        let out = render(&[d], RenderStyle::Plain);
+        assert!(!out.contains('\0') && !out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+        assert!(out.lines().all(|l| l.chars().count() < 600), "{out}");
+        // The location is the original line and column.
+        assert!(out.contains("cog.yaml:2:10007"), "{out}");
+        assert!(out.contains("BAD"), "{out}");
+        assert!(out.contains("^^^ here\\x07"), "{out}");
+        assert!(out.contains("\"x\\0y\\x1b[2J\""), "{out}");
+        assert!(out.contains("… [9883 more characters]"), "{out}");
+        assert!(out.contains("2 │ [9966 characters] …"), "{out}");
     }
 
     fn strip_ansi(s: &str) -> String {

@@ -31,6 +31,7 @@ pub const FILE_RM_WILDCARD: &str = "file.rm.wildcard";
 pub const FILE_COPY_INCLUDE_EXCLUDE_PATTERNS: &str = "file.copy.includeexcludepatterns";
 
 pub const MERGE_OP: &str = "mergeop";
+pub const DIFF_OP: &str = "diffop";
 
 pub const PLATFORM: &str = "platform";
 pub const META_DESCRIPTION: &str = "meta.description";

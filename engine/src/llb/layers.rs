@@ -21,8 +21,8 @@ pub struct LayerChain {
 }
 
 /// The layer chain of `def`'s result; `None` when the graph has a shape whose layers are not
-/// known here (a diff, a build op, a chain starting from a local source, a merge whose
-/// upper inputs start from an image).
+/// known here (a build op, a chain starting from a local source, a merge whose upper inputs
+/// start from an image, a diff whose upper was not built on its lower).
 pub fn layer_chain(def: &pb::Definition) -> Option<LayerChain> {
     let mut ops = BTreeMap::new();
     let mut last = None;
@@ -93,6 +93,16 @@ fn walk(ops: &BTreeMap<String, pb::Op>, digest: &str, depth: usize) -> Option<La
             }
             Some(chain)
         }
-        pb::op::Op::Diff(_) | pb::op::Op::Build(_) => None,
+        pb::op::Op::Diff(d) => {
+            // The layers `upper` adds on top of `lower`: known when lower's chain is where
+            // upper's starts.
+            let lower = below(d.lower.as_ref()?.input)?;
+            let upper = below(d.upper.as_ref()?.input)?;
+            if upper.base != lower.base || !upper.ops.starts_with(&lower.ops) {
+                return None;
+            }
+            Some(LayerChain { base: None, ops: upper.ops[lower.ops.len()..].to_vec() })
+        }
+        pb::op::Op::Build(_) => None,
     }
 }

@@ -247,6 +247,38 @@ impl State {
             0,
         )
     }
+
+    /// DiffOp: the files `upper` adds, changes or removes on top of `lower` (scratch `lower`
+    /// gives `upper` itself). When `upper` was built on `lower`, the engine exports the diff as
+    /// the very layers `upper` added, so merging it elsewhere reuses them.
+    pub fn diff(lower: &State, upper: &State, meta: &OpMeta) -> State {
+        if upper.is_scratch() {
+            return State::scratch();
+        }
+        if lower.is_scratch() {
+            return upper.clone();
+        }
+        let (lnode, _) = lower.out.as_ref().expect("non-scratch");
+        let (unode, _) = upper.out.as_ref().expect("non-scratch");
+        let op = pb::Op {
+            inputs: vec![lower.input().expect("non-scratch"), upper.input().expect("non-scratch")],
+            op: Some(pb::op::Op::Diff(pb::DiffOp {
+                lower: Some(pb::LowerDiffInput { input: 0 }),
+                upper: Some(pb::UpperDiffInput { input: 1 }),
+            })),
+            ..Default::default()
+        };
+        State::from_node(
+            finish(
+                op,
+                vec![lnode.clone(), unode.clone()],
+                BTreeSet::from([caps::DIFF_OP]),
+                meta,
+                true,
+            ),
+            0,
+        )
+    }
 }
 
 /// Options of a `local://` source. Patterns follow `.dockerignore` syntax.

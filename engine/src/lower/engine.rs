@@ -56,6 +56,11 @@ impl EngineCaps {
         EngineCaps { caps, merge_op }
     }
 
+    /// MergeOp and DiffOp both: stages with `runs_on` become independent layers.
+    pub fn independent_layers(&self) -> bool {
+        self.merge_op && self.caps.contains(caps::DIFF_OP)
+    }
+
     /// Whether `cap` may be declared.
     pub fn supports(&self, cap: &str) -> bool {
         self.caps.contains(cap) || (cap == caps::MERGE_OP && self.merge_op)

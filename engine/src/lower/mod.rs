@@ -324,6 +324,28 @@ fn check_caps(
 struct StageOut {
     state: State,
     env: Environment,
+    /// For a stage lowered as an independent layer (`runs_on` with MergeOp and DiffOp): its
+    /// own result, what it ran on plus its ops, which a later `runs_on` of it builds on.
+    /// `None`: the same as `state`.
+    own: Option<Box<StageOut>>,
+}
+
+impl StageOut {
+    fn new(state: State, env: Environment) -> Self {
+        StageOut {
+            state,
+            env,
+            own: None,
+        }
+    }
+
+    /// What a stage that `runs_on` this one runs on.
+    fn own(&self) -> StageOut {
+        match &self.own {
+            Some(own) => (**own).clone(),
+            None => StageOut::new(self.state.clone(), self.env.clone()),
+        }
+    }
 }
 
 /// Where in the plan an op comes from.
@@ -431,7 +453,23 @@ impl<'p> Lowerer<'p> {
             stage: &stage.id,
             op_index: None,
         };
-        let StageOut { mut state, mut env } = self.input(&stage.input, at)?;
+        let chain = self.input(&stage.input, at)?;
+        // Independent: run the ops on what the stage needs, then merge only their changes
+        // onto the chain (see docs/llb.md). Without the caps, or when what it needs is the
+        // chain itself, the ops run on the chain.
+        let run_base = match &stage.runs_on {
+            Some(needs) if self.engine.independent_layers() => {
+                let base = self.run_base(needs, at)?;
+                (base.state.digest() != chain.state.digest()).then_some(base)
+            }
+            _ => None,
+        };
+        let (mut state, mut env) = match &run_base {
+            Some(base) => (base.state.clone(), base.env.clone()),
+            None => (chain.state.clone(), chain.env.clone()),
+        };
+        // The chain's environment gets the stage's own settings too.
+        let mut chain_env = chain.env.clone();
         for (i, op) in stage.ops.iter().enumerate() {
             let at = At {
                 op_index: Some(i),
@@ -464,12 +502,60 @@ impl<'p> Lowerer<'p> {
                         .map_err(|e| at.llb(e))?;
                     self.record(&state, at, &what);
                 }
-                Op::Env(e) => env.set_expanded(&e.key, &e.value),
-                Op::Workdir(w) => env.workdir = Some(env.expand(&w.path)),
-                Op::User(u) => env.user = Some(env.expand(&u.user)),
+                Op::Env(e) => {
+                    env.set_expanded(&e.key, &e.value);
+                    chain_env.set_expanded(&e.key, &e.value);
+                }
+                Op::Workdir(w) => {
+                    env.workdir = Some(env.expand(&w.path));
+                    chain_env.workdir = Some(chain_env.expand(&w.path));
+                }
+                Op::User(u) => {
+                    env.user = Some(env.expand(&u.user));
+                    chain_env.user = Some(chain_env.expand(&u.user));
+                }
             }
         }
-        Ok(StageOut { state, env })
+        let Some(base) = run_base else {
+            return Ok(StageOut::new(state, env));
+        };
+        if state.digest() == base.state.digest() {
+            // No op changed a file: nothing to merge.
+            return Ok(StageOut {
+                state: chain.state,
+                env: chain_env,
+                own: Some(Box::new(StageOut::new(state, env))),
+            });
+        }
+        let what = "its own files (an independent layer)";
+        let layer = State::diff(&base.state, &state, &at.meta(what, &self.platform));
+        self.record(&layer, at, what);
+        let merged_what = "merge its own layer onto the stages below";
+        let merged = State::merge(
+            &[chain.state, layer],
+            &at.meta(merged_what, &self.platform),
+        );
+        self.record(&merged, at, merged_what);
+        Ok(StageOut {
+            state: merged,
+            env: chain_env,
+            own: Some(Box::new(StageOut::new(state, env))),
+        })
+    }
+
+    /// What a stage with `runs_on: needs` runs on: a stage's (or a phase's last stage's) own
+    /// result, or an image or scratch.
+    fn run_base(&mut self, needs: &Input, at: At<'_>) -> Result<StageOut, LowerError> {
+        match needs {
+            Input::Stage { stage } => Ok(self.stage(stage, Some(at))?.own()),
+            Input::Phase { phase } => match self.plan.phase_output(*phase) {
+                Some(s) => Ok(self.stage(&s.id, Some(at))?.own()),
+                None => {
+                    Err(at.reference(format!("phase `{phase}` has no stage in it or before it")))
+                }
+            },
+            other => self.input(other, at),
+        }
     }
 
     /// A chain starting from `image`: its state, with the image's own env, workdir and user
@@ -483,15 +569,12 @@ impl<'p> Lowerer<'p> {
             env.workdir = defaults.workdir.clone().filter(|w| !w.is_empty());
             env.user = defaults.user.clone().filter(|u| !u.is_empty());
         }
-        StageOut { state, env }
+        StageOut::new(state, env)
     }
 
     /// The state and inherited environment an input denotes (copy and bind sources too).
     fn input(&mut self, input: &Input, at: At<'_>) -> Result<StageOut, LowerError> {
-        let fresh = |state| StageOut {
-            state,
-            env: Environment::default(),
-        };
+        let fresh = |state| StageOut::new(state, Environment::default());
         match input {
             Input::Stage { stage } => self.stage(stage, Some(at)),
             Input::Phase { phase } => match self.plan.phase_output(*phase) {

@@ -136,10 +136,14 @@ impl Registry {
         self.stacks.get(id)
     }
 
-    /// Stacks in the order detection tries them: ascending `order`, then id.
+    /// Stacks in the order detection tries them: ascending `order`, a stack from a later
+    /// source before a built-in one, then id.
     pub fn stacks(&self) -> Vec<&Stack> {
         let mut out: Vec<&Stack> = self.stacks.values().collect();
-        out.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
+        // At the same order, a stack from a later source (the project's, then `--blocks`,
+        // then COGPACK_BLOCKS_PATH) is tried before a built-in one: a dropped-in copy of a
+        // stack under another id takes effect.
+        out.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| b.source.origin.cmp(&a.source.origin)).then_with(|| a.id.cmp(&b.id)));
         out
     }
 
@@ -278,6 +282,26 @@ fn file_id(raw: &RawFile) -> Result<String, ManifestError> {
                 .with_primary(&raw.file, Span::empty(0), "")
                 .with_help("ids are the file stem: lowercase letters, digits and `-` (e.g. `blocks.d/my-block.toml`)"),
         ))
+    }
+}
+
+/// Checks one manifest's text as [`Registry::load`] checks each file — TOML and shape, then
+/// the checked model with every script compiled — without the checks across files
+/// (references, cycles). `path` names it in diagnostics (`.cogpack/blocks.d/x.toml`); a
+/// block when `block`, else a stack. For tools and the fuzzer (`fuzz/`).
+pub fn check_manifest(block: bool, id: &str, path: &str, text: &str) -> Result<(), LoadError> {
+    let file = SourceFile::new(path, text);
+    let source = Source { origin: Origin::Project, path: PathBuf::from(path), file };
+    let mut errors = Vec::new();
+    if block {
+        parse_block(id, source, &mut errors);
+    } else {
+        parse_stack(id, source, &mut errors);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(LoadError { errors })
     }
 }
 

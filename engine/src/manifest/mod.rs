@@ -16,6 +16,6 @@ pub mod raw;
 pub mod suggest;
 
 pub use error::{LoadError, ManifestError};
-pub use load::{check_constraint, Registry, Sources, BLOCKS_PATH_ENV};
+pub use load::{check_constraint, check_manifest, Registry, Sources, BLOCKS_PATH_ENV};
 pub use model::{Block, DependencySpec, Detect, IdRef, Origin, Source, Stack, TestCase};
 pub use raw::Status;

@@ -176,7 +176,8 @@ pub struct StackManifest {
     pub summary: String,
     /// Markdown documentation.
     pub doc: String,
-    /// Stacks are tried by ascending `order`, then id; the first whose detect passes wins.
+    /// Stacks are tried by ascending `order` (a project's stack before a built-in one of the
+    /// same order), then id; the first whose detect passes wins.
     #[serde(default = "default_order")]
     pub order: i64,
     /// The blocks the stack owns, in a default order used only to break ties.

@@ -240,6 +240,13 @@ pub struct Stage {
     pub phase: Phase,
     pub input: Input,
     pub ops: Vec<Op>,
+    /// What the stage's ops need below them, when that is less than everything before it.
+    /// With MergeOp and DiffOp the ops run on this (a stage here means that stage's own
+    /// result: what it ran on plus its ops, without what was merged below it) and only the
+    /// files they change are merged onto `input`, an independent layer whose cache survives
+    /// changes further down. Without them, or when absent, the ops run on `input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_on: Option<Input>,
     /// A side stage: off the image's chain. No stage builds on it by default and it is never
     /// the exported stage; it is solved for what a label file reads from it (`pip freeze`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -14,7 +14,7 @@ fn exec(cmd: &str) -> Op {
 }
 
 fn stage(id: &str, phase: Phase, input: Input, ops: Vec<Op>) -> Stage {
-    Stage { id: id.into(), block: id.split('.').next().unwrap().into(), phase, input, ops, detached: false }
+    Stage { id: id.into(), block: id.split('.').next().unwrap().into(), phase, input, ops, runs_on: None, detached: false }
 }
 
 /// A plan shaped like Cog's string-project image.

@@ -67,6 +67,12 @@ impl Checker<'_> {
     fn stage(&mut self, index: usize, stage: &Stage) {
         let at = format!("stage {}", stage.id);
         self.input(&at, "input", &stage.input, Some((index, stage.phase)));
+        if let Some(runs_on) = &stage.runs_on {
+            self.input(&at, "runs_on", runs_on, Some((index, stage.phase)));
+            if matches!(runs_on, Input::Context { .. } | Input::Url { .. }) {
+                self.push(&at, format!("runs_on `{runs_on}` must be a stage, a phase, an image or scratch"));
+            }
+        }
         for (i, op) in stage.ops.iter().enumerate() {
             let at = format!("stage {}, op {} ({})", stage.id, i + 1, op_kind(op));
             match op {
@@ -338,7 +344,7 @@ impl Checker<'_> {
 
 /// Every input a stage reads: its own input, copy sources and bind mounts.
 pub(crate) fn stage_inputs(stage: &Stage) -> impl Iterator<Item = &Input> {
-    std::iter::once(&stage.input).chain(stage.ops.iter().flat_map(|op| -> Vec<&Input> {
+    std::iter::once(&stage.input).chain(stage.runs_on.iter()).chain(stage.ops.iter().flat_map(|op| -> Vec<&Input> {
         match op {
             Op::Copy(c) => vec![&c.from],
             Op::Exec(e) => e

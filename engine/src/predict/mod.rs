@@ -38,7 +38,9 @@ pub struct PredictOptions {
     /// Extra environment of the container.
     pub env: Vec<(String, String)>,
     /// How long the model may take to become READY.
-    pub ready_timeout: Duration,
+    /// How long the whole prediction may take: starting the container, the model's setup
+    /// and the prediction itself. The container is removed when it runs out.
+    pub timeout: Duration,
     /// Host the published port is reached at: `127.0.0.1` for a local daemon (the port is then
     /// bound to loopback only), the daemon's host for a remote one (bound to all addresses).
     pub host: String,
@@ -51,7 +53,7 @@ impl PredictOptions {
             image: image.into(),
             inputs: Vec::new(),
             env: Vec::new(),
-            ready_timeout: Duration::from_secs(300),
+            timeout: Duration::from_secs(300),
             host: "127.0.0.1".to_owned(),
         }
     }
@@ -135,6 +137,12 @@ pub enum PredictError {
         response: Value,
     },
 
+    #[error(
+        "the prediction did not finish within {secs}s (--timeout covers starting the model, its setup and the prediction); the container was removed\n\
+         help: raise --timeout for slow models\n--- container log ---\n{logs}"
+    )]
+    TimedOut { secs: u64, logs: String },
+
     #[error("unexpected answer from the model server: {what}")]
     Protocol { what: String },
 
@@ -147,6 +155,10 @@ impl PredictError {
     pub fn exit_code(&self) -> u8 {
         match self {
             PredictError::Cancelled => 130,
+            // The command line asked for something the model does not take.
+            PredictError::BadInput { .. }
+            | PredictError::UnknownInput { .. }
+            | PredictError::Rejected { .. } => exit::USAGE,
             _ => exit::PREDICT,
         }
     }
@@ -192,19 +204,58 @@ pub async fn run(
         "127.0.0.1" | "localhost" | "::1" => "127.0.0.1",
         _ => "0.0.0.0",
     };
+    // From here on, whatever happens (an error, the timeout, a signal), the container is
+    // removed before returning.
+    tokio::pin!(cancel);
+    let deadline = tokio::time::Instant::now() + opts.timeout;
+    // Creating is not interrupted (a dropped request could leave a container we have no ID
+    // for); a signal that came meanwhile is seen by the select below at once.
     let id = container::create_and_start(docker, &opts.image, &opts.env, bind_ip).await?;
     let result = tokio::select! {
-        r = predict_in(docker, &id, opts, progress) => r,
-        () = cancel => Err(PredictError::Cancelled),
+        r = predict_in(docker, &id, opts, deadline, progress) => r,
+        () = &mut cancel => Err(PredictError::Cancelled),
     };
     container::remove(docker, &id).await;
     result
 }
 
+/// Starts the model of `opts.image`, waits until it is READY and returns the OpenAPI
+/// document its server serves at `GET /openapi.json` (what Cog's runtime validates inputs
+/// against); the container is removed. No prediction is made; `opts.inputs` are ignored.
+pub async fn served_schema(docker: &Docker, opts: &PredictOptions) -> Result<Value, PredictError> {
+    let bind_ip = match opts.host.as_str() {
+        "127.0.0.1" | "localhost" | "::1" => "127.0.0.1",
+        _ => "0.0.0.0",
+    };
+    let id = container::create_and_start(docker, &opts.image, &opts.env, bind_ip).await?;
+    let result = async {
+        let port = container::host_port(docker, &id).await?;
+        let client = CogClient::new(&opts.host, port);
+        let deadline = tokio::time::Instant::now() + opts.timeout;
+        wait_ready(docker, &id, &client, opts.timeout, deadline, &|_| {}).await?;
+        let answer = client
+            .get("/openapi.json", Duration::from_secs(30))
+            .await
+            .map_err(|what| PredictError::Protocol { what })?;
+        match answer.json() {
+            Some(doc) if answer.status == 200 => Ok(doc),
+            _ => Err(PredictError::Protocol {
+                what: format!("GET /openapi.json answered HTTP {} without a JSON document", answer.status),
+            }),
+        }
+    }
+    .await;
+    container::remove(docker, &id).await;
+    result
+}
+
+/// Every phase is bounded by `deadline` (`--timeout` from the start): readiness ends in
+/// [`PredictError::NotReady`], the prediction in [`PredictError::TimedOut`].
 async fn predict_in(
     docker: &Docker,
     id: &str,
     opts: &PredictOptions,
+    deadline: tokio::time::Instant,
     progress: &(dyn Fn(PredictEvent) + Send + Sync),
 ) -> Result<Prediction, PredictError> {
     let port = match container::host_port(docker, id).await {
@@ -226,9 +277,10 @@ async fn predict_in(
         url: client.base().to_owned(),
     });
 
-    wait_ready(docker, id, &client, opts.ready_timeout, progress).await?;
+    wait_ready(docker, id, &client, opts.timeout, deadline, progress).await?;
 
-    let schema = match client.get("/openapi.json", Duration::from_secs(30)).await {
+    let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
+    let schema = match client.get("/openapi.json", left().min(Duration::from_secs(30))).await {
         Ok(answer) if answer.status == 200 => {
             answer.json().as_ref().and_then(InputSchema::from_openapi)
         }
@@ -240,12 +292,17 @@ async fn predict_in(
     let input = coerce(schema.as_ref(), &opts.inputs, &|p| std::fs::read(p))?;
 
     progress(PredictEvent::Predicting);
-    let answer = client
-        .post_json("/predictions", &json!({ "input": input }))
-        .await
-        .map_err(|e| PredictError::Protocol {
+    let answer = match tokio::time::timeout_at(deadline, client.post_json("/predictions", &json!({ "input": input }))).await {
+        Ok(answer) => answer.map_err(|e| PredictError::Protocol {
             what: format!("POST /predictions: {e}"),
-        })?;
+        })?,
+        Err(_) => {
+            return Err(PredictError::TimedOut {
+                secs: opts.timeout.as_secs(),
+                logs: container::log_tail(docker, id, LOG_LINES).await,
+            })
+        }
+    };
     let body = answer.json();
     match (answer.status, body) {
         (200, Some(response)) => {
@@ -291,6 +348,7 @@ async fn wait_ready(
     id: &str,
     client: &CogClient,
     timeout: Duration,
+    deadline: tokio::time::Instant,
     progress: &(dyn Fn(PredictEvent) + Send + Sync),
 ) -> Result<(), PredictError> {
     let start = Instant::now();
@@ -325,7 +383,7 @@ async fn wait_ready(
                 _ => last = status.or(last),
             }
         }
-        if start.elapsed() > timeout {
+        if tokio::time::Instant::now() >= deadline {
             let logs = container::log_tail(docker, id, LOG_LINES).await;
             return Err(PredictError::NotReady {
                 secs: timeout.as_secs(),
@@ -338,5 +396,26 @@ async fn wait_ready(
             status: last.clone(),
         });
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_mistakes_are_usage_errors_and_failures_are_predict_errors() {
+        let usage = [
+            PredictError::BadInput { key: "n".into(), reason: "`many` is not an integer".into() },
+            PredictError::UnknownInput { key: "colour".into(), known: vec!["s".into()] },
+            PredictError::Rejected { status: 422, detail: "bad".into() },
+        ];
+        for e in usage {
+            assert_eq!(e.exit_code(), exit::USAGE, "{e}");
+        }
+        let timed_out = PredictError::TimedOut { secs: 8, logs: "prediction started".into() };
+        assert_eq!(timed_out.exit_code(), exit::PREDICT);
+        assert!(timed_out.to_string().starts_with("the prediction did not finish within 8s"));
+        assert_eq!(PredictError::Cancelled.exit_code(), 130);
     }
 }

@@ -25,6 +25,10 @@ use walkdir::WalkDir;
 use crate::diagnostics::{display_path, SourceFile};
 use crate::dockerignore::{Dockerignore, DockerignoreError};
 
+pub mod json;
+
+pub use json::{JsonDocument, JsonError};
+
 /// The most paths [`Project::glob`] returns before failing with
 /// [`ProjectError::TooManyMatches`].
 pub const DEFAULT_MAX_GLOB_MATCHES: usize = 10_000;
@@ -105,6 +109,18 @@ pub enum ProjectError {
     /// The project's `.dockerignore` cannot be used.
     #[error("{0}\nhelp: fix or remove the line; patterns follow Docker's .dockerignore syntax")]
     Dockerignore(DockerignoreError),
+    /// A file read as JSON is not JSON.
+    #[error("{path}:{line}:{col}: {message}")]
+    InvalidJson {
+        /// The path as given.
+        path: String,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column (in characters).
+        col: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// Any other I/O failure.
     #[error("cannot read `{path}`: {source}")]
     Io {
@@ -352,6 +368,18 @@ impl Project {
         let bytes = self.read_bytes(rel, max_bytes)?;
         String::from_utf8(bytes).map_err(|_| ProjectError::NotUtf8 {
             path: rel.to_string(),
+        })
+    }
+
+    /// Read and parse the JSON file at `rel` (at most `max_bytes`), with the position of
+    /// every object member's value; a malformed file is [`ProjectError::InvalidJson`] at its
+    /// line and column.
+    pub fn read_json(&self, rel: &str, max_bytes: u64) -> Result<JsonDocument, ProjectError> {
+        let text = self.read_text(rel, max_bytes)?;
+        JsonDocument::parse(&text).map_err(|e| {
+            let file = SourceFile::new(rel.to_string(), text.clone());
+            let at = file.location(crate::diagnostics::Span::empty(e.offset));
+            ProjectError::InvalidJson { path: rel.to_string(), line: at.line, col: at.col, message: e.message }
         })
     }
 

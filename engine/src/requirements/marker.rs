@@ -80,9 +80,15 @@ fn value_of(name: &str) -> Option<&'static str> {
     }
 }
 
+/// The deepest parenthesised nesting evaluated; a deeper marker counts as unknown (the line
+/// applies, and pip judges it). Real markers nest one or two levels.
+pub(crate) const MAX_MARKER_DEPTH: usize = 32;
+
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// Open parentheses around the current position.
+    depth: usize,
 }
 
 impl Parser {
@@ -116,8 +122,13 @@ impl Parser {
 
     fn atom(&mut self) -> Option<Option<bool>> {
         if self.toks.get(self.pos) == Some(&Tok::Open) {
+            if self.depth == MAX_MARKER_DEPTH {
+                return None;
+            }
             self.pos += 1;
+            self.depth += 1;
             let v = self.or()?;
+            self.depth -= 1;
             if self.toks.get(self.pos) != Some(&Tok::Close) {
                 return None;
             }
@@ -154,7 +165,11 @@ impl Parser {
 /// depends on something not known before the build (or does not parse).
 pub fn evaluate_on_linux(marker: &str) -> Option<bool> {
     let toks = lex(marker)?;
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let v = p.or()?;
     if p.pos != p.toks.len() {
         return None;
@@ -186,5 +201,13 @@ mod tests {
         assert_eq!(eval("sys_platform not in \"win32 cygwin\""), Some(true));
         assert_eq!(eval("python_version < \"3.11\""), None);
         assert_eq!(eval("sys_platform =="), None);
+    }
+
+    #[test]
+    fn deep_parentheses_are_unknown_not_a_stack_overflow() {
+        let deep = |n: usize| format!("{}sys_platform == \"darwin\"{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(eval(&deep(super::MAX_MARKER_DEPTH)), Some(false));
+        assert_eq!(eval(&deep(super::MAX_MARKER_DEPTH + 1)), None);
+        assert_eq!(eval(&deep(100_000)), None);
     }
 }

@@ -3,7 +3,11 @@
 //!
 //! [`RequirementsFile::parse`] reads one file; [`RequirementsFile::load`] also follows `-r`
 //! (requirements) and `-c` (constraints) includes relative to the including file, refusing
-//! cycles. Each logical line (continuations with a trailing `\` are joined) is one [`Line`]:
+//! cycles. Every file it opens is confined to the project root *before a byte is read*
+//! (absolute paths, `..` escapes and symlinks leading out are refused, only regular files are
+//! opened) and the whole read is bounded ([`MAX_TOTAL_BYTES`], [`MAX_LINES`],
+//! [`MAX_INCLUDE_DEPTH`]); errors name the including `file:line` and the path as written, and
+//! never carry a byte of a file outside the project. Each logical line (continuations with a trailing `\` are joined) is one [`Line`]:
 //! blank, comment, an option (`--index-url`, `--extra-index-url`, `-f`/`--find-links`,
 //! `--pre`, `--trusted-host`, ...; unknown options are kept as they are), or a
 //! [`Requirement`]: a PEP 508 `name[extras] specifier ; marker`, a `name @ url`, a bare URL or
@@ -18,7 +22,8 @@ mod marker;
 mod parse;
 mod rewrite;
 
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
@@ -28,6 +33,20 @@ pub use rewrite::{
 };
 
 use crate::resolve::version::{SpecifierSet, Version};
+
+/// The most bytes [`RequirementsFile::load`] reads, the file and everything it includes
+/// together (a file included twice counts twice). Real requirements files are a few KiB; a
+/// fully hash-pinned one a few hundred.
+pub const MAX_TOTAL_BYTES: u64 = 2 << 20;
+
+/// The most requirement and option lines (blank and comment lines do not count) in a file and
+/// its includes together. Every block script that reads requirements walks this list, so the
+/// limit keeps their work small and a huge file a project error naming the file, not a
+/// script-limit failure of a built-in block.
+pub const MAX_LINES: usize = 10_000;
+
+/// How deep `-r`/`-c` includes may nest (`a.txt` includes `b.txt` is depth 1).
+pub const MAX_INCLUDE_DEPTH: usize = 16;
 
 /// A requirements file could not be read or parsed. Exit code:
 /// [`crate::diagnostics::exit::PROJECT`].
@@ -54,6 +73,32 @@ pub enum RequirementsError {
         message: String,
         /// How to fix it.
         help: Option<String>,
+    },
+    /// A path a requirements file names (an include, a local wheel or directory) is outside
+    /// the project. Nothing was read from it.
+    #[error("{path}:{line}: `{target}` is outside the project{}; a build can only read files inside it\n  help: move it into the project directory and name it relative to {path}", .why)]
+    Outside {
+        /// The file that names it.
+        path: String,
+        /// The line.
+        line: u32,
+        /// The path as written.
+        target: String,
+        /// Why (`: it is absolute`, `: it leaves the project with ..`, `: it is a symlink to
+        /// a file outside the project`), starting with `: `.
+        why: String,
+    },
+    /// A limit of [`RequirementsFile::load`] was passed.
+    #[error("{path}{}: {message}\n  help: {help}", .included_from.as_ref().map(|f| format!(" (included from {f})")).unwrap_or_default())]
+    Limit {
+        /// The file being read when the limit was passed.
+        path: String,
+        /// `file:line` of the `-r`/`-c` line that included it.
+        included_from: Option<String>,
+        /// Which limit, and the figures.
+        message: String,
+        /// What to do.
+        help: String,
     },
     /// `-r`/`-c` includes form a cycle.
     #[error("{path}:{line}: `{include}` includes a file that is already being read: {}", .chain.join(" -> "))]
@@ -260,11 +305,33 @@ impl RequirementsFile {
         parse::parse(path, text)
     }
 
-    /// Reads `file` (shown to users as `label`) and every file it includes with `-r`/`-c`,
-    /// resolved relative to the including file.
-    pub fn load(file: &Path, label: &str) -> Result<Self, RequirementsError> {
-        let mut stack = Vec::new();
-        load_rec(file, label, None, &mut stack)
+    /// Reads the file at `rel` (relative to the project directory `root`, and shown to
+    /// users as written) and every file it includes with `-r`/`-c`, resolved relative to the
+    /// including file. Every path is confined to `root` before it is opened, and the paths
+    /// the lines name (local wheels, `-e ./pkg`, `--find-links ./dir`) must not leave it
+    /// either (see [`RequirementsError::Outside`]).
+    pub fn load(root: &Path, rel: &str) -> Result<Self, RequirementsError> {
+        let root = root.canonicalize().map_err(|e| RequirementsError::Io {
+            path: rel.to_string(),
+            included_from: None,
+            message: format!("the project directory cannot be read: {e}"),
+        })?;
+        let mut loader = Loader {
+            root,
+            stack: Vec::new(),
+            bytes: 0,
+            lines: 0,
+        };
+        let top = Target {
+            written: rel.to_string(),
+            label: normalize(Path::new(rel)).ok_or_else(|| RequirementsError::Io {
+                path: rel.to_string(),
+                included_from: None,
+                message: "it is outside the project; a build can only read files inside it".into(),
+            })?,
+            included_from: None,
+        };
+        loader.load(top)
     }
 
     /// Every requirement in this file and its includes, in order; `-c` files' entries are
@@ -318,57 +385,257 @@ fn is_include(name: &str) -> bool {
     name == "--requirement" || name == "--constraint"
 }
 
-fn load_rec(
-    file: &Path,
-    label: &str,
-    included_from: Option<String>,
-    stack: &mut Vec<(PathBuf, String)>,
-) -> Result<RequirementsFile, RequirementsError> {
-    let text = std::fs::read_to_string(file).map_err(|e| RequirementsError::Io {
-        path: label.to_string(),
-        included_from: included_from.clone(),
-        message: e.to_string(),
-    })?;
-    let canonical = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
-    stack.push((canonical, label.to_string()));
-    let mut parsed = parse::parse(label, &text)?;
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let label_dir = Path::new(label).parent().unwrap_or(Path::new(""));
-    for line in &parsed.lines {
-        let LineKind::Option(o) = &line.kind else {
-            continue;
-        };
-        let kind = match o.name.as_str() {
-            "--requirement" => IncludeKind::Requirements,
-            "--constraint" => IncludeKind::Constraints,
-            _ => continue,
-        };
-        let Some(target) = &o.value else { continue };
-        if target.contains("://") {
-            // A remote include cannot be read offline; pip reads it at install time.
-            continue;
+/// A file to open: as written, and normalised relative to the project root.
+struct Target {
+    /// As written on the including line (or in cog.yaml).
+    written: String,
+    /// Relative to the project root, `.` and `..` folded away.
+    label: String,
+    /// `(file, line)` of the `-r`/`-c` line that names it.
+    included_from: Option<(String, u32)>,
+}
+
+struct Loader {
+    /// The canonical project root.
+    root: PathBuf,
+    /// Canonical paths of the files being read, outermost first, with their labels.
+    stack: Vec<(PathBuf, String)>,
+    /// Bytes read so far, every file together.
+    bytes: u64,
+    /// Requirement and option lines so far, every file together.
+    lines: usize,
+}
+
+impl Loader {
+    fn load(&mut self, target: Target) -> Result<RequirementsFile, RequirementsError> {
+        let text = self.read(&target)?;
+        let label = target.label.clone();
+        let mut parsed = parse::parse(&label, &text)?;
+        self.lines += parsed
+            .lines
+            .iter()
+            .filter(|l| matches!(l.kind, LineKind::Option(_) | LineKind::Requirement(_)))
+            .count();
+        if self.lines > MAX_LINES {
+            return Err(self.limit(
+                &target,
+                format!("more than {MAX_LINES} requirement and option lines (with the files it includes)"),
+            ));
         }
-        let child = dir.join(target);
-        let child_label = label_dir.join(target).display().to_string();
-        let child_canonical = child.canonicalize().unwrap_or_else(|_| child.clone());
-        if stack.iter().any(|(p, _)| *p == child_canonical) {
-            let mut chain: Vec<String> = stack.iter().map(|(_, l)| l.clone()).collect();
-            chain.push(child_label);
-            return Err(RequirementsError::Cycle {
-                path: label.to_string(),
+        parsed.check_local_paths()?;
+        let label_dir = Path::new(&label).parent().unwrap_or(Path::new("")).to_path_buf();
+        for line in &parsed.lines {
+            let LineKind::Option(o) = &line.kind else {
+                continue;
+            };
+            let kind = match o.name.as_str() {
+                "--requirement" => IncludeKind::Requirements,
+                "--constraint" => IncludeKind::Constraints,
+                _ => continue,
+            };
+            let Some(written) = &o.value else { continue };
+            if written.contains("://") {
+                // A remote include cannot be read offline; pip reads it at install time.
+                continue;
+            }
+            let outside = |why: &str| RequirementsError::Outside {
+                path: label.clone(),
                 line: line.line,
-                include: target.clone(),
-                chain,
+                target: written.clone(),
+                why: why.to_string(),
+            };
+            if Path::new(written).has_root() {
+                return Err(outside(": it is an absolute path"));
+            }
+            let child = normalize(&label_dir.join(written))
+                .ok_or_else(|| outside(": it leaves the project with `..`"))?;
+            if self.stack.len() > MAX_INCLUDE_DEPTH {
+                return Err(RequirementsError::Limit {
+                    path: label.clone(),
+                    included_from: None,
+                    message: format!(
+                        "line {}: `{written}` would nest includes more than {MAX_INCLUDE_DEPTH} deep",
+                        line.line
+                    ),
+                    help: "include the files from fewer levels".into(),
+                });
+            }
+            let file = self.load(Target {
+                written: written.clone(),
+                label: child,
+                included_from: Some((label.clone(), line.line)),
+            })?;
+            parsed.included.push(Included {
+                kind,
+                from_line: line.line,
+                file,
             });
         }
-        let from = format!("{label}:{}", line.line);
-        let file = load_rec(&child, &child_label, Some(from), stack)?;
-        parsed.included.push(Included {
-            kind,
-            from_line: line.line,
-            file,
-        });
+        self.stack.pop();
+        Ok(parsed)
     }
-    stack.pop();
-    Ok(parsed)
+
+    /// Opens and reads one file, after checking that it is a regular file inside the root
+    /// and that the bytes budget allows it. Pushes it on the include stack.
+    fn read(&mut self, target: &Target) -> Result<String, RequirementsError> {
+        let from = target.included_from.as_ref().map(|(f, l)| format!("{f}:{l}"));
+        let io = |message: String| RequirementsError::Io {
+            path: target.label.clone(),
+            included_from: from.clone(),
+            message,
+        };
+        let joined = self.root.join(&target.label);
+        let canonical = match joined.canonicalize() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(io("it does not exist in the project".into()))
+            }
+            Err(e) => return Err(io(e.to_string())),
+        };
+        if !canonical.starts_with(&self.root) {
+            return Err(match &target.included_from {
+                Some((path, line)) => RequirementsError::Outside {
+                    path: path.clone(),
+                    line: *line,
+                    target: target.written.clone(),
+                    why: ": it is a symlink to a file outside the project".into(),
+                },
+                None => io("it is a symlink to a file outside the project; a build can only read files inside it".into()),
+            });
+        }
+        if let Some((path, line)) = &target.included_from {
+            if self.stack.iter().any(|(p, _)| *p == canonical) {
+                let mut chain: Vec<String> = self.stack.iter().map(|(_, l)| l.clone()).collect();
+                chain.push(target.label.clone());
+                return Err(RequirementsError::Cycle {
+                    path: path.clone(),
+                    line: *line,
+                    include: target.written.clone(),
+                    chain,
+                });
+            }
+        }
+        let meta = std::fs::metadata(&canonical).map_err(|e| io(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(io("it is not a regular file".into()));
+        }
+        let left = MAX_TOTAL_BYTES - self.bytes;
+        if meta.len() > left {
+            return Err(self.limit(
+                target,
+                format!(
+                    "it is {} bytes; requirements files are read up to {MAX_TOTAL_BYTES} bytes ({} MiB) in all, with the files they include",
+                    meta.len(),
+                    MAX_TOTAL_BYTES >> 20
+                ),
+            ));
+        }
+        let file = std::fs::File::open(&canonical).map_err(|e| io(e.to_string()))?;
+        // Bounded even if the file grows after the size check.
+        let mut bytes = Vec::new();
+        file.take(left + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io(e.to_string()))?;
+        if bytes.len() as u64 > left {
+            return Err(self.limit(
+                target,
+                format!("it grew past the {MAX_TOTAL_BYTES} bytes requirements files may have in all"),
+            ));
+        }
+        self.bytes += bytes.len() as u64;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            io(format!(
+                "it is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        self.stack.push((canonical, target.label.clone()));
+        Ok(text)
+    }
+
+    fn limit(&self, target: &Target, message: String) -> RequirementsError {
+        RequirementsError::Limit {
+            path: target.label.clone(),
+            included_from: target.included_from.as_ref().map(|(f, l)| format!("{f}:{l}")),
+            message,
+            help: "split the project's requirements, or install the rest from a package index; the limits are in docs/limits.md".into(),
+        }
+    }
 }
+
+impl RequirementsFile {
+    /// Checks that the local paths this file's lines name — wheels and archives, `-e ./pkg`,
+    /// `--find-links ./dir`, `file:` URLs — stay inside the project: pip runs from the
+    /// project root in the build, so `..`, `~` or an absolute path would point at something
+    /// the build does not have (or, with a careless mount, something of the host). Nothing is
+    /// read. [`RequirementsFile::load`] checks every file it reads.
+    pub fn check_local_paths(&self) -> Result<(), RequirementsError> {
+        check_local_paths(self)
+    }
+}
+
+fn check_local_paths(file: &RequirementsFile) -> Result<(), RequirementsError> {
+    for line in &file.lines {
+        let target = match &line.kind {
+            LineKind::Requirement(r) => match r.form {
+                RequirementForm::Path | RequirementForm::Editable => r.url.as_deref(),
+                RequirementForm::Url => r.url.as_deref().filter(|u| u.starts_with("file:")),
+                RequirementForm::Named => None,
+            },
+            LineKind::Option(o) if o.name == "--find-links" => o.value.as_deref(),
+            _ => None,
+        };
+        let Some(target) = target else { continue };
+        if target.contains("://") && !target.starts_with("file:") {
+            continue;
+        }
+        let path = target
+            .strip_prefix("file:")
+            .map(|p| p.trim_start_matches('/'))
+            .unwrap_or(target);
+        let path = path.split(['#', '?']).next().unwrap_or(path);
+        let outside = |why: &str| RequirementsError::Outside {
+            path: file.path.clone(),
+            line: line.line,
+            target: target.to_string(),
+            why: why.to_string(),
+        };
+        if path.starts_with('~') {
+            return Err(outside(": `~` is a home directory"));
+        }
+        if Path::new(path).has_root() {
+            return Err(outside(": it is an absolute path"));
+        }
+        let base = Path::new(&file.path).parent().unwrap_or(Path::new(""));
+        // pip resolves these from the directory it runs in (the project root); from the
+        // file's own directory they must not leave the project either.
+        if normalize(Path::new(path)).is_none() || normalize(&base.join(path)).is_none() {
+            return Err(outside(": it leaves the project with `..`"));
+        }
+    }
+    Ok(())
+}
+
+/// A relative path with `.` and `..` folded away (`""` for the root itself); `None` when it
+/// is absolute or leaves its base.
+pub(crate) fn normalize_path(path: &str) -> Option<String> {
+    normalize(Path::new(path))
+}
+
+fn normalize(path: &Path) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_str()?),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -289,7 +289,7 @@ mod tests {
         std::fs::write(dir.path().join("ml.txt"), "torch>=2.0\n").unwrap();
         std::fs::write(dir.path().join("other.txt"), "requests\n").unwrap();
         std::fs::write(dir.path().join("pins.txt"), "torch==2.0.1\n").unwrap();
-        let f = RequirementsFile::load(&dir.path().join("requirements.txt"), "requirements.txt")
+        let f = RequirementsFile::load(dir.path(), "requirements.txt")
             .unwrap();
         let found: Vec<(String, bool)> = f
             .requirements()
@@ -319,12 +319,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.txt"), "-r b.txt\n").unwrap();
         std::fs::write(dir.path().join("b.txt"), "numpy\n-r a.txt\n").unwrap();
-        let e = RequirementsFile::load(&dir.path().join("a.txt"), "a.txt").unwrap_err();
+        let e = RequirementsFile::load(dir.path(), "a.txt").unwrap_err();
         assert_eq!(
             e.to_string(),
             "b.txt:2: `a.txt` includes a file that is already being read: a.txt -> b.txt -> a.txt"
         );
-        let e = RequirementsFile::load(&dir.path().join("missing.txt"), "missing.txt").unwrap_err();
+        let e = RequirementsFile::load(dir.path(), "missing.txt").unwrap_err();
         assert!(
             e.to_string().starts_with("cannot read missing.txt: "),
             "{e}"

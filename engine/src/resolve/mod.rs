@@ -29,7 +29,9 @@
 mod collect;
 mod derivation;
 mod outcome;
+pub mod range;
 mod render;
+pub mod shipped;
 mod solver;
 pub mod version;
 
@@ -65,6 +67,18 @@ pub enum Source {
         /// Line.
         line: u32,
     },
+    /// A value in one of the project's own files that a block cites for its dependency
+    /// (`package.json` field `engines.<name>`), at the value's 1-based line and column.
+    File {
+        /// The file, relative to the project.
+        path: String,
+        /// The dotted key of the value.
+        field: String,
+        /// Line.
+        line: u32,
+        /// Column.
+        col: u32,
+    },
     /// A block's dependency.
     Block {
         /// The block id.
@@ -87,9 +101,9 @@ pub enum Source {
 }
 
 impl Source {
-    /// True for what the user wrote (cog.yaml, requirements files).
+    /// True for what the user wrote (cog.yaml, requirements files, a cited project file).
     pub fn is_user(&self) -> bool {
-        matches!(self, Source::CogYaml { .. } | Source::Requirements { .. })
+        matches!(self, Source::CogYaml { .. } | Source::Requirements { .. } | Source::File { .. })
     }
 }
 
@@ -107,6 +121,7 @@ impl fmt::Display for Source {
         match self {
             Source::CogYaml { line, col, .. } => write!(f, "cog.yaml:{line}:{col}"),
             Source::Requirements { path, line } => write!(f, "{path}:{line}"),
+            Source::File { path, line, col, .. } => write!(f, "{path}:{line}:{col}"),
             Source::Block { id, manifest } => write!(f, "block `{id}`, {manifest}"),
             Source::Table { file, line } => write!(f, "{file}:{line}"),
             Source::Default { why } => write!(f, "default: {why}"),
@@ -277,8 +292,51 @@ impl fmt::Display for ResolveError {
 
 impl std::error::Error for ResolveError {}
 
+/// The dependency names the Python resolver narrows against its own tables; any other name
+/// a base image `ships` is resolved by [`shipped`].
+pub const RESOLVER_NAMES: [&str; 7] = ["python", "cuda", "cudnn", "torch", "torchvision", "torchaudio", "tensorflow"];
+
 /// Resolves every version the project needs and the base image.
+///
+/// Block dependencies whose name some base image `ships` (and that are not
+/// [`RESOLVER_NAMES`]) are resolved against those rows by [`shipped`], which also picks the
+/// base image. When the input asks nothing of the Python tables (no cog.yaml pin, no
+/// requirements, no other dependency), that is the whole resolution; a project that needs
+/// both is refused with a message, since one base image cannot be chosen by both.
 pub fn resolve(input: &ResolveInput, tables: &CompatTables) -> Result<Resolution, ResolveError> {
+    let names = shipped::shipped_names(tables);
+    let (by_image, rest): (Vec<&Dependency>, Vec<&Dependency>) = input
+        .dependencies
+        .iter()
+        .partition(|d| names.contains(&d.name.as_str()) && !RESOLVER_NAMES.contains(&d.name.as_str()));
+    if !by_image.is_empty() {
+        let python_side = input.gpu.is_some()
+            || input.python_version.is_some()
+            || input.cuda.is_some()
+            || input.cudnn.is_some()
+            || input.requirements.is_some()
+            || !input.python_packages.is_empty()
+            || !rest.is_empty();
+        if python_side {
+            return Err(ResolveError::Invalid(Derivation {
+                title: format!("`{}` and Python cannot both choose the base image", by_image[0].name),
+                facts: vec![
+                    Fact::new(
+                        format!("{} is resolved from the base images that ship it", by_image[0].name),
+                        vec![by_image[0].source.clone()],
+                    ),
+                    Fact::new(
+                        "the project also needs the Python tables (cog.yaml, requirements or a Python dependency)",
+                        rest.iter().map(|d| d.source.clone()).take(3).collect(),
+                    ),
+                ],
+                conclusion: String::new(),
+                tried: Vec::new(),
+                hints: vec!["build the two parts as separate projects, or install one runtime with a block".into()],
+            }));
+        }
+        return shipped::resolve(&by_image, tables);
+    }
     let collected = collect::collect(input, tables)?;
     let choice = solver::solve(&collected, tables)?;
     outcome::build(input, &collected, &choice, tables)

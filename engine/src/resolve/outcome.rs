@@ -311,10 +311,11 @@ fn base_image(
     cuda: Option<&CudaRow>,
     warnings: &mut Vec<Warning>,
 ) -> Result<BaseImage, ResolveError> {
+    // An image that ships another runtime (`ships`) is that runtime's, not a bare image.
     let fits: Vec<&BaseImage> = t
         .base_images
         .iter()
-        .filter(|i| image_fits_cuda(i, cuda))
+        .filter(|i| image_fits_cuda(i, cuda) && i.ships.is_empty())
         .collect();
     let by_origin = |imgs: Vec<&BaseImage>| -> Option<BaseImage> {
         imgs.iter()

@@ -4,6 +4,8 @@
 //! let s = plan.stage("apt-packages");                 // phase: the block's; input: the previous stage
 //! let s = plan.stage("weights", #{ phase: "app-source", input: "phase:base" });
 //! let s = plan.stage("pip-freeze", #{ input: "phase:app-deps", detached: true }); // off the image's chain
+//! let s = plan.stage("torch", #{ runs_on: "stage:venv" });   // needs only venv below it: an
+//!                                                            // independent layer with MergeOp
 //! s.exec("apt-get update", #{ description: "refresh apt lists", host_ca: true,
 //!         mounts: [#{ type: "cache", target: "/var/cache/apt", id: "apt-cache", sharing: "locked" }] });
 //! s.exec(["python3", "-m", "venv", "/venv"], #{ description: "create the virtualenv" });
@@ -38,9 +40,10 @@ use crate::plan::{
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
-/// The value `invalid_project(message)` throws.
+/// The value `invalid_project(message)` throws (and `project.openapi_schema` when the
+/// predictor's types cannot be read): the message, and a hint when there is one.
 #[derive(Debug, Clone)]
-pub struct ProjectRejection(pub String);
+pub struct ProjectRejection(pub String, pub Option<String>);
 
 /// A change to the exported image's configuration, recorded with the block that made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,12 +151,21 @@ impl PlanApi {
         };
         let input = o.string("input")?.map(|s| parse_input(&s)).transpose()?;
         let detached = o.bool("detached")?.unwrap_or(false);
+        let runs_on = o.string("runs_on")?.map(|s| parse_input(&s)).transpose()?;
         o.finish()?;
         if detached && input.is_none() {
             return Err(format!("detached stage `{id}` needs an `input` (it does not follow the previous stage)").into());
         }
         st.stages.push(DraftStage {
-            stage: Stage { id: id.to_string(), block, phase, input: Input::Scratch, ops: Vec::new(), detached },
+            stage: Stage {
+                id: id.to_string(),
+                block,
+                phase,
+                input: Input::Scratch,
+                ops: Vec::new(),
+                runs_on,
+                detached,
+            },
             input,
         });
         Ok(StageApi { plan: self.clone(), id: id.to_string() })

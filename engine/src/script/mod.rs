@@ -14,7 +14,7 @@
 //!
 //! | variable       | what                                                          | scripts |
 //! |----------------|---------------------------------------------------------------|---------|
-//! | `project`      | `has_file(p)`, `is_dir(p)`, `glob(pat)`, `read_text(p)`, `file_size(p)`, `large_files(min_bytes)`, `has_file_under(dir, suffixes)` inside the project root | all |
+//! | `project`      | `has_file(p)`, `is_dir(p)`, `glob(pat)`, `read_text(p)`, `read_json(p)`, `file_size(p)`, `large_files(min_bytes)`, `has_file_under(dir, suffixes)` inside the project root, `openapi_schema(ref)` or `openapi_schema(#{ predict, train })` (see [`crate::schema`]) | all |
 //! | `cog`          | cog.yaml as a plain map (`#{}` when absent)                   | all     |
 //! | `requirements` | the Python requirement lines (`#{name, specifier, marker, line}`) | all |
 //! | `params`       | the block's `[params]`                                        | all     |
@@ -205,7 +205,7 @@ pub enum ScriptError {
     Runtime { owner: String, kind: ScriptKind, message: String, origin: ScriptOrigin, span: Range<usize> },
     /// The script called `invalid_project(message)`: the project, not the block, is at fault.
     #[error("{message}")]
-    InvalidProject { owner: String, message: String, origin: ScriptOrigin, span: Range<usize> },
+    InvalidProject { owner: String, message: String, help: Option<String>, origin: ScriptOrigin, span: Range<usize> },
 }
 
 impl ScriptError {
@@ -224,9 +224,10 @@ impl ScriptError {
             ScriptError::Runtime { origin, span, .. } => {
                 Diagnostic::error("script::runtime", self.to_string()).with_primary(&origin.file, span.clone().into(), "here")
             }
-            ScriptError::InvalidProject { owner, origin, span, message } => {
+            ScriptError::InvalidProject { owner, origin, span, message, help } => {
                 Diagnostic::error("script::invalid_project", message.clone())
                     .with_note(format!("reported by {owner}, {}", origin.file.location(Span::from(span.clone()))))
+                    .with_help_opt(help.clone())
             }
         }
     }
@@ -354,8 +355,8 @@ pub(crate) fn classify(err: rhai::EvalAltResult, script: &Script, owner: &str, b
         E::ErrorStackOverflow(_) => runaway("it called functions too deeply (endless recursion?)".into()),
         E::ErrorDataTooLarge(what, _) => runaway(format!("{what} grew larger than allowed")),
         E::ErrorRuntime(value, _) if value.is::<api::ProjectRejection>() => {
-            let message = value.cast::<api::ProjectRejection>().0;
-            ScriptError::InvalidProject { owner, message, origin, span }
+            let api::ProjectRejection(message, help) = value.cast::<api::ProjectRejection>();
+            ScriptError::InvalidProject { owner, message, help, origin, span }
         }
         E::ErrorInFunctionCall(_, _, inner, _) => classify(*inner, script, &owner, budget),
         other => ScriptError::Runtime { owner, kind, message: runtime_message(&other), origin, span },

@@ -3,7 +3,9 @@
 //!
 //! Paths are relative to the project root, use `/`, and may not be absolute or contain
 //! `..`; a symlink that resolves outside the root is treated as absent for `has_file` and
-//! is an error for `read_text`. Reads are bounded by [`READ_LIMIT`].
+//! is an error for `read_text`. Reads are bounded by [`READ_LIMIT`]. `read_json` parses a
+//! file with [`crate::project::json`]: a malformed file is the project's fault (exit code 4),
+//! reported at its `file:line:col`.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -37,6 +39,8 @@ pub enum ProjectError {
     /// The project's files cannot be listed (a bad `.dockerignore`, too many files).
     #[error("{0}")]
     Walk(String),
+    #[error("{path}:{line}:{col}: {message}")]
+    NotJson { path: String, line: usize, col: usize, message: String },
 }
 
 /// What blocks may learn about a project. Implementations must keep every access inside the
@@ -61,6 +65,9 @@ pub trait ProjectView: Send + Sync {
     /// Whether some file below directory `dir` ends with one of `suffixes` (any file when
     /// `suffixes` is empty); same files as [`ProjectView::large_files`].
     fn has_file_under(&self, dir: &str, suffixes: &[String]) -> Result<bool, ProjectError>;
+    /// A JSON file's value, `None` when it does not exist; [`ProjectError::NotJson`] at the
+    /// problem's line and column when it is not JSON.
+    fn read_json(&self, path: &str) -> Result<Option<serde_json::Value>, ProjectError>;
 }
 
 /// Validates a relative project path and normalises `./` away.
@@ -115,6 +122,16 @@ impl ProjectView for crate::project::Project {
         }
     }
 
+    fn read_json(&self, path: &str) -> Result<Option<serde_json::Value>, ProjectError> {
+        check_relative(path)?;
+        use crate::project::ProjectError as P;
+        match crate::project::Project::read_json(self, path, READ_LIMIT) {
+            Ok(doc) => Ok(Some(doc.value)),
+            Err(P::NotFound { .. } | P::NotAFile { .. }) => Ok(None),
+            Err(e) => Err(from_shared(path, e)),
+        }
+    }
+
     fn file_size(&self, path: &str) -> Result<Option<u64>, ProjectError> {
         check_relative(path)?;
         use crate::project::ProjectError as P;
@@ -151,6 +168,7 @@ impl crate::project::Project {
 fn from_shared(path: &str, e: crate::project::ProjectError) -> ProjectError {
     use crate::project::ProjectError as P;
     match e {
+        P::InvalidJson { path, line, col, message } => ProjectError::NotJson { path, line, col, message },
         P::OutsideProject { .. } => ProjectError::SymlinkEscapes(path.to_string()),
         P::TooLarge { size, max, .. } => ProjectError::TooLarge { path: path.to_string(), size, limit: max },
         P::NotUtf8 { .. } => ProjectError::NotText(path.to_string()),
@@ -183,6 +201,17 @@ impl ProjectApi {
         e.register_fn("read_text", |p: &mut ProjectApi, path: &str| -> Result<Dynamic, Box<EvalAltResult>> {
             Ok(p.0.read_text(path).map_err(err)?.map_or(Dynamic::UNIT, Dynamic::from))
         });
+        e.register_fn("read_json", |p: &mut ProjectApi, path: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+            match p.0.read_json(path) {
+                Ok(value) => Ok(value.map_or(Dynamic::UNIT, |v| super::json_to_dynamic(&v))),
+                // The project's file is malformed: the project is at fault, not the block.
+                Err(e @ ProjectError::NotJson { .. }) => Err(Box::new(EvalAltResult::ErrorRuntime(
+                    Dynamic::from(super::api::ProjectRejection(e.to_string(), None)),
+                    rhai::Position::NONE,
+                ))),
+                Err(e) => Err(err(e)),
+            }
+        });
         e.register_fn("file_size", |p: &mut ProjectApi, path: &str| -> Result<Dynamic, Box<EvalAltResult>> {
             Ok(p.0.file_size(path).map_err(err)?.map_or(Dynamic::UNIT, |n| Dynamic::from_int(n as i64)))
         });
@@ -205,6 +234,38 @@ impl ProjectApi {
                 .collect::<Result<Vec<_>, _>>()?;
             p.0.has_file_under(dir, &suffixes).map_err(err)
         });
+        e.register_fn("openapi_schema", |p: &mut ProjectApi, reference: &str| {
+            p.openapi_schema(crate::schema::EntryPoints { predict: Some(reference), train: None })
+        });
+        e.register_fn("openapi_schema", |p: &mut ProjectApi, refs: rhai::Map| -> Result<String, Box<EvalAltResult>> {
+            let mut predict = None;
+            let mut train = None;
+            for (key, value) in refs {
+                let value = if value.is_unit() {
+                    None
+                } else {
+                    Some(value.into_string().map_err(|t| format!("openapi_schema: `{key}` must be a string, not {t}"))?)
+                };
+                match key.as_str() {
+                    "predict" => predict = value,
+                    "train" => train = value,
+                    other => return Err(format!("openapi_schema: unknown key `{other}` (expected `predict`, `train`)").into()),
+                }
+            }
+            p.openapi_schema(crate::schema::EntryPoints { predict: predict.as_deref(), train: train.as_deref() })
+        });
+    }
+
+    /// The OpenAPI document of a predictor (and trainer), read statically from the
+    /// project's Python files ([`crate::schema`]). A type that cannot be read is the
+    /// project's fault: it is thrown like `invalid_project`, located in the Python file.
+    fn openapi_schema(&self, entry: crate::schema::EntryPoints<'_>) -> Result<String, Box<EvalAltResult>> {
+        crate::schema::openapi_schema(&*self.0, entry).map_err(|e| {
+            Box::new(EvalAltResult::ErrorRuntime(
+                Dynamic::from(super::api::ProjectRejection(e.to_string(), e.hint())),
+                rhai::Position::NONE,
+            ))
+        })
     }
 }
 
@@ -278,6 +339,18 @@ mod tests {
         assert!(!v.has_file_under("sub/deep", &[".py".to_string()]).unwrap());
         assert!(!v.has_file_under("data", &[]).unwrap(), "data is ignored");
         assert!(v.has_file_under("../x", &[]).is_err());
+    }
+
+    #[test]
+    fn read_json_parses_and_locates_errors() {
+        let (d, p) = project();
+        let v: &dyn ProjectView = &p;
+        std::fs::write(d.path().join("ok.json"), "{\"a\": {\"b\": [1, \"x\"]}}").unwrap();
+        std::fs::write(d.path().join("bad.json"), "{\n  \"a\": 1,\n  \"b\" 2\n}\n").unwrap();
+        assert_eq!(v.read_json("ok.json").unwrap().unwrap()["a"]["b"][1], "x");
+        assert_eq!(v.read_json("missing.json").unwrap(), None);
+        let err = v.read_json("bad.json").unwrap_err().to_string();
+        assert!(err.starts_with("bad.json:3:7: expected `:`"), "{err}");
     }
 
     #[test]

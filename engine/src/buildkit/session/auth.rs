@@ -1,5 +1,11 @@
-//! `moby.filesync.v1.Auth`: registry credentials. cogpack answers anonymously, so the engine
-//! fetches registry tokens itself; token authority methods are not implemented.
+//! `moby.filesync.v1.Auth`: registry credentials for the engine (pushes, cache export and
+//! import, image pulls), answered from Docker's client config (`crate::registry`) when the
+//! engine asks. The engine then fetches registry tokens itself: `FetchToken` and the
+//! token-authority methods answer Unimplemented, which BuildKit takes as "do it yourself".
+//!
+//! Values are never logged or stored; an error names the host and the config, not the value.
+
+use std::sync::Arc;
 
 use bollard_buildkit_proto::moby::filesync::v1::auth_server::Auth;
 use bollard_buildkit_proto::moby::filesync::v1::{
@@ -8,16 +14,33 @@ use bollard_buildkit_proto::moby::filesync::v1::{
 };
 use tonic::{Request, Response, Status};
 
-pub(crate) struct AuthService;
+use crate::registry::DockerConfig;
+
+pub(crate) struct AuthService {
+    /// `None`: answer anonymously.
+    pub config: Option<Arc<DockerConfig>>,
+}
 
 #[tonic::async_trait]
 impl Auth for AuthService {
-    async fn credentials(&self, _request: Request<CredentialsRequest>) -> Result<Response<CredentialsResponse>, Status> {
-        Ok(Response::new(CredentialsResponse::default()))
+    async fn credentials(&self, request: Request<CredentialsRequest>) -> Result<Response<CredentialsResponse>, Status> {
+        let Some(config) = self.config.clone() else {
+            return Ok(Response::new(CredentialsResponse::default()));
+        };
+        let host = request.into_inner().host;
+        // Credential helpers are processes: keep them off the async threads.
+        let found = tokio::task::spawn_blocking(move || config.credentials(&host))
+            .await
+            .map_err(|e| Status::internal(format!("credential lookup stopped: {e}")))?;
+        match found {
+            Ok(Some(c)) => Ok(Response::new(CredentialsResponse { username: c.username, secret: c.secret })),
+            Ok(None) => Ok(Response::new(CredentialsResponse::default())),
+            Err(e) => Err(Status::unavailable(e.to_string())),
+        }
     }
 
     async fn fetch_token(&self, _request: Request<FetchTokenRequest>) -> Result<Response<FetchTokenResponse>, Status> {
-        Err(Status::unimplemented("cogpack sends no registry credentials; fetch tokens anonymously"))
+        Err(Status::unimplemented("cogpack serves credentials; the engine fetches registry tokens itself"))
     }
 
     async fn get_token_authority(

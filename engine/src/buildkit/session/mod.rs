@@ -33,7 +33,7 @@ use super::error::BuildkitError;
 use super::local::LocalSource;
 use super::transport::{self, BoxIo};
 
-pub use secrets::{SecretSource, MAX_SECRET_BYTES};
+pub use secrets::{SecretError, SecretSource, MAX_SECRET_BYTES};
 pub(crate) use filesend::FileSendReport;
 
 /// Message size limit on every session service (and the control client).
@@ -66,6 +66,8 @@ pub(crate) struct SessionSpec {
     pub secrets: BTreeMap<String, SecretSource>,
     /// Destination of a tarball export, if any.
     pub export_dest: Option<PathBuf>,
+    /// Where registry credentials come from (`None`: anonymous).
+    pub registry_auth: Option<Arc<crate::registry::DockerConfig>>,
 }
 
 /// A running session; dropping it (or [`Session::close`]) ends it.
@@ -209,7 +211,7 @@ fn routes(spec: &SessionSpec, filesend: Arc<Mutex<FileSendReport>>) -> Routes {
                 .max_decoding_message_size(MAX_MESSAGE)
                 .max_encoding_message_size(MAX_MESSAGE),
         )
-        .add_service(AuthServer::new(auth::AuthService));
+        .add_service(AuthServer::new(auth::AuthService { config: spec.registry_auth.clone() }));
     if let Some(dest) = &spec.export_dest {
         routes = routes.add_service(filesend::FileSendService { dest: Arc::new(dest.clone()), report: filesend });
     }
