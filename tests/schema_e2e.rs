@@ -131,3 +131,10 @@ async fn train_project_matches_the_runtime() {
 async fn pydantic2_matches_the_runtime() {
     parity("fixtures/pydantic2").await;
 }
+
+/// A predictor that imports a third-party package at module level (`slugify`, installed by
+/// uv from the project's lock file): the static schema never imports it.
+#[tokio::test(flavor = "multi_thread")]
+async fn uv_project_matches_the_runtime() {
+    parity("fixtures/uv-project").await;
+}

@@ -87,3 +87,27 @@ fn the_plan_carries_the_schema_it_writes() {
     assert_eq!(ops.len(), 1, "{stage}");
     assert_eq!(ops[0]["op"], "copy", "{stage}");
 }
+
+/// How long the static schema takes (`cargo test --release --test schema_static --
+/// --ignored --nocapture`); figures in docs/benchmarks.md. The bound is loose, for a busy
+/// machine and a debug build; the goal is that it is a small part of `cogpack plan`.
+#[test]
+#[ignore]
+fn static_schema_timing() {
+    for project in ["fixtures/string-project", "tests/projects/schema-project"] {
+        let dir = repo().join(project);
+        let view = Project::open(&dir).unwrap();
+        let entry = EntryPoints { predict: Some("predict.py:Predictor"), train: None };
+        let mut times: Vec<f64> = (0..200)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                openapi_schema(&view, entry).unwrap();
+                start.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let (min, median, p95) = (times[0], times[100], times[190]);
+        println!("{project}: min {min:.3} ms, median {median:.3} ms, p95 {p95:.3} ms");
+        assert!(median < 50.0, "{project}: the static schema took {median:.3} ms");
+    }
+}

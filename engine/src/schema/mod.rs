@@ -72,6 +72,17 @@ pub enum SchemaError {
 }
 
 impl SchemaError {
+    /// The project file, position and length (in characters) of what is wrong, when it is
+    /// in a Python file.
+    pub fn location(&self) -> Option<(&str, Loc, usize)> {
+        match self {
+            SchemaError::Parse { file, loc } => Some((file, *loc, 1)),
+            SchemaError::Unresolved { file, loc, ty, .. } => Some((file, *loc, ty.chars().count().max(1))),
+            SchemaError::Invalid { file, loc, .. } => Some((file, *loc, 1)),
+            _ => None,
+        }
+    }
+
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -579,7 +579,7 @@ impl<'a> Cx<'a> {
                 }
                 ExprKind::Call { func: Box::new(func), args, kwargs }
             }
-            other => ExprKind::Other(other_kind(other)),
+            other => ExprKind::Other(other),
         };
         Ok(Expr { kind, loc, text })
     }
@@ -587,11 +587,6 @@ impl<'a> Cx<'a> {
 
 fn field<'t>(node: Node<'t>, name: &str) -> Option<Node<'t>> {
     node.child_by_field_name(name)
-}
-
-/// tree-sitter kinds are `&'static str` already; this keeps the type honest.
-fn other_kind(kind: &'static str) -> &'static str {
-    kind
 }
 
 /// Moves an expression parsed from a string annotation to the string's position.

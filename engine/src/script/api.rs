@@ -43,7 +43,12 @@ type Fallible<T> = Result<T, Box<EvalAltResult>>;
 /// The value `invalid_project(message)` throws (and `project.openapi_schema` when the
 /// predictor's types cannot be read): the message, and a hint when there is one.
 #[derive(Debug, Clone)]
-pub struct ProjectRejection(pub String, pub Option<String>);
+pub struct ProjectRejection {
+    pub message: String,
+    pub help: Option<String>,
+    /// The file and span the problem is in (a Python file of the project), for a snippet.
+    pub at: Option<(Arc<crate::diagnostics::SourceFile>, crate::diagnostics::Span)>,
+}
 
 /// A change to the exported image's configuration, recorded with the block that made it.
 #[derive(Debug, Clone, PartialEq, Eq)]

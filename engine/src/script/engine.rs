@@ -136,7 +136,7 @@ fn register_helpers(e: &mut Engine) {
     e.register_fn("lookup", |value: Dynamic, path: &str| lookup(&value, path));
     e.register_fn("invalid_project", |message: &str| -> Result<(), Box<EvalAltResult>> {
         Err(Box::new(EvalAltResult::ErrorRuntime(
-            Dynamic::from(api::ProjectRejection(message.to_string(), None)),
+            Dynamic::from(api::ProjectRejection { message: message.to_string(), help: None, at: None }),
             rhai::Position::NONE,
         )))
     });

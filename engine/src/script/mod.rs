@@ -205,7 +205,15 @@ pub enum ScriptError {
     Runtime { owner: String, kind: ScriptKind, message: String, origin: ScriptOrigin, span: Range<usize> },
     /// The script called `invalid_project(message)`: the project, not the block, is at fault.
     #[error("{message}")]
-    InvalidProject { owner: String, message: String, help: Option<String>, origin: ScriptOrigin, span: Range<usize> },
+    InvalidProject {
+        owner: String,
+        message: String,
+        help: Option<String>,
+        /// Where in a project file the problem is, when the script API knows it.
+        at: Option<(Arc<SourceFile>, Span)>,
+        origin: ScriptOrigin,
+        span: Range<usize>,
+    },
 }
 
 impl ScriptError {
@@ -224,9 +232,13 @@ impl ScriptError {
             ScriptError::Runtime { origin, span, .. } => {
                 Diagnostic::error("script::runtime", self.to_string()).with_primary(&origin.file, span.clone().into(), "here")
             }
-            ScriptError::InvalidProject { owner, origin, span, message, help } => {
-                Diagnostic::error("script::invalid_project", message.clone())
-                    .with_note(format!("reported by {owner}, {}", origin.file.location(Span::from(span.clone()))))
+            ScriptError::InvalidProject { owner, origin, span, message, help, at } => {
+                let d = Diagnostic::error("script::invalid_project", message.clone());
+                let d = match at {
+                    Some((file, at)) => d.with_primary(file, *at, "here"),
+                    None => d,
+                };
+                d.with_note(format!("reported by {owner}, {}", origin.file.location(Span::from(span.clone()))))
                     .with_help_opt(help.clone())
             }
         }
@@ -355,8 +367,8 @@ pub(crate) fn classify(err: rhai::EvalAltResult, script: &Script, owner: &str, b
         E::ErrorStackOverflow(_) => runaway("it called functions too deeply (endless recursion?)".into()),
         E::ErrorDataTooLarge(what, _) => runaway(format!("{what} grew larger than allowed")),
         E::ErrorRuntime(value, _) if value.is::<api::ProjectRejection>() => {
-            let api::ProjectRejection(message, help) = value.cast::<api::ProjectRejection>();
-            ScriptError::InvalidProject { owner, message, help, origin, span }
+            let api::ProjectRejection { message, help, at } = value.cast::<api::ProjectRejection>();
+            ScriptError::InvalidProject { owner, message, help, at, origin, span }
         }
         E::ErrorInFunctionCall(_, _, inner, _) => classify(*inner, script, &owner, budget),
         other => ScriptError::Runtime { owner, kind, message: runtime_message(&other), origin, span },

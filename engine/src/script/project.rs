@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult};
 
+use crate::diagnostics::{SourceFile, Span};
+
 /// Largest file `read_text` returns.
 pub const READ_LIMIT: u64 = 1024 * 1024;
 /// Most files `glob` returns.
@@ -68,6 +70,10 @@ pub trait ProjectView: Send + Sync {
     /// Whether some file below directory `dir` ends with one of `suffixes` (any file when
     /// `suffixes` is empty); same files as [`ProjectView::large_files`].
     fn has_file_under(&self, dir: &str, suffixes: &[String]) -> Result<bool, ProjectError>;
+    /// A project-relative path as shown to users in diagnostics.
+    fn display_path(&self, rel: &str) -> String {
+        rel.to_string()
+    }
 }
 
 /// Validates a relative project path and normalises `./` away.
@@ -130,6 +136,10 @@ impl ProjectView for crate::project::Project {
             Err(P::NotFound { .. } | P::NotAFile { .. }) => Ok(None),
             Err(e) => Err(from_shared(path, e)),
         }
+    }
+
+    fn display_path(&self, rel: &str) -> String {
+        crate::project::Project::display_path(self, rel)
     }
 
     fn file_size(&self, path: &str) -> Result<Option<u64>, ProjectError> {
@@ -206,7 +216,7 @@ impl ProjectApi {
                 Ok(value) => Ok(value.map_or(Dynamic::UNIT, |v| super::json_to_dynamic(&v))),
                 // The project's file is malformed: the project is at fault, not the block.
                 Err(e @ ProjectError::NotJson { .. }) => Err(Box::new(EvalAltResult::ErrorRuntime(
-                    Dynamic::from(super::api::ProjectRejection(e.to_string(), None)),
+                    Dynamic::from(super::api::ProjectRejection { message: e.to_string(), help: None, at: None }),
                     rhai::Position::NONE,
                 ))),
                 Err(e) => Err(err(e)),
@@ -261,11 +271,21 @@ impl ProjectApi {
     /// project's fault: it is thrown like `invalid_project`, located in the Python file.
     fn openapi_schema(&self, entry: crate::schema::EntryPoints<'_>) -> Result<String, Box<EvalAltResult>> {
         crate::schema::openapi_schema(&*self.0, entry).map_err(|e| {
-            Box::new(EvalAltResult::ErrorRuntime(
-                Dynamic::from(super::api::ProjectRejection(e.to_string(), e.hint())),
-                rhai::Position::NONE,
-            ))
+            let rejection = super::api::ProjectRejection { message: e.to_string(), help: e.hint(), at: self.snippet(&e) };
+            Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(rejection), rhai::Position::NONE))
         })
+    }
+
+    /// The Python file and span a schema error points at, for a snippet in the diagnostic.
+    fn snippet(&self, e: &crate::schema::SchemaError) -> Option<(Arc<SourceFile>, Span)> {
+        let (file, loc, len) = e.location()?;
+        let text = self.0.read_text(file).ok()??;
+        let line_start: usize = text.split_inclusive('\n').take(loc.line.saturating_sub(1)).map(str::len).sum();
+        let line = text[line_start..].split('\n').next().unwrap_or("");
+        let col: usize = line.chars().take(loc.col.saturating_sub(1)).map(char::len_utf8).sum();
+        let width: usize = line[col.min(line.len())..].chars().take(len).map(char::len_utf8).sum();
+        let start = line_start + col.min(line.len());
+        Some((SourceFile::new(self.0.display_path(file), text.clone()), Span::new(start, start + width)))
     }
 }
 
