@@ -649,14 +649,15 @@ async fn cache_from_the_registry_makes_a_second_empty_engine_skip_the_installs()
         let log = text(&b.stderr);
         assert!(log.contains(&format!("base image {} pulled from {}/{}", engine_support::BASE_IMAGE, reg.host, engine_support::BASE_IMAGE)), "{log}");
         let steps = steps(&log);
-        // The dependency installs (venv, requirements, the cog runtime) and the source layer
+        // The dependency installs (venv, the requirements and the cog runtime) and the source layer
         // come from the cache. The detached `pip freeze` stage (a label's value, solved beside
         // the image and never part of it) is not in the exported cache and runs again.
         let installs: Vec<_> = steps
             .iter()
             .filter(|(name, _)| name.contains("] install ") || name.contains("] create the virtualenv") || name.contains("] copy the project source"))
             .collect();
-        assert!(installs.len() >= 4, "{steps:#?}");
+        // venv, the requirements with the cog runtime (one resolution), the source.
+        assert!(installs.len() >= 3, "{steps:#?}");
         for (name, cached) in &installs {
             assert!(*cached, "`{name}` ran again on engine B:\n{log}");
         }
