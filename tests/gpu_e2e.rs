@@ -561,3 +561,23 @@ fn version_and_pin_helpers() {
     assert!(!same_major_minor("", "9"));
     assert_eq!(split_pin("nvidia_cuda.runtime-CU12==12.4.127"), ("nvidia-cuda-runtime-cu12".to_owned(), "12.4.127".to_owned()));
 }
+
+/// On a machine without an NVIDIA driver the check is skipped with exit 2 and says why
+/// (before reaching for an engine or the image).
+#[test]
+fn gpu_check_without_a_gpu_exits_2() {
+    let has_smi = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("nvidia-smi").exists()));
+    if has_smi {
+        eprintln!("SKIPPED gpu_check_without_a_gpu_exits_2: nvidia-smi is on PATH (a GPU machine)");
+        return;
+    }
+    let out = Command::new(repo_root().join("scripts/gpu-check"))
+        .arg("cogpack-e2e/no-such-image:latest")
+        .env_remove("DOCKER_HOST")
+        .output()
+        .expect("run scripts/gpu-check");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no NVIDIA GPU driver (nvidia-smi is not on PATH)"), "{err}");
+}
