@@ -188,6 +188,7 @@ pub fn source_text(source: &Source) -> String {
         Source::File { path, field, line, col } => format!("{path}:{line}:{col} {field}"),
         Source::Block { id, manifest } => format!("block `{id}` ({manifest})"),
         Source::Table { file, line } => format!("{file}:{line}"),
+        Source::Setting { name } => name.clone(),
         Source::Default { why } => format!("default: {why}"),
     }
 }

@@ -53,6 +53,15 @@ pub(crate) struct Constraint {
     pub constraint_file: bool,
 }
 
+impl Constraint {
+    /// True when it names a torch build explicitly (`+cu117`, a pytorch.org index).
+    pub fn names_torch_build(&self) -> bool {
+        self.target == Target::TorchIndex
+            || (matches!(self.target, Target::Torch | Target::Torchvision | Target::Torchaudio)
+                && self.spec.specifiers().iter().any(|s| s.version.local().is_some()))
+    }
+}
+
 /// A framework the project installs, and the lines that ask for it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Presence {
@@ -85,6 +94,11 @@ pub(crate) struct Collected {
 impl Collected {
     pub fn of(&self, target: Target) -> impl Iterator<Item = &Constraint> {
         self.constraints.iter().filter(move |c| c.target == target)
+    }
+
+    /// True when some constraint names a torch build explicitly.
+    pub fn names_torch_build(&self) -> bool {
+        self.constraints.iter().any(Constraint::names_torch_build)
     }
 
     pub fn torch_wanted(&self) -> bool {

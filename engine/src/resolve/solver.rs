@@ -362,7 +362,7 @@ fn relate_python<T: Framework>(python: &mut Dom<&PythonRow>, fw: &mut Dom<T>) ->
     Ok(changed)
 }
 
-fn cudnn_matches(spec: &SpecifierSet, cudnn: &Version) -> bool {
+pub(crate) fn cudnn_matches(spec: &SpecifierSet, cudnn: &Version) -> bool {
     // cuDNN images are tagged by major version: compare majors (`8` accepts `8.6`).
     spec.specifiers().iter().all(|s| {
         let (a, b) = (cudnn.major(), s.version.major());
@@ -428,17 +428,7 @@ impl<'t> Solver<'_, 't> {
 
     /// True when some constraint names a torch build explicitly (`+cu117`, a pytorch.org index).
     fn explicit_build(&self) -> bool {
-        self.active().any(|(_, k)| {
-            k.target == Target::TorchIndex
-                || (matches!(
-                    k.target,
-                    Target::Torch | Target::Torchvision | Target::Torchaudio
-                ) && k
-                    .spec
-                    .specifiers()
-                    .iter()
-                    .any(|s| s.version.local().is_some()))
-        })
+        self.active().any(|(_, k)| k.names_torch_build())
     }
 
     /// Applies the constraints and relations; `Err(var)` names the variable left empty.
