@@ -564,6 +564,24 @@ pub(crate) fn tensorflow(c: &mut Checker<'_>) -> Vec<TensorflowRow> {
     rows
 }
 
+pub(crate) fn jax(c: &mut Checker<'_>) -> Vec<JaxRow> {
+    let Some(file) = c.parse::<raw::JaxFile>() else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    for row in &file.jax {
+        let at = c.at(row.span());
+        let r = row.get_ref();
+        let jax = c.plain_version("jax", &r.jax);
+        let pypi = c.framework_wheels(&r.pypi);
+        let (Some(jax), Some(mut pypi)) = (jax, pypi) else { continue };
+        pypi.extra = Some(r.extra.get_ref().clone());
+        rows.push(JaxRow { jax, extra: r.extra.get_ref().clone(), pypi, at });
+    }
+    rows.sort_by(|a, b| a.jax.cmp(&b.jax));
+    rows
+}
+
 const SUITES: &[&str] = &["bookworm", "trixie", "bionic", "focal", "jammy", "noble"];
 const LOCAL_SUITES: &[&str] = &["bookworm", "trixie"];
 

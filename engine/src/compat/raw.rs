@@ -241,3 +241,24 @@ pub(crate) struct CogRow {
     /// When it was read, `YYYY-MM-DD`.
     pub checked: Spanned<String>,
 }
+
+/// `compat/jax.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JaxFile {
+    /// The `[[jax]]` rows.
+    #[serde(default)]
+    pub jax: Vec<Spanned<JaxRow>>,
+}
+
+/// One JAX release and the CUDA its extra brings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JaxRow {
+    /// The release, e.g. `"0.12.0"`.
+    pub jax: Spanned<String>,
+    /// The extra, e.g. `"cuda12"`.
+    pub extra: Spanned<String>,
+    /// What `jax[extra]` brings from PyPI.
+    pub pypi: Spanned<FrameworkWheels>,
+}

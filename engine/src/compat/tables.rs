@@ -124,6 +124,19 @@ pub struct WheelCuda {
     pub cite: Citation,
 }
 
+/// A JAX release whose CUDA extra brings CUDA from PyPI (`compat/jax.toml`).
+#[derive(Debug, Clone)]
+pub struct JaxRow {
+    /// The release.
+    pub jax: Version,
+    /// The extra (`cuda12`).
+    pub extra: String,
+    /// What `jax[extra]` brings.
+    pub pypi: WheelCuda,
+    /// The row.
+    pub at: TableRef,
+}
+
 /// A CUDA release's run-time libraries as PyPI wheels (`[cuda.pypi]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CudaLibraries {

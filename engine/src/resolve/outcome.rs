@@ -113,6 +113,9 @@ pub(crate) fn cuda_supply<'t>(c: &Collected, ch: &Choice<'t>, row: &'t CudaRow) 
         let extra = p.extra.as_deref().map(|e| format!("[{e}]")).unwrap_or_default();
         from.push((format!("tensorflow{extra} {}", tf.version), p));
     }
+    if let Some(j) = &c.jax {
+        from.push((format!("jax[{}] {}", j.extra, j.version), &j.wheels));
+    }
     let (cuda, cudnn, wheels, reason, source) = if from.is_empty() {
         let Some(lib) = &row.pypi else { return image };
         let Some((cudnn, pin)) = lib.cudnn.get(&row.cudnn.major()) else { return image };

@@ -1140,8 +1140,9 @@ fn pick<'t>(solver: &Solver<'_, 't>, s: State<'t>) -> Picked<'t> {
                 .cloned()
         });
         let default = Version::parse(DEFAULT_CUDA).expect("constant parses");
+        // TensorFlow's PyPI wheels bring their own CUDA: prefer it, so that they can supply it.
         let target = tf
-            .map(|t| t.row.cuda.clone())
+            .map(|t| t.row.pypi.as_ref().map_or_else(|| t.row.cuda.clone(), |p| p.cuda.clone()))
             .or(torch_target)
             .unwrap_or(default);
         let mut cands = cuda.items.clone();
