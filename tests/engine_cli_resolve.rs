@@ -205,9 +205,15 @@ fn case_10_unknown_torch_is_missing_data_not_the_users_fault() {
 fn case_11_gpu_without_a_framework_uses_cuda_118() {
     let (p, _) = plan(&project(&[GPU, PY311], None));
     assert_eq!(version(&p, "cuda"), "11.8");
-    assert_eq!(version(&p, "cudnn"), "8");
-    assert!(p["resolved"]["cuda"]["source"].as_str().unwrap().starts_with("default: "), "{}", p["resolved"]["cuda"]);
-    assert_eq!(base_input(&p), "cogpack/base:py3.11-cuda11.8-cudnn8-jammy");
+    // Cog's default CUDA, its libraries from PyPI (cuDNN 8, as in the 11.8 cuDNN images).
+    assert!(version(&p, "cudnn").starts_with("8."), "{}", p["resolved"]["cudnn"]);
+    let cuda = &p["resolved"]["cuda"];
+    assert!(cuda["source"].as_str().unwrap().starts_with("default: "), "{cuda}");
+    assert_eq!(cuda["variant"], "wheels", "{cuda}");
+    let wheels: Vec<&str> = cuda["wheels"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    assert!(wheels.iter().any(|w| w.starts_with("nvidia-cuda-runtime-cu11==11.8.")), "{wheels:?}");
+    assert!(wheels.iter().any(|w| w.starts_with("nvidia-cudnn-cu11==8.")), "{wheels:?}");
+    assert_eq!(base_input(&p), "cogpack/base:py3.11-bookworm");
 }
 
 #[test]
@@ -287,8 +293,10 @@ fn deprecation_warnings_go_to_stderr_not_the_plan() {
     let (p, err) = plan_of(&repo().join("fixtures/torch-baseimage-project"));
     contains_all(&err, &["warning[cog_yaml::deprecated_field]", "build.python_packages", "fixtures/torch-baseimage-project/cog.yaml:7:3"]);
     assert!(!serde_json::to_string(&p).unwrap().contains("deprecated field"));
-    // python_packages are rewritten too.
-    assert!(requirements_txt(&p).starts_with("--extra-index-url https://download.pytorch.org/whl/cu117\n"), "{}", requirements_txt(&p));
+    // python_packages are rewritten too: torch 1.13.0 from PyPI, whose wheel brings CUDA 11.7.
+    let txt = requirements_txt(&p);
+    assert!(txt.lines().any(|l| l == "torch==1.13.0") && !txt.contains("download.pytorch.org"), "{txt}");
+    assert_eq!(p["resolved"]["cuda"]["variant"], "wheels");
 }
 
 #[test]

@@ -23,7 +23,9 @@ pub(crate) enum CudaSupply<'t> {
         /// Exact pins, sorted.
         wheels: Vec<String>,
         reason: String,
-        source: Source,
+        /// The framework's table row when a framework brings it; `None` when the CUDA
+        /// release was chosen first (its own reason stands) and its libraries follow.
+        source: Option<Source>,
     },
 }
 
@@ -48,6 +50,9 @@ pub(crate) fn build(
 
     let python_version = out.python();
     let supply = ch.cuda.map(|row| cuda_supply(c, ch, row));
+    if let Some(CudaSupply::Image(_)) = &supply {
+        out.warnings.extend(ch.image_warnings.iter().cloned());
+    }
     if let Some(supply) = &supply {
         out.cuda(supply);
     }
@@ -126,7 +131,7 @@ pub(crate) fn cuda_supply<'t>(c: &Collected, ch: &Choice<'t>, row: &'t CudaRow) 
             "no framework brings CUDA: the CUDA {} libraries and cuDNN {cudnn} come as PyPI wheels ({})",
             row.version, lib.at
         );
-        (row.version.clone(), cudnn.clone(), wheels, reason, Source::from(&lib.at))
+        (row.version.clone(), cudnn.clone(), wheels, reason, None)
     } else {
         let (first, p) = &from[0];
         let mut pins: BTreeMap<String, String> = BTreeMap::new();
@@ -151,7 +156,7 @@ pub(crate) fn cuda_supply<'t>(c: &Collected, ch: &Choice<'t>, row: &'t CudaRow) 
             p.at
         );
         let _ = first;
-        (p.cuda.clone(), p.cudnn.clone(), pins.into_values().collect(), reason, Source::from(&p.at))
+        (p.cuda.clone(), p.cudnn.clone(), pins.into_values().collect(), reason, Some(Source::from(&p.at)))
     };
     let fits = c.of(Target::Cuda).all(|k| k.spec.contains_cog(&cuda))
         && c.of(Target::Cudnn).all(|k| cudnn_matches(&k.spec, &cudnn));
@@ -221,8 +226,14 @@ impl Outcome<'_, '_> {
                 let mut a = self.plain("cuda", cuda.to_string(), Target::Cuda, cuda_pin);
                 let mut b = self.plain("cudnn", cudnn.to_string(), Target::Cudnn, cudnn_pin);
                 for v in [&mut a, &mut b] {
-                    v.reason = reason.clone();
-                    v.source = source.clone();
+                    match source {
+                        Some(source) => {
+                            v.reason = reason.clone();
+                            v.source = source.clone();
+                        }
+                        None if v.reason.is_empty() => v.reason = reason.clone(),
+                        None => v.reason = format!("{}; {reason}", v.reason),
+                    }
                     v.wheels = wheels.clone();
                 }
                 (a, b)

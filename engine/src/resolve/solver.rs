@@ -213,6 +213,9 @@ pub(crate) struct Choice<'t> {
     /// Keyed by `python`, `torch`, `tensorflow`, `cuda`, `cudnn`.
     pub why: BTreeMap<&'static str, Why>,
     pub warnings: Vec<Warning>,
+    /// Warnings about the CUDA of a CUDA base image (a framework built for another one):
+    /// moot when PyPI's wheels supply the framework's own CUDA.
+    pub image_warnings: Vec<Warning>,
 }
 
 struct Solver<'a, 't> {
@@ -1191,6 +1194,7 @@ fn pick<'t>(solver: &Solver<'_, 't>, s: State<'t>) -> Picked<'t> {
         cuda,
         why: BTreeMap::new(),
         warnings: Vec::new(),
+        image_warnings: Vec::new(),
     };
     explain_choice(solver, &s, &mut choice);
     Ok(choice)
@@ -1395,7 +1399,7 @@ fn explain_choice<'t>(solver: &Solver<'_, 't>, s: &State<'t>, ch: &mut Choice<'t
 
         if let Some(tf) = ch.tf {
             if !tf.row.cuda.cog_matches(&cuda.version) {
-                ch.warnings.push(Warning {
+                ch.image_warnings.push(Warning {
                     message: format!(
                         "tensorflow {} was built for CUDA {} and cuDNN {} ({}); the image has CUDA {} with cuDNN {}",
                         tf.version, tf.row.cuda, tf.row.cudnn, tf.row.at, cuda.version, cuda.cudnn
@@ -1412,7 +1416,7 @@ fn explain_choice<'t>(solver: &Solver<'_, 't>, s: &State<'t>, ch: &mut Choice<'t
                     let decided_by = pinned.map(|k| k.source.clone()).or_else(|| {
                         ch.tf.map(|tf| Source::from(&tf.row.at))
                     });
-                    ch.warnings.push(Warning {
+                    ch.image_warnings.push(Warning {
                         message: format!(
                             "torch {} has no build for CUDA {}; it is built for CUDA {} ({}). The {} build is used: the newest one not newer than CUDA {}",
                             torch.row.torch,
