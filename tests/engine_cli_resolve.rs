@@ -320,3 +320,39 @@ fn the_text_plan_shows_what_was_resolved_and_why() {
     );
     assert!(!text.contains("placeholder"), "{text}");
 }
+
+/// `--index-url` (or the usual variables) becomes `resolved.package_index` with its source;
+/// `--framework-index torch=URL` moves torch off pytorch.org's CPU index and drops the
+/// `+cpu` label; an address with credentials is refused, unechoed, before any plan.
+#[test]
+fn package_index_settings_reach_the_plan_with_their_source() {
+    let dir = project(&[PY311], Some("torch==2.5.1\n"));
+    let path = dir.path().to_str().unwrap();
+    let (p, _) = plan(&dir);
+    assert!(p["resolved"].get("package_index").is_none());
+    assert_eq!(p["resolved"]["torch"]["index_url"], "https://download.pytorch.org/whl/cpu");
+    assert!(requirements_txt(&p).lines().any(|l| l == "torch==2.5.1+cpu"), "{}", requirements_txt(&p));
+
+    let out = cogpack(&["plan", path, "--format", "json", "--index-url", "https://mirror.example/simple/", "--framework-index", "torch=https://pypi.org/simple"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let index = &p["resolved"]["package_index"];
+    assert_eq!(index["version"], "https://mirror.example/simple", "{index}");
+    assert_eq!(index["source"], "--index-url", "{index}");
+    assert_eq!(p["resolved"]["torch"]["index_url"], "https://pypi.org/simple");
+    assert!(requirements_txt(&p).lines().any(|l| l == "torch==2.5.1"), "{}", requirements_txt(&p));
+    assert!(stderr.contains("PyPI's torch wheels for Linux are CUDA builds"), "{stderr}");
+    // Every install step reads the index from uv's config file, written once.
+    let plan_text = serde_json::to_string(&p).unwrap();
+    assert!(plan_text.contains("package index https://mirror.example/simple"), "no uv config step");
+
+    let out = cogpack(&["plan", path, "--index-url", "https://user:tok3n@mirror.example/simple"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr.contains("--index-url") && stderr.contains("credentials") && !stderr.contains("tok3n"), "{stderr}");
+    let out = cogpack(&["plan", path, "--framework-index", "jax=https://x.example/simple"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("known: torch, tensorflow"));
+}
