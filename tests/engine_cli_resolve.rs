@@ -205,9 +205,15 @@ fn case_10_unknown_torch_is_missing_data_not_the_users_fault() {
 fn case_11_gpu_without_a_framework_uses_cuda_118() {
     let (p, _) = plan(&project(&[GPU, PY311], None));
     assert_eq!(version(&p, "cuda"), "11.8");
-    assert_eq!(version(&p, "cudnn"), "8");
-    assert!(p["resolved"]["cuda"]["source"].as_str().unwrap().starts_with("default: "), "{}", p["resolved"]["cuda"]);
-    assert_eq!(base_input(&p), "cogpack/base:py3.11-cuda11.8-cudnn8-jammy");
+    // Cog's default CUDA, its libraries from PyPI (cuDNN 8, as in the 11.8 cuDNN images).
+    assert!(version(&p, "cudnn").starts_with("8."), "{}", p["resolved"]["cudnn"]);
+    let cuda = &p["resolved"]["cuda"];
+    assert!(cuda["source"].as_str().unwrap().starts_with("default: "), "{cuda}");
+    assert_eq!(cuda["variant"], "wheels", "{cuda}");
+    let wheels: Vec<&str> = cuda["wheels"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    assert!(wheels.iter().any(|w| w.starts_with("nvidia-cuda-runtime-cu11==11.8.")), "{wheels:?}");
+    assert!(wheels.iter().any(|w| w.starts_with("nvidia-cudnn-cu11==8.")), "{wheels:?}");
+    assert_eq!(base_input(&p), "cogpack/base:py3.11-bookworm");
 }
 
 #[test]
@@ -287,8 +293,10 @@ fn deprecation_warnings_go_to_stderr_not_the_plan() {
     let (p, err) = plan_of(&repo().join("fixtures/torch-baseimage-project"));
     contains_all(&err, &["warning[cog_yaml::deprecated_field]", "build.python_packages", "fixtures/torch-baseimage-project/cog.yaml:7:3"]);
     assert!(!serde_json::to_string(&p).unwrap().contains("deprecated field"));
-    // python_packages are rewritten too.
-    assert!(requirements_txt(&p).starts_with("--extra-index-url https://download.pytorch.org/whl/cu117\n"), "{}", requirements_txt(&p));
+    // python_packages are rewritten too: torch 1.13.0 from PyPI, whose wheel brings CUDA 11.7.
+    let txt = requirements_txt(&p);
+    assert!(txt.lines().any(|l| l == "torch==1.13.0") && !txt.contains("download.pytorch.org"), "{txt}");
+    assert_eq!(p["resolved"]["cuda"]["variant"], "wheels");
 }
 
 #[test]
@@ -311,4 +319,40 @@ fn the_text_plan_shows_what_was_resolved_and_why() {
         ],
     );
     assert!(!text.contains("placeholder"), "{text}");
+}
+
+/// `--index-url` (or the usual variables) becomes `resolved.package_index` with its source;
+/// `--framework-index torch=URL` moves torch off pytorch.org's CPU index and drops the
+/// `+cpu` label; an address with credentials is refused, unechoed, before any plan.
+#[test]
+fn package_index_settings_reach_the_plan_with_their_source() {
+    let dir = project(&[PY311], Some("torch==2.5.1\n"));
+    let path = dir.path().to_str().unwrap();
+    let (p, _) = plan(&dir);
+    assert!(p["resolved"].get("package_index").is_none());
+    assert_eq!(p["resolved"]["torch"]["index_url"], "https://download.pytorch.org/whl/cpu");
+    assert!(requirements_txt(&p).lines().any(|l| l == "torch==2.5.1+cpu"), "{}", requirements_txt(&p));
+
+    let out = cogpack(&["plan", path, "--format", "json", "--index-url", "https://mirror.example/simple/", "--framework-index", "torch=https://pypi.org/simple"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let index = &p["resolved"]["package_index"];
+    assert_eq!(index["version"], "https://mirror.example/simple", "{index}");
+    assert_eq!(index["source"], "--index-url", "{index}");
+    assert_eq!(p["resolved"]["torch"]["index_url"], "https://pypi.org/simple");
+    assert!(requirements_txt(&p).lines().any(|l| l == "torch==2.5.1"), "{}", requirements_txt(&p));
+    assert!(stderr.contains("PyPI's torch wheels for Linux are CUDA builds"), "{stderr}");
+    // Every install step reads the index from uv's config file, written once.
+    let plan_text = serde_json::to_string(&p).unwrap();
+    assert!(plan_text.contains("package index https://mirror.example/simple"), "no uv config step");
+
+    let out = cogpack(&["plan", path, "--index-url", "https://user:tok3n@mirror.example/simple"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr.contains("--index-url") && stderr.contains("credentials") && !stderr.contains("tok3n"), "{stderr}");
+    let out = cogpack(&["plan", path, "--framework-index", "jax=https://x.example/simple"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("known: torch, tensorflow"));
 }

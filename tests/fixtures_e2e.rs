@@ -297,3 +297,20 @@ async fn no_index_with_local_find_links() {
     assert!(out.status.success(), "predict failed:\n{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "hello world");
 }
+
+/// The package index set for the build reaches the install steps: with an index nothing
+/// listens on, the requirements step fails asking that index (not PyPI) for its packages.
+#[tokio::test]
+async fn the_package_index_setting_reaches_the_install_steps() {
+    let Some(_docker) = engine_support::engine_or_skip("package index").await else { return };
+    let dir = pinned_project("requests==2.28.2\n", None);
+    let index = "http://127.0.0.1:9/simple";
+    let out = run(
+        &["build", dir.path().to_str().unwrap(), "-t", "cogpack-e2e/never-index:latest", "--progress", "plain", "--index-url", index],
+        &[],
+    );
+    let log = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{log}");
+    assert!(log.contains("write uv's configuration: package index http://127.0.0.1:9/simple"), "{log}");
+    assert!(log.contains("127.0.0.1:9/simple/"), "the install step did not ask the index:\n{log}");
+}

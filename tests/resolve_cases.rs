@@ -269,16 +269,15 @@ fn case_10_unknown_torch_is_missing_data() {
 fn case_11_gpu_without_framework_defaults_to_cuda_118() {
     let r = ok("build:\n  gpu: true\n", None);
     assert_eq!(v(&r, "cuda"), "11.8");
-    assert_eq!(v(&r, "cudnn"), "8");
+    // Cog's default CUDA; its libraries and cuDNN 8 come as PyPI wheels on a Debian base.
+    assert_eq!(v(&r, "cudnn"), "8.9");
+    assert_eq!(r.values["cuda"].variant.as_deref(), Some("wheels"));
     assert_eq!(v(&r, "python"), "3.13");
     assert!(matches!(
         r.values["cuda"].source,
         cogpack::resolve::Source::Default { .. }
     ));
-    assert_eq!(
-        r.base_image.name,
-        "cogpack/base:py3.13-cuda11.8-cudnn8-jammy"
-    );
+    assert_eq!(r.base_image.name, "cogpack/base:py3.13-trixie");
 }
 
 #[test]
@@ -308,12 +307,32 @@ fn torch_270_with_cuda_126_uses_the_cu126_build() {
         Some("torch==2.7.0\ntorchvision==0.22.0\n"),
     );
     assert_eq!(r.values["torch"].variant.as_deref(), Some("cu126"));
-    assert_eq!(v(&r, "cudnn"), "9");
-    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
-    assert_eq!(
-        r.base_image.name,
-        "cogpack/base:py3.12-cuda12.6-cudnn9-noble"
-    );
+    // PyPI's torch 2.7.0 is that build: it brings CUDA 12.6 and cuDNN 9.5 itself, so the
+    // base is a Debian image (Python 3.12 installed on it), not an nvidia/cuda one.
+    assert_eq!(v(&r, "cudnn"), "9.5");
+    assert_eq!(r.values["cuda"].variant.as_deref(), Some("wheels"));
+    assert_eq!(r.values["torch"].index_url, None);
+    assert!(r.base_image.cuda.is_none(), "{}", r.base_image.name);
+    assert!(r.warnings.iter().all(|w| w.message.contains("Python 3.12")), "{:?}", r.warnings);
+}
+
+#[test]
+fn a_cuda_pin_pypi_cannot_serve_keeps_the_cuda_image() {
+    // torch 2.5.1's PyPI wheel is CUDA 12.4: a 12.1 pin needs pytorch.org's cu121 build
+    // and a CUDA 12.1 base image.
+    let r = ok("build:\n  gpu: true\n  cuda: \"12.1\"\n  python_version: \"3.11\"\n", Some("torch==2.5.1\n"));
+    assert_eq!(r.values["torch"].variant.as_deref(), Some("cu121"));
+    assert_eq!(r.values["cuda"].variant.as_deref(), Some("image"));
+    assert!(r.values["torch"].index_url.as_deref().unwrap().ends_with("/whl/cu121"));
+    assert_eq!(r.base_image.cuda.as_ref().map(|c| c.to_string()).as_deref(), Some("12.1"));
+    // A `+cu124` pin names pytorch.org's build: the image path too.
+    let r = ok("build:\n  gpu: true\n  python_version: \"3.11\"\n", Some("torch==2.5.1+cu124\n"));
+    assert_eq!(r.values["cuda"].variant.as_deref(), Some("image"));
+    // Without either, PyPI supplies CUDA 12.4 and cuDNN 9.1 with torch.
+    let r = ok("build:\n  gpu: true\n  python_version: \"3.11\"\n", Some("torch==2.5.1\n"));
+    assert_eq!((v(&r, "cuda"), v(&r, "cudnn")), ("12.4", "9.1"));
+    assert!(r.values["cuda"].wheels.iter().any(|w| w == "nvidia-cudnn-cu12==9.1.0.70"));
+    assert_eq!(r.base_image.name, "cogpack/base:py3.11-bookworm");
 }
 
 #[test]

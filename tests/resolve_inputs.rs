@@ -56,7 +56,8 @@ fn python_packages_are_resolved_and_rewritten() {
     assert_eq!(rw.source, "cog.yaml build.python_packages");
     assert_eq!(
         rw.text,
-        "--extra-index-url https://download.pytorch.org/whl/cu121\nnumpy==1.26.4\ntorch==2.1.0\n"
+        // torch 2.1.0 from PyPI is the cu121 build and brings CUDA 12.1: no extra index.
+        "numpy==1.26.4\ntorch==2.1.0\n"
     );
 }
 
@@ -171,21 +172,19 @@ fn explicit_cpu_build_on_gpu_is_honoured_with_a_warning() {
 }
 
 #[test]
-fn tensorflow_whose_cuda_has_no_cudnn_8_image_gets_the_closest_and_a_warning() {
+fn tensorflow_2_16_brings_its_own_cuda_12_3_from_pypi() {
+    // No cuDNN 8 image exists for CUDA 12.3 (Cog falls back to 12.2 with a warning);
+    // `tensorflow[and-cuda]` brings CUDA 12.3 and cuDNN 8.9 as wheels, exactly as built.
     let r = ok(&ResolveInput {
         gpu: gpu(),
         requirements: reqs("tensorflow==2.16.1\n"),
         ..Default::default()
     });
-    assert_eq!(r.values["cuda"].version, "12.2");
+    assert_eq!(r.values["cuda"].version, "12.3");
     assert_eq!(r.values["cudnn"].version, "8.9");
-    assert!(
-        r.warnings[0]
-            .message
-            .contains("tensorflow 2.16.1 was built for CUDA 12.3 and cuDNN 8.9"),
-        "{:?}",
-        r.warnings
-    );
+    assert_eq!(r.values["cuda"].variant.as_deref(), Some("wheels"));
+    assert_eq!(r.values["tensorflow"].package.as_deref(), Some("tensorflow[and-cuda]==2.16.1"));
+    assert!(r.warnings.iter().all(|w| !w.message.contains("was built for")), "{:?}", r.warnings);
 }
 
 #[test]
@@ -228,10 +227,18 @@ fn gpu_base_images_provide_python_pip_and_venv() {
         assert!(r.base_image.has_provider(p));
     }
     assert!(!r.base_image.has_provider(Provide::Uv));
-    assert_eq!(
-        r.base_image.upstream.as_deref(),
-        Some("nvidia/cuda:11.8.0-cudnn8-devel-ubuntu22.04")
-    );
+    // CUDA 11.8's libraries come as PyPI wheels: a Debian base, no nvidia/cuda upstream.
+    assert_eq!(r.base_image.upstream, None);
+    assert_eq!(r.base_image.cuda, None);
+    // CUDA 11.2 has no wheels on PyPI: the nvidia/cuda image supplies it.
+    let r = ok(&ResolveInput {
+        gpu: gpu(),
+        cuda: Some(Pin::cog_yaml("11.2".to_string(), "build.cuda", 3, 9)),
+        python_version: Some(Pin::cog_yaml("3.10".to_string(), "build.python_version", 4, 19)),
+        ..Default::default()
+    });
+    assert_eq!(r.values["cuda"].variant.as_deref(), Some("image"));
+    assert!(r.base_image.upstream.as_deref().is_some_and(|u| u.starts_with("nvidia/cuda:11.2.")), "{:?}", r.base_image.upstream);
 }
 
 #[test]
@@ -271,7 +278,7 @@ fn a_build_label_that_does_not_exist_is_a_conflict_with_the_real_builds() {
     .unwrap_err();
     assert_eq!(e.exit_code(), exit::RESOLVE_CONFLICT);
     let text = render(&e);
-    assert!(text.contains("torch 2.0.1 cpu, torch 2.0.1 cu117, torch 2.0.1 cu118 (compat/torch.toml:40): is not the cu121 build"), "{text}");
+    assert!(text.contains("torch 2.0.1 cpu, torch 2.0.1 cu117, torch 2.0.1 cu118 (compat/torch.toml:85): is not the cu121 build"), "{text}");
     assert!(
         text.contains("help: torch 2.0.1 is built as cpu, cu117, cu118"),
         "{text}"
@@ -369,6 +376,7 @@ fn tables_read_from_a_directory_report_bad_rows_at_file_and_line() {
         ("tensorflow.toml", &builtin.tensorflow),
         ("base-images.toml", &builtin.base_images),
         ("cog.toml", &builtin.cog),
+        ("jax.toml", &builtin.jax),
     ] {
         std::fs::write(dir.path().join(name), src.text.as_ref()).unwrap();
     }

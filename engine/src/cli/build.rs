@@ -149,7 +149,14 @@ pub fn build_dir(
     global: &GlobalArgs,
 ) -> anyhow::Result<Result<BuildOutcome, u8>> {
     let started = Instant::now();
-    let composition = match plan_dir(dir, &global.blocks) {
+    let indexes = match global.index.indexes() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(Err(crate::diagnostics::exit::USAGE));
+        }
+    };
+    let composition = match plan_dir(dir, &global.blocks, &indexes) {
         Ok(c) => c,
         Err(e) => {
             eprint!("{}", e.render(super::plan::stderr_color()));

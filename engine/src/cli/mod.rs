@@ -6,6 +6,7 @@ mod build;
 mod engine;
 mod images;
 mod plan;
+pub mod package_index;
 mod predict;
 pub mod progress;
 mod push;
@@ -41,6 +42,8 @@ pub struct GlobalArgs {
     /// COGPACK_BLOCKS_PATH (colon-separated), which comes before these.
     #[arg(long = "blocks", value_name = "DIR", global = true)]
     pub blocks: Vec<PathBuf>,
+    #[command(flatten)]
+    pub index: package_index::IndexArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,7 +19,14 @@ pub struct PlanArgs {
 
 pub fn run(args: PlanArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
-    match plan_dir(&dir, &global.blocks) {
+    let indexes = match global.index.indexes() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(crate::diagnostics::exit::USAGE));
+        }
+    };
+    match plan_dir(&dir, &global.blocks, &indexes) {
         Ok(c) => {
             eprint!("{}", render_warnings(&c.warnings));
             match args.format {

@@ -185,6 +185,75 @@ impl<'a> Checker<'a> {
             checked: date.clone(),
         }
     }
+
+    /// `name==version` or `name[extra,...]==version`; returns the version.
+    fn wheel_pin(&mut self, span: Range<usize>, pin: &str) -> Option<Version> {
+        let parsed = pin.split_once("==").and_then(|(name, version)| {
+            let bare = name.split_once('[').map_or(name, |(n, rest)| if rest.ends_with(']') { n } else { "" });
+            let ok = !bare.is_empty() && bare.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            ok.then(|| Version::parse(version).ok()).flatten()
+        });
+        if parsed.is_none() {
+            self.problem(span, format!("`wheels`: `{pin}` is not an exact pin `name==version`"), None);
+        }
+        parsed
+    }
+
+    /// `[torch.pypi]`, `[tensorflow.pypi]`: the CUDA a framework's PyPI wheels bring.
+    fn framework_wheels(&mut self, row: &Spanned<raw::FrameworkWheels>) -> Option<WheelCuda> {
+        let at = self.at(row.span());
+        let r = row.get_ref();
+        let cite = self.citation(&r.source, &r.checked);
+        let cuda = self.major_minor("pypi.cuda", &r.cuda);
+        let cudnn = self.major_minor("pypi.cudnn", &r.cudnn);
+        let mut wheels = Vec::new();
+        for w in r.wheels.get_ref() {
+            self.wheel_pin(r.wheels.span(), w)?;
+            wheels.push(w.clone());
+        }
+        if wheels.is_empty() {
+            self.problem(r.wheels.span(), "`wheels` must list the CUDA library wheels", None);
+            return None;
+        }
+        wheels.sort();
+        Some(WheelCuda {
+            extra: r.extra.as_ref().map(|e| e.get_ref().clone()),
+            cuda: cuda?,
+            cudnn: cudnn?,
+            wheels,
+            at,
+            cite,
+        })
+    }
+
+    /// `[cuda.pypi]`: a CUDA release's libraries as wheels, and a cuDNN pin per major.
+    fn library_wheels(&mut self, row: &Spanned<raw::CudaLibraryWheels>) -> Option<CudaLibraries> {
+        let at = self.at(row.span());
+        let r = row.get_ref();
+        let cite = self.citation(&r.source, &r.checked);
+        let mut wheels = Vec::new();
+        for w in r.wheels.get_ref() {
+            self.wheel_pin(r.wheels.span(), w)?;
+            wheels.push(w.clone());
+        }
+        wheels.sort();
+        let mut cudnn = BTreeMap::new();
+        for (major, pin) in r.cudnn.get_ref() {
+            let version = self.wheel_pin(r.cudnn.span(), pin)?;
+            let release = version.release();
+            if major.parse::<u64>().ok() != release.first().copied() || release.len() < 2 {
+                self.problem(r.cudnn.span(), format!("`cudnn`: `{pin}` is not a cuDNN {major} wheel"), None);
+                return None;
+            }
+            let mm = Version::parse(&format!("{}.{}", release[0], release[1])).ok()?;
+            cudnn.insert(release[0], (mm, pin.clone()));
+        }
+        if wheels.is_empty() {
+            self.problem(r.wheels.span(), "`wheels` must list the CUDA library wheels", None);
+            return None;
+        }
+        Some(CudaLibraries { wheels, cudnn, at, cite })
+    }
 }
 
 /// 1-based line and column of a byte offset.
@@ -284,11 +353,19 @@ pub(crate) fn cuda(c: &mut Checker<'_>) -> Vec<CudaRow> {
             );
             continue;
         }
+        let pypi = match &r.pypi {
+            Some(p) => match c.library_wheels(p) {
+                Some(p) => Some(p),
+                None => continue,
+            },
+            None => None,
+        };
         rows.push(CudaRow {
             version,
             release,
             cudnn,
             ubuntu,
+            pypi,
             at,
             cite,
         });
@@ -382,6 +459,13 @@ pub(crate) fn torch(c: &mut Checker<'_>) -> Vec<TorchRow> {
             );
             continue;
         }
+        let pypi = match &r.pypi {
+            Some(p) => match c.framework_wheels(p) {
+                Some(p) => Some(p),
+                None => continue,
+            },
+            None => None,
+        };
         variants.sort_by(|a, b| a.cuda.cmp(&b.cuda));
         rows.push(TorchRow {
             torch,
@@ -389,6 +473,7 @@ pub(crate) fn torch(c: &mut Checker<'_>) -> Vec<TorchRow> {
             torchaudio,
             variants,
             pythons,
+            pypi,
             at,
             cite,
         });
@@ -455,6 +540,13 @@ pub(crate) fn tensorflow(c: &mut Checker<'_>) -> Vec<TensorflowRow> {
         if versions.is_empty() {
             continue;
         }
+        let pypi = match &r.pypi {
+            Some(p) => match c.framework_wheels(p) {
+                Some(p) => Some(p),
+                None => continue,
+            },
+            None => None,
+        };
         versions.sort();
         rows.push(TensorflowRow {
             versions,
@@ -463,11 +555,30 @@ pub(crate) fn tensorflow(c: &mut Checker<'_>) -> Vec<TensorflowRow> {
             pythons,
             cpu_package: r.cpu_package.get_ref().clone(),
             gpu_package: r.gpu_package.get_ref().clone(),
+            pypi,
             at,
             cite,
         });
     }
     rows.sort_by(|a, b| a.versions[0].cmp(&b.versions[0]));
+    rows
+}
+
+pub(crate) fn jax(c: &mut Checker<'_>) -> Vec<JaxRow> {
+    let Some(file) = c.parse::<raw::JaxFile>() else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    for row in &file.jax {
+        let at = c.at(row.span());
+        let r = row.get_ref();
+        let jax = c.plain_version("jax", &r.jax);
+        let pypi = c.framework_wheels(&r.pypi);
+        let (Some(jax), Some(mut pypi)) = (jax, pypi) else { continue };
+        pypi.extra = Some(r.extra.get_ref().clone());
+        rows.push(JaxRow { jax, extra: r.extra.get_ref().clone(), pypi, at });
+    }
+    rows.sort_by(|a, b| a.jax.cmp(&b.jax));
     rows
 }
 

@@ -125,6 +125,8 @@ pub struct CompatSources {
     pub base_images: TableSource,
     /// `compat/cog.toml`.
     pub cog: TableSource,
+    /// `compat/jax.toml`.
+    pub jax: TableSource,
 }
 
 impl CompatSources {
@@ -152,6 +154,7 @@ impl CompatSources {
                 include_str!("../../../compat/base-images.toml"),
             ),
             cog: TableSource::embedded("compat/cog.toml", include_str!("../../../compat/cog.toml")),
+            jax: TableSource::embedded("compat/jax.toml", include_str!("../../../compat/jax.toml")),
         }
     }
 
@@ -175,6 +178,7 @@ impl CompatSources {
             tensorflow: read("tensorflow.toml")?,
             base_images: read("base-images.toml")?,
             cog: read("cog.toml")?,
+            jax: read("jax.toml")?,
         })
     }
 }
@@ -194,6 +198,8 @@ pub struct CompatTables {
     pub base_images: Vec<BaseImage>,
     /// Releases of the Cog runtime.
     pub cog: Vec<CogRow>,
+    /// JAX releases whose CUDA extra brings CUDA from PyPI.
+    pub jax: Vec<JaxRow>,
 }
 
 impl CompatTables {
@@ -222,7 +228,9 @@ impl CompatTables {
         let mut tensorflow = Vec::new();
         let mut base_images = Vec::new();
         let mut cog = Vec::new();
+        let mut jax = Vec::new();
         run(&sources.cog, &mut |c| cog = check::cog(c));
+        run(&sources.jax, &mut |c| jax = check::jax(c));
         run(&sources.python, &mut |c| python = check::python(c));
         run(&sources.cuda, &mut |c| cuda = check::cuda(c));
         run(&sources.torch, &mut |c| torch = check::torch(c));
@@ -253,6 +261,7 @@ impl CompatTables {
             }
         }
         let tables = CompatTables {
+            jax,
             python,
             cuda,
             torch,

@@ -52,6 +52,9 @@ pub(crate) struct CudaRow {
     pub cudnn: Spanned<String>,
     /// Ubuntu releases the images come in, e.g. `["20.04", "22.04"]`.
     pub ubuntu: Spanned<Vec<String>>,
+    /// The CUDA libraries of this release as PyPI wheels (`[cuda.pypi]`), when published.
+    #[serde(default)]
+    pub pypi: Option<Spanned<CudaLibraryWheels>>,
     /// The page the fact was read from.
     pub source: Spanned<String>,
     /// When it was read, `YYYY-MM-DD`.
@@ -83,9 +86,46 @@ pub(crate) struct TorchRow {
     pub variants: Spanned<Vec<String>>,
     /// CPython versions with wheels, `major.minor`.
     pub pythons: Spanned<Vec<String>>,
+    /// The CUDA its Linux x86_64 wheels on PyPI bring (`[torch.pypi]`), when they do.
+    #[serde(default)]
+    pub pypi: Option<Spanned<FrameworkWheels>>,
     /// The page the fact was read from.
     pub source: Spanned<String>,
     /// When it was read, `YYYY-MM-DD`.
+    pub checked: Spanned<String>,
+}
+
+/// The CUDA a framework's PyPI wheels bring, read from their METADATA (`Requires-Dist`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FrameworkWheels {
+    /// The extra that pulls the CUDA wheels (`and-cuda`, `cuda12`); none when the plain
+    /// package requires them (torch).
+    #[serde(default)]
+    pub extra: Option<Spanned<String>>,
+    /// `major.minor` of the CUDA runtime wheel.
+    pub cuda: Spanned<String>,
+    /// `major.minor` of the cuDNN wheel.
+    pub cudnn: Spanned<String>,
+    /// Every CUDA library wheel required on Linux x86_64, each an exact `name==version` pin.
+    pub wheels: Spanned<Vec<String>>,
+    /// The wheel the facts were read from (an https:// address).
+    pub source: Spanned<String>,
+    /// When, `YYYY-MM-DD`.
+    pub checked: Spanned<String>,
+}
+
+/// A CUDA release's run-time libraries as PyPI wheels.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CudaLibraryWheels {
+    /// Exact `name==version` pins: runtime, cuBLAS, cuFFT, ... (not cuDNN).
+    pub wheels: Spanned<Vec<String>>,
+    /// cuDNN major -> the exact pin of the cuDNN wheel used with this CUDA.
+    pub cudnn: Spanned<std::collections::BTreeMap<String, String>>,
+    /// The page the facts were read from.
+    pub source: Spanned<String>,
+    /// When, `YYYY-MM-DD`.
     pub checked: Spanned<String>,
 }
 
@@ -114,6 +154,9 @@ pub(crate) struct TensorflowRow {
     pub cpu_package: Spanned<String>,
     /// The requirement line for GPU images, `{version}` replaced.
     pub gpu_package: Spanned<String>,
+    /// The CUDA its PyPI wheels bring with an extra (`[tensorflow.pypi]`), when they do.
+    #[serde(default)]
+    pub pypi: Option<Spanned<FrameworkWheels>>,
     /// The page the fact was read from.
     pub source: Spanned<String>,
     /// When it was read, `YYYY-MM-DD`.
@@ -197,4 +240,25 @@ pub(crate) struct CogRow {
     pub source: Spanned<String>,
     /// When it was read, `YYYY-MM-DD`.
     pub checked: Spanned<String>,
+}
+
+/// `compat/jax.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JaxFile {
+    /// The `[[jax]]` rows.
+    #[serde(default)]
+    pub jax: Vec<Spanned<JaxRow>>,
+}
+
+/// One JAX release and the CUDA its extra brings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JaxRow {
+    /// The release, e.g. `"0.12.0"`.
+    pub jax: Spanned<String>,
+    /// The extra, e.g. `"cuda12"`.
+    pub extra: Spanned<String>,
+    /// What `jax[extra]` brings from PyPI.
+    pub pypi: Spanned<FrameworkWheels>,
 }

@@ -60,6 +60,8 @@ pub struct CudaRow {
     pub cudnn: Version,
     /// Ubuntu releases the images come in, oldest first.
     pub ubuntu: Vec<String>,
+    /// Its run-time libraries as PyPI wheels, when published.
+    pub pypi: Option<CudaLibraries>,
     /// The row.
     pub at: TableRef,
     /// Where its facts come from.
@@ -97,7 +99,52 @@ pub struct TorchRow {
     pub variants: Vec<TorchVariant>,
     /// CPython versions with wheels.
     pub pythons: Vec<Version>,
+    /// The CUDA its PyPI wheels bring, when they do.
+    pub pypi: Option<WheelCuda>,
     /// The row.
+    pub at: TableRef,
+    /// Where its facts come from.
+    pub cite: Citation,
+}
+
+/// The CUDA a framework's PyPI wheels bring (`[torch.pypi]`, `[tensorflow.pypi]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WheelCuda {
+    /// The extra that pulls the CUDA wheels (`and-cuda`), if one is needed.
+    pub extra: Option<String>,
+    /// CUDA `major.minor`.
+    pub cuda: Version,
+    /// cuDNN `major.minor`.
+    pub cudnn: Version,
+    /// The CUDA library wheels, exact `name==version` pins, sorted.
+    pub wheels: Vec<String>,
+    /// The sub-table.
+    pub at: TableRef,
+    /// Where its facts come from.
+    pub cite: Citation,
+}
+
+/// A JAX release whose CUDA extra brings CUDA from PyPI (`compat/jax.toml`).
+#[derive(Debug, Clone)]
+pub struct JaxRow {
+    /// The release.
+    pub jax: Version,
+    /// The extra (`cuda12`).
+    pub extra: String,
+    /// What `jax[extra]` brings.
+    pub pypi: WheelCuda,
+    /// The row.
+    pub at: TableRef,
+}
+
+/// A CUDA release's run-time libraries as PyPI wheels (`[cuda.pypi]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CudaLibraries {
+    /// Exact pins of the libraries other than cuDNN, sorted.
+    pub wheels: Vec<String>,
+    /// cuDNN major -> (the cuDNN `major.minor`, its exact pin).
+    pub cudnn: std::collections::BTreeMap<u64, (Version, String)>,
+    /// The sub-table.
     pub at: TableRef,
     /// Where its facts come from.
     pub cite: Citation,
@@ -118,6 +165,8 @@ pub struct TensorflowRow {
     pub cpu_package: String,
     /// Requirement template for GPU images (`{version}`).
     pub gpu_package: String,
+    /// The CUDA its PyPI wheels bring with an extra, when they do.
+    pub pypi: Option<WheelCuda>,
     /// The row.
     pub at: TableRef,
     /// Where its facts come from.

@@ -29,6 +29,7 @@ use serde::Serialize;
 pub use detect::{config_value, is_set, Check, CheckOutcome, DetectReport};
 pub use error::ComposeError;
 pub use inputs::{read_inputs, ProjectInputs};
+pub use crate::resolve::PackageIndexes;
 pub use resolve::{resolve_versions, source_text, Versions, DEFAULT_COG, DEFAULT_UV, REQUIREMENTS_CONTEXT, REQUIREMENTS_FILE};
 
 use crate::diagnostics::{Diagnostic, RenderStyle, Span};
@@ -79,6 +80,11 @@ pub struct Composition {
 
 /// Composes the plan for a project from the registry. See the module docs for the steps.
 pub fn compose(registry: &Registry, project: Arc<Project>) -> Result<Composition, ComposeError> {
+    compose_with(registry, project, &PackageIndexes::default())
+}
+
+/// [`compose`] with the package indexes the user set for the build (`--index-url`, ...).
+pub fn compose_with(registry: &Registry, project: Arc<Project>, indexes: &PackageIndexes) -> Result<Composition, ComposeError> {
     let inputs = read_inputs(&project)?;
     ignored::check(&project, inputs.config.as_ref())?;
     let view: Arc<dyn ProjectView> = project.clone();
@@ -111,7 +117,7 @@ pub fn compose(registry: &Registry, project: Arc<Project>) -> Result<Composition
     for id in order.iter().filter(|id| detections[*id].fired) {
         dependencies.extend(block_dependencies(by_id[id.as_str()], &ctx, &project)?);
     }
-    let versions = resolve_versions(&project, &inputs, &dependencies)?;
+    let versions = resolve_versions(&project, &inputs, &dependencies, indexes)?;
     let resolved_json = serde_json::to_value(&versions.values).unwrap_or_default();
 
     // Plan scripts.
@@ -487,10 +493,10 @@ pub fn explain_block(registry: &Registry, block: &Block, project: Arc<Project>) 
 }
 
 /// Loads manifests for a project directory and composes its plan: the whole `cogpack plan`.
-pub fn plan_dir(dir: &std::path::Path, extra_dirs: &[std::path::PathBuf]) -> Result<Composition, PlanDirError> {
+pub fn plan_dir(dir: &std::path::Path, extra_dirs: &[std::path::PathBuf], indexes: &PackageIndexes) -> Result<Composition, PlanDirError> {
     let project = Project::open(dir).map_err(|e| PlanDirError::Compose(ComposeError::Project(e.to_string())))?;
     let registry = Registry::load(&crate::manifest::Sources::from_env(extra_dirs, Some(dir))).map_err(PlanDirError::Load)?;
-    compose(&registry, Arc::new(project)).map_err(PlanDirError::Compose)
+    compose_with(&registry, Arc::new(project), indexes).map_err(PlanDirError::Compose)
 }
 
 /// A failure of [`plan_dir`]: the manifests, or the composition.

@@ -64,9 +64,11 @@ pub fn resolve_versions(
     project: &Project,
     inputs: &ProjectInputs,
     deps: &[Dependency],
+    indexes: &resolve::PackageIndexes,
 ) -> Result<Versions, ComposeError> {
     let tables = CompatTables::builtin().map_err(|e| ComposeError::Compat(Box::new(e)))?;
-    let input = resolve_input(inputs, deps);
+    let mut input = resolve_input(inputs, deps);
+    input.indexes = indexes.clone();
     let resolution = resolve::resolve(&input, tables).map_err(|e| ComposeError::Resolve(Box::new(e)))?;
 
     let mut warnings: Vec<Diagnostic> = resolution.warnings.iter().map(|w| warning(inputs, w)).collect();
@@ -188,6 +190,7 @@ pub fn source_text(source: &Source) -> String {
         Source::File { path, field, line, col } => format!("{path}:{line}:{col} {field}"),
         Source::Block { id, manifest } => format!("block `{id}` ({manifest})"),
         Source::Table { file, line } => format!("{file}:{line}"),
+        Source::Setting { name } => name.clone(),
         Source::Default { why } => format!("default: {why}"),
     }
 }
@@ -212,6 +215,9 @@ fn to_plan(r: &resolve::Resolved) -> Resolved {
             .map(|a| json!({"constraint": a.constraint, "source": source_text(&a.source)}))
             .collect();
         details.insert("constraints".to_string(), Value::Array(list));
+    }
+    if !r.wheels.is_empty() {
+        details.insert("wheels".to_string(), json!(r.wheels));
     }
     Resolved { version: Some(r.version.clone()), source: source_text(&r.source), details }
 }

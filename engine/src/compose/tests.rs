@@ -123,7 +123,7 @@ fn resolution_gives_sourced_values_tools_and_the_rewritten_requirements() {
     ]);
     let inputs = read_inputs(&project).unwrap();
     let deps = [dep("python", ">=3.10", "python-interpreter"), dep("uv", "*", "python-interpreter"), dep("cog", "*", "cog-wheel")];
-    let v = resolve_versions(&project, &inputs, &deps).unwrap();
+    let v = resolve_versions(&project, &inputs, &deps, &Default::default()).unwrap();
     let python = &v.values["python"];
     assert_eq!(python.version.as_deref(), Some("3.11"));
     assert_eq!(python.source, "cog.yaml:3:19 build.python_version");
@@ -160,14 +160,14 @@ fn resolution_gives_sourced_values_tools_and_the_rewritten_requirements() {
 fn a_block_constraint_on_a_tool_must_hold() {
     let (_tmp, project) = project_with(&[("cog.yaml", "build:\n  python_version: \"3.11\"\n  sdk_version: \"0.16.9\"\n")]);
     let inputs = read_inputs(&project).unwrap();
-    let err = resolve_versions(&project, &inputs, &[dep("cog", ">=0.20", "needs-new-cog")]).unwrap_err();
+    let err = resolve_versions(&project, &inputs, &[dep("cog", ">=0.20", "needs-new-cog")], &Default::default()).unwrap_err();
     assert_eq!(err.exit_code(), crate::diagnostics::exit::RESOLVE_CONFLICT);
     let text = err.to_string();
     assert!(text.contains("block `needs-new-cog`") && text.contains("cog is 0.16.9 (cog.yaml:3:16 build.sdk_version)"), "{text}");
     // Without sdk_version, an exact block pin is used.
     let (_tmp, project) = project_with(&[("cog.yaml", "build:\n  python_version: \"3.11\"\n")]);
     let inputs = read_inputs(&project).unwrap();
-    let v = resolve_versions(&project, &inputs, &[dep("cog", "==0.22.0", "pinned")]).unwrap();
+    let v = resolve_versions(&project, &inputs, &[dep("cog", "==0.22.0", "pinned")], &Default::default()).unwrap();
     assert_eq!(v.values["cog"].version.as_deref(), Some("0.22.0"));
     assert_eq!(v.values["cog"].source, "block `pinned` (blocks.d/pinned.toml)");
 }

@@ -53,6 +53,15 @@ pub(crate) struct Constraint {
     pub constraint_file: bool,
 }
 
+impl Constraint {
+    /// True when it names a torch build explicitly (`+cu117`, a pytorch.org index).
+    pub fn names_torch_build(&self) -> bool {
+        self.target == Target::TorchIndex
+            || (matches!(self.target, Target::Torch | Target::Torchvision | Target::Torchaudio)
+                && self.spec.specifiers().iter().any(|s| s.version.local().is_some()))
+    }
+}
+
 /// A framework the project installs, and the lines that ask for it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Presence {
@@ -62,6 +71,14 @@ pub(crate) struct Presence {
     pub unversioned: Option<Source>,
     /// Some installing line is a direct reference (URL, path, wheel): it is not rewritten.
     pub direct: bool,
+}
+
+/// A JAX release installed with a CUDA extra, and the CUDA wheels that brings.
+#[derive(Debug, Clone)]
+pub(crate) struct JaxCuda {
+    pub version: Version,
+    pub extra: String,
+    pub wheels: crate::compat::WheelCuda,
 }
 
 /// The input as constraints.
@@ -78,6 +95,10 @@ pub(crate) struct Collected {
     /// left as written.
     pub tensorflow_unknown: Option<(String, Source)>,
     pub warnings: Vec<Warning>,
+    /// `jax[cudaNN]` lines: (specifier, extra, line).
+    pub jax_asks: Vec<(SpecifierSet, String, Source)>,
+    /// The JAX release a GPU build installs with a CUDA extra, when the table knows it.
+    pub jax: Option<JaxCuda>,
     /// `python_packages` as a requirements file, and the cog.yaml source of each line.
     pub packages_file: Option<(RequirementsFile, Vec<Source>)>,
 }
@@ -85,6 +106,11 @@ pub(crate) struct Collected {
 impl Collected {
     pub fn of(&self, target: Target) -> impl Iterator<Item = &Constraint> {
         self.constraints.iter().filter(move |c| c.target == target)
+    }
+
+    /// True when some constraint names a torch build explicitly.
+    pub fn names_torch_build(&self) -> bool {
+        self.constraints.iter().any(Constraint::names_torch_build)
     }
 
     pub fn torch_wanted(&self) -> bool {
@@ -139,6 +165,8 @@ pub(crate) fn collect(input: &ResolveInput, t: &CompatTables) -> Result<Collecte
         tensorflow: None,
         tensorflow_unknown: None,
         warnings: Vec::new(),
+        jax_asks: Vec::new(),
+        jax: None,
         packages_file: None,
     };
 
@@ -322,6 +350,9 @@ pub(crate) fn collect(input: &ResolveInput, t: &CompatTables) -> Result<Collecte
     }
 
     check_frameworks(&mut c, t)?;
+    if gpu {
+        jax_cuda(&mut c, t);
+    }
 
     if gpu {
         if let Some(torch) = &c.torch {
@@ -517,6 +548,36 @@ fn constraint_from(
     }
 }
 
+/// `jax[cudaNN]` on a GPU build: CUDA must be NN.x, and the table's row for the release
+/// says which CUDA wheels the extra brings.
+fn jax_cuda(c: &mut Collected, t: &CompatTables) {
+    for (spec, extra, source) in c.jax_asks.clone() {
+        let digits: String = extra.trim_start_matches("cuda").chars().take_while(char::is_ascii_digit).collect();
+        let Ok(major) = digits.parse::<u64>() else { continue };
+        let range = format!(">={major},<{}", major + 1);
+        c.constraints.push(Constraint {
+            target: Target::Cuda,
+            spec: SpecifierSet::parse(&range).expect("a valid range"),
+            label: None,
+            written: format!("{major}"),
+            fact: format!("jax[{extra}] installs CUDA {major} wheels"),
+            source: source.clone(),
+            constraint_file: false,
+        });
+        let row = t.jax.iter().rev().find(|r| extra.starts_with(&r.extra) && spec.contains(&r.jax));
+        match row {
+            Some(r) => {
+                c.jax = Some(JaxCuda { version: r.jax.clone(), extra: r.extra.clone(), wheels: r.pypi.clone() });
+            }
+            None => c.warnings.push(Warning {
+                message: format!("compat/jax.toml has no jax release matching jax[{extra}]{spec}: the CUDA libraries it brings are not known to cogpack"),
+                source: Some(source.clone()),
+                help: Some("pin a release the table lists (docs/compat-data.md says how to add one)".into()),
+            }),
+        }
+    }
+}
+
 /// Reads framework lines and pytorch.org index lines from a requirements file.
 fn scan_file(
     c: &mut Collected,
@@ -531,6 +592,13 @@ fn scan_file(
         let Some(name) = r.normalized_name() else {
             continue;
         };
+        if name == "jax" && !found.constraint {
+            if let Some(extra) = r.extras.iter().find(|e| e.starts_with("cuda")) {
+                let source = source_of((found.path, found.line.line));
+                c.jax_asks.push((r.specifier_set().clone(), extra.clone(), source));
+            }
+            continue;
+        }
         let target = match name.as_str() {
             "torch" => Target::Torch,
             "torchvision" => Target::Torchvision,

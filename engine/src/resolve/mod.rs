@@ -97,6 +97,12 @@ pub enum Source {
         /// The row's line.
         line: u32,
     },
+    /// A build setting: a command-line flag or an environment variable
+    /// (`--index-url`, `env PIP_INDEX_URL`).
+    Setting {
+        /// The flag or variable as the user would write it.
+        name: String,
+    },
     /// A default, with why it applies.
     Default {
         /// Why.
@@ -128,6 +134,7 @@ impl fmt::Display for Source {
             Source::File { path, line, col, .. } => write!(f, "{path}:{line}:{col}"),
             Source::Block { id, manifest } => write!(f, "block `{id}`, {manifest}"),
             Source::Table { file, line } => write!(f, "{file}:{line}"),
+            Source::Setting { name } => write!(f, "{name}"),
             Source::Default { why } => write!(f, "default: {why}"),
         }
     }
@@ -187,6 +194,18 @@ pub struct ResolveInput {
     pub python_packages: Vec<Pin>,
     /// Dependencies emitted by blocks.
     pub dependencies: Vec<Dependency>,
+    /// Package indexes the user set for this build (flags, environment).
+    pub indexes: PackageIndexes,
+}
+
+/// Package indexes set for a build: the default for every Python install step, and one per
+/// framework (`torch`, `tensorflow`) that overrides where that framework comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackageIndexes {
+    /// Replaces PyPI for every install step.
+    pub default: Option<Pin>,
+    /// framework name -> its index.
+    pub frameworks: BTreeMap<String, Pin>,
 }
 
 /// One resolved value: `{version, source, reason, ...}` in the plan's `resolved` object.
@@ -211,6 +230,10 @@ pub struct Resolved {
     /// The requirement line installed (`torch==2.0.1`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
+    /// For `cuda` and `cudnn` when they come from PyPI: the exact pins of the CUDA library
+    /// wheels installed (`nvidia-cuda-runtime-cu12==12.4.127`, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wheels: Vec<String>,
     /// Every constraint that applied, with where it came from.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub constraints: Vec<Applied>,

@@ -5,11 +5,38 @@ use std::collections::BTreeMap;
 
 use super::collect::{Collected, Target};
 use super::derivation::{Derivation, Fact};
-use super::solver::{Choice, Why};
+use super::solver::{cudnn_matches, Choice, TorchC, Why};
 use super::version::Version;
 use super::{Applied, Resolution, ResolveError, ResolveInput, Resolved, Source, Warning};
-use crate::compat::{BaseImage, CompatTables, CudaRow, Origin};
+use crate::compat::{BaseImage, CompatTables, CudaRow, Origin, WheelCuda};
 use crate::requirements::{rewrite, Replacement, RewritePlan};
+
+/// Where a GPU build's CUDA libraries come from.
+#[derive(Debug, Clone)]
+pub(crate) enum CudaSupply<'t> {
+    /// The base image: an `nvidia/cuda` cuDNN image, pulled from a registry.
+    Image(&'t CudaRow),
+    /// `nvidia-*` wheels from PyPI, in a layer of their own on a Debian base image.
+    Wheels {
+        cuda: Version,
+        cudnn: Version,
+        /// Exact pins, sorted.
+        wheels: Vec<String>,
+        reason: String,
+        /// The framework's table row when a framework brings it; `None` when the CUDA
+        /// release was chosen first (its own reason stands) and its libraries follow.
+        source: Option<Source>,
+    },
+}
+
+/// The picked values as the plan's values, built one concern at a time.
+struct Outcome<'a, 't> {
+    c: &'a Collected,
+    ch: &'a Choice<'t>,
+    values: BTreeMap<String, Resolved>,
+    plan: RewritePlan,
+    warnings: Vec<Warning>,
+}
 
 pub(crate) fn build(
     input: &ResolveInput,
@@ -19,25 +46,144 @@ pub(crate) fn build(
 ) -> Result<Resolution, ResolveError> {
     let mut warnings = c.warnings.clone();
     warnings.extend(ch.warnings.iter().cloned());
-    let mut values = BTreeMap::new();
-    let applied = |target: Target| -> Vec<Applied> {
-        c.of(target)
-            .map(|k| Applied {
-                constraint: k.written.clone(),
-                source: k.source.clone(),
-            })
-            .collect()
+    let mut out = Outcome { c, ch, values: BTreeMap::new(), plan: RewritePlan::default(), warnings };
+
+    let python_version = out.python();
+    let supply = ch.cuda.map(|row| cuda_supply(c, ch, row));
+    if let Some(CudaSupply::Image(_)) = &supply {
+        out.warnings.extend(ch.image_warnings.iter().cloned());
+    }
+    if let Some(supply) = &supply {
+        out.cuda(supply);
+    }
+    if let Some(torch) = ch.torch {
+        out.torch(input, torch, supply.as_ref());
+    }
+    out.tensorflow(supply.as_ref());
+    out.package_index(input);
+
+    let python_v = Version::parse(&python_version).unwrap_or_else(|_| ch.python.version.clone());
+    let image_cuda = match &supply {
+        Some(CudaSupply::Image(row)) => Some(*row),
+        _ => None,
     };
-    let why = |key: &str| {
-        ch.why.get(key).cloned().unwrap_or_else(|| Why {
+    let image = base_image(t, &python_v, image_cuda, &mut out.warnings)?;
+    out.values.insert(
+        "base_image".to_string(),
+        Resolved {
+            version: image.name.clone(),
+            source: Source::from(&image.at),
+            reason: image_reason(&image, &python_v, image_cuda, supply.as_ref()),
+            requested: None,
+            variant: Some(image.origin.to_string()),
+            index_url: None,
+            package: None,
+            constraints: Vec::new(),
+            wheels: Vec::new(),
+        },
+    );
+
+    let rewritten_requirements = if let Some(file) = &input.requirements {
+        Some(rewrite(file, &out.plan))
+    } else {
+        c.packages_file.as_ref().map(|(file, _)| rewrite(file, &out.plan))
+    };
+    Ok(Resolution {
+        gpu: c.gpu,
+        values: out.values,
+        base_image: image,
+        rewritten_requirements,
+        warnings: out.warnings,
+    })
+}
+
+/// PyPI's wheels supply CUDA when every GPU framework of the project brings it from there
+/// (torch's own wheels, `tensorflow[and-cuda]`), or, with no framework, when the CUDA
+/// release's libraries are published as wheels; and when what they bring satisfies the
+/// project (its `cuda`/`cudnn` pins, no `+cuXYZ` pin or pytorch.org index line). Otherwise
+/// the base image supplies it, as in Cog.
+pub(crate) fn cuda_supply<'t>(c: &Collected, ch: &Choice<'t>, row: &'t CudaRow) -> CudaSupply<'t> {
+    let image = CudaSupply::Image(row);
+    let mut from: Vec<(String, &WheelCuda)> = Vec::new();
+    if let Some(torch) = ch.torch {
+        let Some(p) = &torch.row.pypi else { return image };
+        let same = torch.variant.cuda.as_ref().is_some_and(|v| v.cog_matches(&p.cuda) && p.cuda.cog_matches(v));
+        if c.names_torch_build() || !same {
+            return image;
+        }
+        from.push((format!("torch {}", torch.row.torch), p));
+    }
+    if let Some(tf) = ch.tf {
+        let Some(p) = &tf.row.pypi else { return image };
+        let extra = p.extra.as_deref().map(|e| format!("[{e}]")).unwrap_or_default();
+        from.push((format!("tensorflow{extra} {}", tf.version), p));
+    }
+    if let Some(j) = &c.jax {
+        from.push((format!("jax[{}] {}", j.extra, j.version), &j.wheels));
+    }
+    let (cuda, cudnn, wheels, reason, source) = if from.is_empty() {
+        let Some(lib) = &row.pypi else { return image };
+        let Some((cudnn, pin)) = lib.cudnn.get(&row.cudnn.major()) else { return image };
+        let mut wheels = lib.wheels.clone();
+        wheels.push(pin.clone());
+        wheels.sort();
+        let reason = format!(
+            "no framework brings CUDA: the CUDA {} libraries and cuDNN {cudnn} come as PyPI wheels ({})",
+            row.version, lib.at
+        );
+        (row.version.clone(), cudnn.clone(), wheels, reason, None)
+    } else {
+        let (first, p) = &from[0];
+        let mut pins: BTreeMap<String, String> = BTreeMap::new();
+        for (_, w) in &from {
+            if !(w.cuda == p.cuda && w.cudnn.major() == p.cudnn.major()) {
+                return image;
+            }
+            for pin in &w.wheels {
+                let name = pin.split(['=', '[']).next().unwrap_or(pin).to_string();
+                if pins.insert(name, pin.clone()).is_some_and(|old| &old != pin) {
+                    return image;
+                }
+            }
+        }
+        let names: Vec<&str> = from.iter().map(|(n, _)| n.as_str()).collect();
+        let reason = format!(
+            "{} from PyPI bring{} CUDA {} and cuDNN {} as nvidia wheels ({}), so no CUDA base image is needed",
+            names.join(" and "),
+            if names.len() == 1 { "s" } else { "" },
+            p.cuda,
+            p.cudnn,
+            p.at
+        );
+        let _ = first;
+        (p.cuda.clone(), p.cudnn.clone(), pins.into_values().collect(), reason, Some(Source::from(&p.at)))
+    };
+    let fits = c.of(Target::Cuda).all(|k| k.spec.contains_cog(&cuda))
+        && c.of(Target::Cudnn).all(|k| cudnn_matches(&k.spec, &cudnn));
+    if !fits {
+        return image;
+    }
+    CudaSupply::Wheels { cuda, cudnn, wheels, reason, source }
+}
+
+impl Outcome<'_, '_> {
+    fn applied(&self, target: Target) -> Vec<Applied> {
+        self.c
+            .of(target)
+            .map(|k| Applied { constraint: k.written.clone(), source: k.source.clone() })
+            .collect()
+    }
+
+    fn why(&self, key: &str) -> Why {
+        self.ch.why.get(key).cloned().unwrap_or_else(|| Why {
             reason: String::new(),
             source: Source::Default { why: String::new() },
         })
-    };
+    }
 
-    // A value with no build variant, index or package line (python, cuda, cudnn).
-    let plain = |key: &str, version: String, target: Target, requested: Option<String>| {
-        let w = why(key);
+    /// A value with no build variant, index or package line (python, cuda, cudnn).
+    fn plain(&self, key: &str, version: String, target: Target, requested: Option<String>) -> Resolved {
+        let w = self.why(key);
         Resolved {
             version,
             source: w.source,
@@ -46,69 +192,110 @@ pub(crate) fn build(
             variant: None,
             index_url: None,
             package: None,
-            constraints: applied(target),
+            constraints: self.applied(target),
+            wheels: Vec::new(),
         }
-    };
-
-    // Python: a pin keeps its patch ("3.11.4"); otherwise the row's major.minor.
-    let python_pin = c
-        .of(Target::Python)
-        .find(|k| matches!(k.source, Source::CogYaml { .. }));
-    let python_version =
-        python_pin.map_or_else(|| ch.python.version.to_string(), |k| k.written.clone());
-    values.insert(
-        "python".to_string(),
-        plain("python", python_version.clone(), Target::Python, python_pin.map(|k| k.written.clone())),
-    );
-
-    if let Some(cuda) = ch.cuda {
-        let pin = c.of(Target::Cuda).next();
-        values.insert(
-            "cuda".to_string(),
-            plain("cuda", cuda.version.to_string(), Target::Cuda, pin.map(|k| k.written.clone())),
-        );
-        let pin = c.of(Target::Cudnn).next();
-        let version = match (ch.tf, pin) {
-            (Some(tf), _) => tf.row.cudnn.to_string(),
-            (None, Some(k)) => k.written.clone(),
-            (None, None) => cuda.cudnn.to_string(),
-        };
-        values.insert(
-            "cudnn".to_string(),
-            plain("cudnn", version, Target::Cudnn, pin.map(|k| k.written.clone())),
-        );
     }
 
-    let mut plan = RewritePlan::default();
-    if let Some(torch) = ch.torch {
-        let label = &torch.variant.label;
-        let index = torch.variant.index_url.clone();
+    /// Python: a pin keeps its patch ("3.11.4"); otherwise the row's major.minor.
+    fn python(&mut self) -> String {
+        let pin = self.c.of(Target::Python).find(|k| matches!(k.source, Source::CogYaml { .. }));
+        let version = pin.map_or_else(|| self.ch.python.version.to_string(), |k| k.written.clone());
+        let value = self.plain("python", version.clone(), Target::Python, pin.map(|k| k.written.clone()));
+        self.values.insert("python".to_string(), value);
+        version
+    }
+
+    /// `cuda` and `cudnn`, with `variant` saying where they come from: `image` or `wheels`.
+    fn cuda(&mut self, supply: &CudaSupply<'_>) {
+        let cuda_pin = self.c.of(Target::Cuda).next().map(|k| k.written.clone());
+        let cudnn_pin = self.c.of(Target::Cudnn).next().map(|k| k.written.clone());
+        let (mut cuda, mut cudnn) = match supply {
+            CudaSupply::Image(row) => {
+                let version = match (self.ch.tf, &cudnn_pin) {
+                    (Some(tf), _) => tf.row.cudnn.to_string(),
+                    (None, Some(written)) => written.clone(),
+                    (None, None) => row.cudnn.to_string(),
+                };
+                (
+                    self.plain("cuda", row.version.to_string(), Target::Cuda, cuda_pin),
+                    self.plain("cudnn", version, Target::Cudnn, cudnn_pin),
+                )
+            }
+            CudaSupply::Wheels { cuda, cudnn, wheels, reason, source } => {
+                let mut a = self.plain("cuda", cuda.to_string(), Target::Cuda, cuda_pin);
+                let mut b = self.plain("cudnn", cudnn.to_string(), Target::Cudnn, cudnn_pin);
+                for v in [&mut a, &mut b] {
+                    match source {
+                        Some(source) => {
+                            v.reason = reason.clone();
+                            v.source = source.clone();
+                        }
+                        None if v.reason.is_empty() => v.reason = reason.clone(),
+                        None => v.reason = format!("{}; {reason}", v.reason),
+                    }
+                    v.wheels = wheels.clone();
+                }
+                (a, b)
+            }
+        };
+        let variant = match supply {
+            CudaSupply::Image(_) => "image",
+            CudaSupply::Wheels { .. } => "wheels",
+        };
+        cuda.variant = Some(variant.into());
+        cudnn.variant = Some(variant.into());
+        self.values.insert("cuda".to_string(), cuda);
+        self.values.insert("cudnn".to_string(), cudnn);
+    }
+
+    /// torch, torchvision, torchaudio: the build, its index and the rewritten lines.
+    fn torch(&mut self, input: &ResolveInput, torch: TorchC<'_>, supply: Option<&CudaSupply<'_>>) {
+        let c = self.c;
+        let label = torch.variant.label.clone();
+        let from_pypi = matches!(supply, Some(CudaSupply::Wheels { .. }));
+        let override_index = input.indexes.frameworks.get("torch");
+        // `None`: the default index (PyPI, or the build's `--index-url`).
+        let index: Option<String> = match override_index {
+            Some(pin) => Some(pin.value.clone()),
+            None if from_pypi => None,
+            None => Some(torch.variant.index_url.clone()),
+        };
+        let index_text = index.clone().unwrap_or_else(|| "the default package index".into());
         let build = match &torch.variant.cuda {
+            Some(cuda) if from_pypi => format!("the CUDA {cuda} build PyPI serves"),
             Some(cuda) => format!("the CUDA {cuda} build ({label})"),
             None => "the CPU build".to_string(),
         };
-        let mut add = |key: &'static str,
-                       target: Target,
-                       version: &Version,
-                       presence: bool,
-                       reason: String,
-                       source: Source| {
-            let user_label = c.of(target).any(|k| {
-                !k.constraint_file
-                    && k.spec
-                        .specifiers()
-                        .iter()
-                        .any(|s| s.version.local().is_some())
-            });
-            // CPU builds pin the `+cpu` wheel: if the CPU index cannot be reached, pip then
-            // fails loudly instead of quietly installing PyPI's multi-gigabyte CUDA build.
-            let spec = if user_label || torch.variant.cuda.is_none() {
-                format!("=={version}+{label}")
-            } else {
-                format!("=={version}")
+        let direct = c.torch.as_ref().is_some_and(|p| p.direct);
+        let w = self.why("torch");
+        let mut entries = vec![("torch", Target::Torch, &torch.row.torch, c.torch.is_some() && !direct, w.reason, w.source)];
+        for (key, target, version, presence) in [
+            ("torchvision", Target::Torchvision, &torch.row.torchvision, &c.torchvision),
+            ("torchaudio", Target::Torchaudio, &torch.row.torchaudio, &c.torchaudio),
+        ] {
+            let Some(p) = presence else { continue };
+            let pinned = c.of(target).find(|k| k.spec.exact().is_some() && !k.constraint_file);
+            let (reason, source) = match pinned {
+                Some(k) => (format!("{} ({})", k.fact, k.source), k.source.clone()),
+                None => (
+                    format!("the {key} release paired with torch {} ({})", torch.row.torch, torch.row.at),
+                    Source::from(&torch.row.at),
+                ),
             };
+            entries.push((key, target, version, !p.direct, reason, source));
+        }
+        for (key, target, version, presence, reason, source) in entries {
+            let user_label = c.of(target).any(|k| {
+                !k.constraint_file && k.spec.specifiers().iter().any(|s| s.version.local().is_some())
+            });
+            // CPU builds from pytorch.org pin the `+cpu` wheel: if the CPU index cannot be
+            // reached, the install then fails loudly instead of quietly installing PyPI's
+            // multi-gigabyte CUDA build. An index the user names serves what it serves.
+            let labelled = user_label || (torch.variant.cuda.is_none() && override_index.is_none());
+            let spec = if labelled { format!("=={version}+{label}") } else { format!("=={version}") };
             let pin = c.of(target).find(|k| !k.constraint_file);
-            values.insert(
+            self.values.insert(
                 key.to_string(),
                 Resolved {
                     version: version.to_string(),
@@ -116,73 +303,40 @@ pub(crate) fn build(
                     reason,
                     requested: pin.map(|k| k.written.clone()),
                     variant: Some(label.clone()),
-                    index_url: Some(index.clone()),
+                    index_url: index.clone(),
                     package: Some(format!("{key}{spec}")),
-                    constraints: applied(target),
+                    constraints: self.applied(target),
+                    wheels: Vec::new(),
                 },
             );
             if presence {
-                plan.replacements.push(Replacement {
+                self.plan.replacements.push(Replacement {
                     package: key.to_string(),
                     specifier: spec,
-                    why: format!("{key} {version}, {build} from {index} ({})", torch.row.at),
+                    why: format!("{key} {version}, {build} from {index_text} ({})", torch.row.at),
                 });
             }
-        };
-        let w = why("torch");
-        let direct = c.torch.as_ref().is_some_and(|p| p.direct);
-        add(
-            "torch",
-            Target::Torch,
-            &torch.row.torch,
-            c.torch.is_some() && !direct,
-            w.reason,
-            w.source,
-        );
-        for (key, target, version, presence) in [
-            (
-                "torchvision",
-                Target::Torchvision,
-                &torch.row.torchvision,
-                &c.torchvision,
-            ),
-            (
-                "torchaudio",
-                Target::Torchaudio,
-                &torch.row.torchaudio,
-                &c.torchaudio,
-            ),
-        ] {
-            let Some(p) = presence else { continue };
-            let pinned = c
-                .of(target)
-                .find(|k| k.spec.exact().is_some() && !k.constraint_file);
-            let (reason, source) = match pinned {
-                Some(k) => (format!("{} ({})", k.fact, k.source), k.source.clone()),
-                None => (
-                    format!(
-                        "the {key} release paired with torch {} ({})",
-                        torch.row.torch, torch.row.at
-                    ),
-                    Source::from(&torch.row.at),
-                ),
-            };
-            add(key, target, version, !p.direct, reason, source);
         }
-        plan.extra_index_urls.push((
-            index.clone(),
-            format!(
-                "the package index of torch {} {build} ({})",
-                torch.row.torch, torch.row.at
-            ),
-        ));
-        if c.torch
-            .as_ref()
-            .and_then(|p| p.unversioned.as_ref())
-            .is_some()
+        if let Some(index) = &index {
+            let why = match override_index {
+                Some(pin) => format!("the package index set for torch ({})", pin.source),
+                None => format!("the package index of torch {} {build} ({})", torch.row.torch, torch.row.at),
+            };
+            self.plan.extra_index_urls.push((index.clone(), why));
+        }
+        if let Some(pin) = override_index.filter(|_| !c.gpu && torch.variant.cuda.is_none()) {
+            if pin.value.contains("pypi.org") {
+                self.warnings.push(Warning {
+                    message: "PyPI's torch wheels for Linux are CUDA builds: this CPU image carries torch's CUDA libraries (gigabytes)".into(),
+                    source: Some(pin.source.clone()),
+                    help: Some(format!("a mirror of {} serves the CPU build", torch.variant.index_url)),
+                });
+            }
+        }
+        if c.torch.as_ref().and_then(|p| p.unversioned.as_ref()).is_some()
             && !c.of(Target::Torch).any(|k| !k.constraint_file)
         {
-            warnings.push(Warning {
+            self.warnings.push(Warning {
                 message: format!(
                     "torch has no version in the requirements; cogpack pins torch {} (the newest that fits)",
                     torch.row.torch
@@ -193,16 +347,40 @@ pub(crate) fn build(
         }
     }
 
-    if let Some(tf) = ch.tf {
-        let w = why("tensorflow");
-        let template = if c.gpu {
-            &tf.row.gpu_package
-        } else {
-            &tf.row.cpu_package
+    /// tensorflow: the release and the line installed (with the CUDA extra when PyPI's
+    /// wheels supply CUDA).
+    fn tensorflow(&mut self, supply: Option<&CudaSupply<'_>>) {
+        let c = self.c;
+        let Some(tf) = self.ch.tf else {
+            if let Some((written, source)) = &c.tensorflow_unknown {
+                self.values.insert(
+                    "tensorflow".to_string(),
+                    Resolved {
+                        version: written.trim_start_matches("==").to_string(),
+                        source: source.clone(),
+                        reason: format!("installed as written ({source}); compat/tensorflow.toml has no row for it"),
+                        requested: Some(written.clone()),
+                        variant: Some("cpu".into()),
+                        index_url: None,
+                        package: None,
+                        constraints: Vec::new(),
+                        wheels: Vec::new(),
+                    },
+                );
+            }
+            return;
         };
-        let package = template.replace("{version}", &tf.version.to_string());
+        let w = self.why("tensorflow");
+        let package = match (supply, &tf.row.pypi) {
+            (Some(CudaSupply::Wheels { .. }), Some(p)) => {
+                let extra = p.extra.as_deref().map(|e| format!("[{e}]")).unwrap_or_default();
+                format!("tensorflow{extra}=={}", tf.version)
+            }
+            _ if c.gpu => tf.row.gpu_package.replace("{version}", &tf.version.to_string()),
+            _ => tf.row.cpu_package.replace("{version}", &tf.version.to_string()),
+        };
         let pin = c.of(Target::Tensorflow).find(|k| !k.constraint_file);
-        values.insert(
+        self.values.insert(
             "tensorflow".to_string(),
             Resolved {
                 version: tf.version.to_string(),
@@ -212,67 +390,40 @@ pub(crate) fn build(
                 variant: Some(if c.gpu { "gpu" } else { "cpu" }.to_string()),
                 index_url: None,
                 package: Some(package.clone()),
-                constraints: applied(Target::Tensorflow),
+                constraints: self.applied(Target::Tensorflow),
+                wheels: Vec::new(),
             },
         );
-        if let Some(spec) = package.strip_prefix("tensorflow") {
+        let spec = package.strip_prefix("tensorflow").map(|s| s.trim_start_matches(|ch| ch != '='));
+        if let Some(spec) = spec {
             if c.tensorflow.as_ref().is_some_and(|p| !p.direct) && spec.starts_with("==") {
-                plan.replacements.push(Replacement {
+                self.plan.replacements.push(Replacement {
                     package: "tensorflow".into(),
                     specifier: spec.to_string(),
                     why: format!("tensorflow {} ({})", tf.version, tf.row.at),
                 });
             }
         }
-    } else if let Some((written, source)) = &c.tensorflow_unknown {
-        values.insert(
-            "tensorflow".to_string(),
+    }
+
+    /// `package_index`: the default index the user set for every install step.
+    fn package_index(&mut self, input: &ResolveInput) {
+        let Some(pin) = &input.indexes.default else { return };
+        self.values.insert(
+            "package_index".to_string(),
             Resolved {
-                version: written.trim_start_matches("==").to_string(),
-                source: source.clone(),
-                reason: format!(
-                    "installed as written ({source}); compat/tensorflow.toml has no row for it"
-                ),
-                requested: Some(written.clone()),
-                variant: Some("cpu".into()),
-                index_url: None,
+                version: pin.value.clone(),
+                source: pin.source.clone(),
+                reason: format!("set by {}: every Python install step uses it instead of PyPI", pin.source),
+                requested: Some(pin.value.clone()),
+                variant: None,
+                index_url: Some(pin.value.clone()),
                 package: None,
                 constraints: Vec::new(),
+                wheels: Vec::new(),
             },
         );
     }
-
-    let python_v = Version::parse(&python_version).unwrap_or_else(|_| ch.python.version.clone());
-    let image = base_image(t, &python_v, ch.cuda, &mut warnings)?;
-    values.insert(
-        "base_image".to_string(),
-        Resolved {
-            version: image.name.clone(),
-            source: Source::from(&image.at),
-            reason: image_reason(&image, &python_v, ch.cuda),
-            requested: None,
-            variant: Some(image.origin.to_string()),
-            index_url: None,
-            package: None,
-            constraints: Vec::new(),
-        },
-    );
-
-    let rewritten_requirements = if let Some(file) = &input.requirements {
-        Some(rewrite(file, &plan))
-    } else {
-        c.packages_file
-            .as_ref()
-            .map(|(file, _)| rewrite(file, &plan))
-    };
-
-    Ok(Resolution {
-        gpu: c.gpu,
-        values,
-        base_image: image,
-        rewritten_requirements,
-        warnings,
-    })
 }
 
 fn image_fits_cuda(img: &BaseImage, cuda: Option<&CudaRow>) -> bool {
@@ -285,10 +436,11 @@ fn image_fits_cuda(img: &BaseImage, cuda: Option<&CudaRow>) -> bool {
     }
 }
 
-fn image_reason(img: &BaseImage, python: &Version, cuda: Option<&CudaRow>) -> String {
-    let what = match cuda {
-        Some(row) => format!("CUDA {} with cuDNN {}", row.version, row.cudnn),
-        None => "no CUDA".to_string(),
+fn image_reason(img: &BaseImage, python: &Version, cuda: Option<&CudaRow>, supply: Option<&CudaSupply<'_>>) -> String {
+    let what = match (cuda, supply) {
+        (Some(row), _) => format!("CUDA {} with cuDNN {}", row.version, row.cudnn),
+        (None, Some(CudaSupply::Wheels { cuda, .. })) => format!("no CUDA (CUDA {cuda} comes as PyPI wheels)"),
+        (None, _) => "no CUDA".to_string(),
     };
     match &img.python {
         Some(p) => format!(

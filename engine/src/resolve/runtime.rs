@@ -70,7 +70,7 @@ pub fn resolve_runtime(
                     variant: None,
                     index_url: None,
                     package: Some(format!("cog=={text}")),
-                    constraints: vec![],
+                    constraints: vec![], wheels: Vec::new(),
                 },
                 warning: Some(Warning {
                     message: format!("compat/cog.toml has no row for the cog runtime {text}: the plan cannot check its requirements against the project's pins; the install does (one resolution)"),
@@ -90,7 +90,7 @@ pub fn resolve_runtime(
                     variant: None,
                     index_url: None,
                     package: Some(format!("cog=={text}")),
-                    constraints: applied(&row.requires),
+                    constraints: applied(&row.requires), wheels: Vec::new(),
                 },
                 warning: None,
             });
@@ -133,7 +133,7 @@ pub fn resolve_runtime(
                 variant: None,
                 index_url: None,
                 package: Some(format!("cog=={}", default.version)),
-                constraints: applied(&default.requires),
+                constraints: applied(&default.requires), wheels: Vec::new(),
             },
             warning: None,
         });
@@ -155,7 +155,7 @@ pub fn resolve_runtime(
                 variant: None,
                 index_url: None,
                 package: Some(format!("cog=={}", row.version)),
-                constraints: applied(&row.requires),
+                constraints: applied(&row.requires), wheels: Vec::new(),
             },
             warning: None,
         }),

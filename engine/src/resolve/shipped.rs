@@ -116,6 +116,7 @@ pub(crate) fn resolve(deps: &[&Dependency], tables: &CompatTables) -> Result<Res
                 index_url: None,
                 package: None,
                 constraints,
+                wheels: Vec::new(),
             },
         );
     }
@@ -131,6 +132,7 @@ pub(crate) fn resolve(deps: &[&Dependency], tables: &CompatTables) -> Result<Res
             index_url: None,
             package: None,
             constraints: Vec::new(),
+            wheels: Vec::new(),
         },
     );
     Ok(Resolution { gpu: false, values, base_image: image.clone(), rewritten_requirements: None, warnings: Vec::new() })

@@ -213,6 +213,9 @@ pub(crate) struct Choice<'t> {
     /// Keyed by `python`, `torch`, `tensorflow`, `cuda`, `cudnn`.
     pub why: BTreeMap<&'static str, Why>,
     pub warnings: Vec<Warning>,
+    /// Warnings about the CUDA of a CUDA base image (a framework built for another one):
+    /// moot when PyPI's wheels supply the framework's own CUDA.
+    pub image_warnings: Vec<Warning>,
 }
 
 struct Solver<'a, 't> {
@@ -362,7 +365,7 @@ fn relate_python<T: Framework>(python: &mut Dom<&PythonRow>, fw: &mut Dom<T>) ->
     Ok(changed)
 }
 
-fn cudnn_matches(spec: &SpecifierSet, cudnn: &Version) -> bool {
+pub(crate) fn cudnn_matches(spec: &SpecifierSet, cudnn: &Version) -> bool {
     // cuDNN images are tagged by major version: compare majors (`8` accepts `8.6`).
     spec.specifiers().iter().all(|s| {
         let (a, b) = (cudnn.major(), s.version.major());
@@ -428,17 +431,7 @@ impl<'t> Solver<'_, 't> {
 
     /// True when some constraint names a torch build explicitly (`+cu117`, a pytorch.org index).
     fn explicit_build(&self) -> bool {
-        self.active().any(|(_, k)| {
-            k.target == Target::TorchIndex
-                || (matches!(
-                    k.target,
-                    Target::Torch | Target::Torchvision | Target::Torchaudio
-                ) && k
-                    .spec
-                    .specifiers()
-                    .iter()
-                    .any(|s| s.version.local().is_some()))
-        })
+        self.active().any(|(_, k)| k.names_torch_build())
     }
 
     /// Applies the constraints and relations; `Err(var)` names the variable left empty.
@@ -1150,8 +1143,9 @@ fn pick<'t>(solver: &Solver<'_, 't>, s: State<'t>) -> Picked<'t> {
                 .cloned()
         });
         let default = Version::parse(DEFAULT_CUDA).expect("constant parses");
+        // TensorFlow's PyPI wheels bring their own CUDA: prefer it, so that they can supply it.
         let target = tf
-            .map(|t| t.row.cuda.clone())
+            .map(|t| t.row.pypi.as_ref().map_or_else(|| t.row.cuda.clone(), |p| p.cuda.clone()))
             .or(torch_target)
             .unwrap_or(default);
         let mut cands = cuda.items.clone();
@@ -1200,6 +1194,7 @@ fn pick<'t>(solver: &Solver<'_, 't>, s: State<'t>) -> Picked<'t> {
         cuda,
         why: BTreeMap::new(),
         warnings: Vec::new(),
+        image_warnings: Vec::new(),
     };
     explain_choice(solver, &s, &mut choice);
     Ok(choice)
@@ -1404,7 +1399,7 @@ fn explain_choice<'t>(solver: &Solver<'_, 't>, s: &State<'t>, ch: &mut Choice<'t
 
         if let Some(tf) = ch.tf {
             if !tf.row.cuda.cog_matches(&cuda.version) {
-                ch.warnings.push(Warning {
+                ch.image_warnings.push(Warning {
                     message: format!(
                         "tensorflow {} was built for CUDA {} and cuDNN {} ({}); the image has CUDA {} with cuDNN {}",
                         tf.version, tf.row.cuda, tf.row.cudnn, tf.row.at, cuda.version, cuda.cudnn
@@ -1421,7 +1416,7 @@ fn explain_choice<'t>(solver: &Solver<'_, 't>, s: &State<'t>, ch: &mut Choice<'t
                     let decided_by = pinned.map(|k| k.source.clone()).or_else(|| {
                         ch.tf.map(|tf| Source::from(&tf.row.at))
                     });
-                    ch.warnings.push(Warning {
+                    ch.image_warnings.push(Warning {
                         message: format!(
                             "torch {} has no build for CUDA {}; it is built for CUDA {} ({}). The {} build is used: the newest one not newer than CUDA {}",
                             torch.row.torch,
