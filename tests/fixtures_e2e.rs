@@ -151,7 +151,7 @@ async fn ffmpeg_package() {
 }
 
 #[tokio::test]
-#[ignore = "heavy end-to-end case (a multi-GB torch download): run with `-- --ignored` (COGPACK_HEAVY_E2E=1 scripts/test)"]
+#[ignore = "heavy end-to-end case from download.pytorch.org's CPU index: COGPACK_HEAVY_E2E=1 COGPACK_PYTORCH_ORG=1 scripts/test"]
 async fn torch_cpu_project() {
     build_and_predict("torch-cpu-project", &[], &[], &[(&["n=3"], "3")]).await;
 }
