@@ -5,6 +5,8 @@
 #[path = "engine_support/mod.rs"]
 mod engine_support;
 
+use engine_support::{assert_ok, text};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -18,48 +20,8 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// A copy of a fixture in a temporary directory, so tests can edit it.
-fn copy_fixture(name: &str) -> tempfile::TempDir {
-    let src = repo().join("fixtures").join(name);
-    let dir = tempfile::tempdir().unwrap();
-    for entry in walkdir::WalkDir::new(&src) {
-        let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(&src).unwrap();
-        let dest = dir.path().join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-    dir
-}
-
 fn cogpack(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().expect("run cogpack")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Steps of a `--progress plain` log: vertex name -> cached?
-fn steps(log: &str) -> BTreeMap<String, bool> {
-    let mut names = BTreeMap::new();
-    let mut cached = BTreeSet::new();
-    for line in log.lines() {
-        let Some(rest) = line.strip_prefix('#') else { continue };
-        let Some((n, what)) = rest.split_once(' ') else { continue };
-        if n.parse::<u32>().is_err() {
-            continue;
-        }
-        if what == "CACHED" {
-            cached.insert(n.to_owned());
-        } else if what.starts_with('[') || what.starts_with("exporting") || what.starts_with("naming") {
-            names.entry(n.to_owned()).or_insert_with(|| what.to_owned());
-        }
-    }
-    names.into_iter().map(|(n, name)| (name, cached.contains(&n))).collect()
 }
 
 /// Steps that make layers (not sources: contexts, the CA bundle, the base image).
@@ -77,16 +39,6 @@ fn build(dir: &Path, tag: &str, extra: &[&str]) -> Output {
     let mut args = vec!["build", dir.to_str().unwrap(), "-t", tag, "--progress", "plain"];
     args.extend_from_slice(extra);
     cogpack(&args)
-}
-
-fn assert_ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
 }
 
 async fn layers_of(docker: &Docker, image: &str) -> Vec<String> {
@@ -477,4 +429,14 @@ async fn an_interrupted_build_stops_and_tags_nothing() {
     assert!(log.contains("no image was tagged"), "{log}");
     assert!(log.contains("started-"), "{log}");
     assert!(docker.inspect_image(tag).await.is_err(), "an interrupted build left a tagged image");
+}
+
+/// Steps of a `--progress plain` log: vertex name -> cached?
+fn steps(log: &str) -> BTreeMap<String, bool> {
+    engine_support::plain_steps(log, true)
+}
+
+/// A copy of a fixture in a temporary directory, so tests can edit it.
+fn copy_fixture(name: &str) -> tempfile::TempDir {
+    engine_support::copy_tree(&repo().join("fixtures").join(name))
 }

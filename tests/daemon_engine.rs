@@ -3,6 +3,8 @@
 #[path = "engine_support/mod.rs"]
 mod engine_support;
 
+use engine_support::text;
+
 use std::collections::HashMap;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -17,10 +19,6 @@ fn cogpack(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run cogpack")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// A fake host: a temp layout and system socket path, and an environment map.

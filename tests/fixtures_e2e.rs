@@ -9,6 +9,8 @@
 #[path = "engine_support/mod.rs"]
 mod engine_support;
 
+use engine_support::text;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -25,10 +27,6 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().expect("run cogpack")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Builds `name` (with extra build args/env), then checks each `(inputs, expected output)`.

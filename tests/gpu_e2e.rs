@@ -16,6 +16,8 @@
 #[path = "engine_support/mod.rs"]
 mod engine_support;
 
+use engine_support::text;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -37,36 +39,12 @@ fn fixture(name: &str) -> PathBuf {
     repo_root().join("fixtures").join(name)
 }
 
-/// A private copy of fixture `name`, so a build writes nothing into the repository and
-/// concurrent tests share no directory.
-fn copy_fixture(name: &str) -> tempfile::TempDir {
-    fn copy_dir(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            let target = to.join(e.file_name());
-            if e.file_type().unwrap().is_dir() {
-                copy_dir(&e.path(), &target);
-            } else {
-                std::fs::copy(e.path(), &target).unwrap();
-            }
-        }
-    }
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&fixture(name), dir.path());
-    dir
-}
-
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .env("NO_COLOR", "1")
         .output()
         .expect("run cogpack")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -580,4 +558,10 @@ fn gpu_check_without_a_gpu_exits_2() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("no NVIDIA GPU driver (nvidia-smi is not on PATH)"), "{err}");
+}
+
+/// A private copy of fixture `name`, so a build writes nothing into the repository and
+/// concurrent tests share no directory.
+fn copy_fixture(name: &str) -> tempfile::TempDir {
+    engine_support::copy_tree(&fixture(name))
 }

@@ -8,7 +8,9 @@
 #[path = "engine_support/mod.rs"]
 mod engine_support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use engine_support::{assert_ok, text};
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -18,10 +20,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_cogpack");
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The weights fixture with system packages and a requirement added.
@@ -57,31 +55,6 @@ fn build(dir: &Path, tag: &str, extra: &[&str]) -> Output {
     let mut args = vec!["build", dir.to_str().unwrap(), "-t", tag, "--progress", "plain"];
     args.extend_from_slice(extra);
     Command::new(BIN).args(&args).output().expect("run cogpack")
-}
-
-fn assert_ok(out: &Output, what: &str) -> String {
-    let log = text(&out.stderr);
-    assert!(out.status.success(), "{what} failed ({:?})\n{}\n{log}", out.status, text(&out.stdout));
-    log
-}
-
-/// Steps of a `--progress plain` log: vertex name -> cached?
-fn steps(log: &str) -> BTreeMap<String, bool> {
-    let mut names = BTreeMap::new();
-    let mut cached = BTreeSet::new();
-    for line in log.lines() {
-        let Some(rest) = line.strip_prefix('#') else { continue };
-        let Some((n, what)) = rest.split_once(' ') else { continue };
-        if n.parse::<u32>().is_err() {
-            continue;
-        }
-        if what == "CACHED" {
-            cached.insert(n.to_owned());
-        } else if what.starts_with('[') {
-            names.entry(n.to_owned()).or_insert_with(|| what.to_owned());
-        }
-    }
-    names.into_iter().map(|(n, name)| (name, cached.contains(&n))).collect()
 }
 
 /// The install step of a block (its exec), cached or not.
@@ -243,4 +216,9 @@ async fn chained_layers_put_every_stage_on_the_apt_layer() {
         // Chained lowering uses no MergeOp or DiffOp at all.
         assert!(!ops[0].keys().any(|n| n.contains("its own files") || n.contains("merge its own")));
     }
+}
+
+/// Steps of a `--progress plain` log: vertex name -> cached?
+fn steps(log: &str) -> BTreeMap<String, bool> {
+    engine_support::plain_steps(log, false)
 }

@@ -7,7 +7,9 @@
 #[path = "engine_support/mod.rs"]
 mod engine_support;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use engine_support::{assert_ok, text};
+
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -24,30 +26,10 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// A copy of `tests/projects/node/<name>` in a temporary directory, so tests can edit it.
-fn copy_project(name: &str) -> tempfile::TempDir {
-    let src = repo().join("tests/projects/node").join(name);
-    let dir = tempfile::tempdir().unwrap();
-    for entry in walkdir::WalkDir::new(&src) {
-        let entry = entry.unwrap();
-        let dest = dir.path().join(entry.path().strip_prefix(&src).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-    dir
-}
-
 /// A name no other run uses (images, containers, greetings).
 fn unique(what: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{what}-{}-{nanos}", std::process::id())
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Makes the base image the Node projects resolve to, once per test binary, before any build
@@ -80,28 +62,6 @@ fn build_only(dir: &Path, tag: &str) -> Output {
         .args(["build", dir.to_str().unwrap(), "-t", tag, "--progress", "plain"])
         .output()
         .expect("run cogpack")
-}
-
-fn assert_ok(out: &Output, what: &str) {
-    assert!(out.status.success(), "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}", out.status, text(&out.stdout), text(&out.stderr));
-}
-
-/// Steps of a `--progress plain` log: vertex name -> cached?
-fn steps(log: &str) -> BTreeMap<String, bool> {
-    let mut names = BTreeMap::new();
-    let mut cached = BTreeSet::new();
-    for line in log.lines() {
-        let Some((n, what)) = line.strip_prefix('#').and_then(|r| r.split_once(' ')) else { continue };
-        if n.parse::<u32>().is_err() {
-            continue;
-        }
-        if what == "CACHED" {
-            cached.insert(n.to_owned());
-        } else if what.starts_with('[') {
-            names.entry(n.to_owned()).or_insert_with(|| what.to_owned());
-        }
-    }
-    names.into_iter().map(|(n, name)| (name, cached.contains(&n))).collect()
 }
 
 /// Steps that make layers (not sources: contexts, the CA bundle, the base image).
@@ -302,4 +262,14 @@ async fn bad_package_json_input_fails_with_a_located_error_and_no_image() {
             assert!(docker.inspect_image(&tag).await.is_err(), "{name}: a failed build left a tagged image");
         }
     }
+}
+
+/// Steps of a `--progress plain` log: vertex name -> cached?
+fn steps(log: &str) -> BTreeMap<String, bool> {
+    engine_support::plain_steps(log, false)
+}
+
+/// A copy of `tests/projects/node/<name>` in a temporary directory, so tests can edit it.
+fn copy_project(name: &str) -> tempfile::TempDir {
+    engine_support::copy_tree(&repo().join("tests/projects/node").join(name))
 }

@@ -3,6 +3,8 @@
 #[path = "engine_support/mod.rs"]
 mod engine_support;
 
+use engine_support::text;
+
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,10 +20,6 @@ fn cogpack(args: &[&str]) -> Output {
 /// Tests that share the string-predictor image run one at a time, so "no container left"
 /// does not see the other test's live one.
 static SHARED_IMAGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn string_predictor_answers_and_leaves_no_container() {

@@ -15,7 +15,9 @@
 #[path = "engine_support/mod.rs"]
 mod engine_support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use engine_support::{assert_ok, text};
+
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -29,10 +31,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_cogpack");
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn random_hex(n: usize) -> String {
@@ -277,30 +275,10 @@ fn cogpack(reg: &Registry, args: &[&str], env: &[(&str, &str)], outputs: &mut Ou
     out
 }
 
-fn assert_ok(out: &Output, what: &str) {
-    assert!(out.status.success(), "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}", out.status, text(&out.stdout), text(&out.stderr));
-}
-
 fn assert_fails(out: &Output, what: &str, needle: &str) {
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{what} should fail:\n{err}");
     assert!(err.contains(needle), "{what}: expected `{needle}` in:\n{err}");
-}
-
-/// A copy of a fixture in a temporary directory, so tests can edit it.
-fn copy_fixture(name: &str) -> tempfile::TempDir {
-    let src = repo().join("fixtures").join(name);
-    let dir = tempfile::tempdir().unwrap();
-    for entry in walkdir::WalkDir::new(&src) {
-        let entry = entry.unwrap();
-        let dest = dir.path().join(entry.path().strip_prefix(&src).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-    dir
 }
 
 /// A small project with a pip install, so the cache test has dependency installs to skip.
@@ -312,25 +290,6 @@ fn pip_project() -> tempfile::TempDir {
     )
     .unwrap();
     dir
-}
-
-/// Steps of a `--progress plain` log: vertex name -> cached?
-fn steps(log: &str) -> BTreeMap<String, bool> {
-    let mut names = BTreeMap::new();
-    let mut cached = BTreeSet::new();
-    for line in log.lines() {
-        let Some(rest) = line.strip_prefix('#') else { continue };
-        let Some((n, what)) = rest.split_once(' ') else { continue };
-        if n.parse::<u32>().is_err() {
-            continue;
-        }
-        if what == "CACHED" {
-            cached.insert(n.to_owned());
-        } else if what.starts_with('[') {
-            names.entry(n.to_owned()).or_insert_with(|| what.to_owned());
-        }
-    }
-    names.into_iter().map(|(n, name)| (name, cached.contains(&n))).collect()
 }
 
 fn pushed(out: &Output) -> serde_json::Value {
@@ -750,4 +709,14 @@ async fn bench_registry() {
         println!("BENCH cold build on an empty engine {}: {secs:.1}s ({summary})", if with_cache { "with the registry cache" } else { "without cache" });
     }
     outputs.assert_free_of(&reg.secrets());
+}
+
+/// Steps of a `--progress plain` log: vertex name -> cached?
+fn steps(log: &str) -> BTreeMap<String, bool> {
+    engine_support::plain_steps(log, false)
+}
+
+/// A copy of a fixture in a temporary directory, so tests can edit it.
+fn copy_fixture(name: &str) -> tempfile::TempDir {
+    engine_support::copy_tree(&repo().join("fixtures").join(name))
 }

@@ -282,3 +282,52 @@ pub fn ensure_base_image() {
         );
     });
 }
+
+/// A process's output as text (lossy UTF-8).
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Fails with the command's stdout and stderr unless it succeeded; returns its stderr.
+pub fn assert_ok(out: &std::process::Output, what: &str) -> String {
+    let log = text(&out.stderr);
+    assert!(out.status.success(), "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{log}", out.status, text(&out.stdout));
+    log
+}
+
+/// A copy of the directory `src` in a temporary directory, so a test can edit it and
+/// concurrent tests share nothing.
+pub fn copy_tree(src: &std::path::Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(src) {
+        let entry = entry.unwrap();
+        let dest = dir.path().join(entry.path().strip_prefix(src).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+    dir
+}
+
+/// The steps of a `--progress plain` log, vertex name -> cached?: the blocks' vertices
+/// (`[block/stage] ...`), and with `export` also the exporter's (`exporting ...`,
+/// `naming ...`).
+pub fn plain_steps(log: &str, export: bool) -> std::collections::BTreeMap<String, bool> {
+    let mut names = std::collections::BTreeMap::new();
+    let mut cached = std::collections::BTreeSet::new();
+    for line in log.lines() {
+        let Some((n, what)) = line.strip_prefix('#').and_then(|r| r.split_once(' ')) else { continue };
+        if n.parse::<u32>().is_err() {
+            continue;
+        }
+        let exporter = what.starts_with("exporting") || what.starts_with("naming");
+        if what == "CACHED" {
+            cached.insert(n.to_owned());
+        } else if what.starts_with('[') || (export && exporter) {
+            names.entry(n.to_owned()).or_insert_with(|| what.to_owned());
+        }
+    }
+    names.into_iter().map(|(n, name)| (name, cached.contains(&n))).collect()
+}
