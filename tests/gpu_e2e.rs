@@ -370,6 +370,30 @@ async fn gpu_torch_brings_cuda_once() {
     built.assert_wheels_installed(&plan).await;
     built.assert_config_label_has(&plan).await;
     built.assert_predicts(&["n=3"], "27 on cpu");
+
+    // The CUDA wheels and torch are layers of their own: a system package and another
+    // requirement later, both are cache hits and the very same layers.
+    let before = engine_support::layers_by_block(&built.docker, &built.tag).await;
+    let dir = built._dir.path();
+    let cog = std::fs::read_to_string(dir.join("cog.yaml")).unwrap();
+    std::fs::write(dir.join("cog.yaml"), cog.replace("build:\n", "build:\n  system_packages:\n    - \"less\"\n")).unwrap();
+    std::fs::write(dir.join("requirements.txt"), "torch==2.5.1\nsix==1.16.0\n").unwrap();
+    let tag = "cogpack-e2e/gpu-torch:changed";
+    let out = run(&["build", dir.to_str().unwrap(), "-t", tag, "--progress", "plain"]);
+    let log = engine_support::assert_ok(&out, "the rebuild after a system package and a requirement");
+    let steps = engine_support::plain_steps(&log, false);
+    for (name, cached) in &steps {
+        if name.starts_with("[cuda-wheels/cuda-wheels] install") || name.starts_with("[torch/torch] install") {
+            assert!(cached, "{name} ran again:\n{log}");
+        }
+    }
+    assert!(steps.iter().any(|(n, c)| n.starts_with("[apt-packages/") && !c), "no apt step ran:\n{log}");
+    let after = engine_support::layers_by_block(&built.docker, tag).await;
+    for block in ["cuda-wheels/cuda-wheels", "torch/torch"] {
+        assert!(before.contains_key(block), "no {block} layer: {before:?}");
+        assert_eq!(before.get(block), after.get(block), "the {block} layer changed");
+    }
+    let _ = built.docker.remove_image(tag, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
     built.finish(test).await;
 }
 

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use bollard::Docker;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cogpack");
 
@@ -74,30 +73,6 @@ fn install_cached(steps: &BTreeMap<String, bool>, block: &str) -> bool {
     *found[0].1
 }
 
-/// `[block/stage]` -> layer digest, from the image's history (newest first) and RootFS (bottom
-/// first); the base image's layers are skipped.
-async fn layers_by_block(docker: &Docker, tag: &str) -> BTreeMap<String, String> {
-    let inspect = docker.inspect_image(tag).await.unwrap();
-    let layers = inspect.root_fs.unwrap().layers.unwrap();
-    let history: Vec<String> = docker
-        .image_history(tag)
-        .await
-        .unwrap()
-        .into_iter()
-        .rev()
-        .map(|h| h.created_by)
-        .collect();
-    assert_eq!(history.len(), layers.len(), "one history entry per layer: {history:#?}");
-    history
-        .into_iter()
-        .zip(layers)
-        .filter_map(|(h, l)| {
-            let block = h.strip_prefix('[')?.split(']').next()?.to_owned();
-            Some((block, l))
-        })
-        .collect()
-}
-
 /// Whether the engine can make independent layers (else `auto` lowers as `chained`).
 async fn engine_has_independent_layers() -> bool {
     let found = cogpack::daemon::discover(None).unwrap();
@@ -118,7 +93,7 @@ async fn a_system_packages_change_keeps_the_dependency_and_weights_layers() {
     write_config(project.path(), "[jq, tree]", "six==1.16.0");
     let log = assert_ok(&build(project.path(), b, &[]), "build after a system_packages change");
     let st = steps(&log);
-    let (la, lb) = (layers_by_block(&docker, a).await, layers_by_block(&docker, b).await);
+    let (la, lb) = (engine_support::layers_by_block(&docker, a).await, engine_support::layers_by_block(&docker, b).await);
     assert_ne!(la["apt-packages/apt-packages"], lb["apt-packages/apt-packages"]);
     if independent {
         for block in ["venv", "pip-requirements"] {
@@ -139,7 +114,7 @@ async fn a_system_packages_change_keeps_the_dependency_and_weights_layers() {
     // (Whether the install step runs or comes from an earlier run's cache depends on the
     // engine's history; the layers say what matters.)
     assert_ok(&build(project.path(), c, &[]), "build after a requirement change");
-    let lc = layers_by_block(&docker, c).await;
+    let lc = engine_support::layers_by_block(&docker, c).await;
     assert_eq!(lb["apt-packages/apt-packages"], lc["apt-packages/apt-packages"]);
     assert_eq!(lb["venv/venv"], lc["venv/venv"]);
     assert_ne!(lb["pip-requirements/pip-requirements"], lc["pip-requirements/pip-requirements"]);

@@ -331,3 +331,27 @@ pub fn plain_steps(log: &str, export: bool) -> std::collections::BTreeMap<String
     }
     names.into_iter().map(|(n, name)| (name, cached.contains(&n))).collect()
 }
+
+/// `[block/stage]` -> layer digest, from the image's history (newest first) and RootFS (bottom
+/// first); the base image's layers are skipped.
+pub async fn layers_by_block(docker: &Docker, tag: &str) -> std::collections::BTreeMap<String, String> {
+    let inspect = docker.inspect_image(tag).await.unwrap();
+    let layers = inspect.root_fs.unwrap().layers.unwrap();
+    let history: Vec<String> = docker
+        .image_history(tag)
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .map(|h| h.created_by)
+        .collect();
+    assert_eq!(history.len(), layers.len(), "one history entry per layer: {history:#?}");
+    history
+        .into_iter()
+        .zip(layers)
+        .filter_map(|(h, l)| {
+            let block = h.strip_prefix('[')?.split(']').next()?.to_owned();
+            Some((block, l))
+        })
+        .collect()
+}
