@@ -5,6 +5,32 @@ use std::fmt;
 
 use super::glob::{Glob, PatternError};
 
+/// What Docker's pattern matcher makes of one pattern before matching: trimmed, `!` (an
+/// exception) and the whitespace after it removed, cleaned like a path, a leading `/`
+/// dropped. `None` for a pattern that is only whitespace (the matcher skips it).
+///
+/// Docker trims twice — once reading `.dockerignore`, once here — so whitespace that
+/// cleaning exposes (`*a\r/` is read as `*a\r`) is not part of what is matched (`*a`).
+pub fn normalize_pattern(raw: &str) -> Result<Option<(bool, String)>, PatternError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let (exception, body) = match raw.strip_prefix('!') {
+        Some(rest) => (true, rest.trim()),
+        None => (false, raw),
+    };
+    if exception && body.is_empty() {
+        return Err(PatternError::EmptyException);
+    }
+    let text = clean_path(body);
+    let text = match text.strip_prefix('/') {
+        Some(rest) if !rest.is_empty() => rest.to_owned(),
+        _ => text,
+    };
+    Ok(Some((exception, text)))
+}
+
 /// An ordered list of exclude patterns with `!` exceptions.
 #[derive(Clone, Default)]
 pub struct PatternMatcher {
@@ -23,21 +49,8 @@ impl PatternMatcher {
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, PatternError> {
         let mut out = Vec::new();
         for raw in patterns {
-            let raw = raw.as_ref().trim();
-            if raw.is_empty() {
+            let Some((exception, text)) = normalize_pattern(raw.as_ref())? else {
                 continue;
-            }
-            let (exception, body) = match raw.strip_prefix('!') {
-                Some(rest) => (true, rest.trim()),
-                None => (false, raw),
-            };
-            if exception && body.is_empty() {
-                return Err(PatternError::EmptyException);
-            }
-            let text = clean_path(body);
-            let text = match text.strip_prefix('/') {
-                Some(rest) if !rest.is_empty() => rest.to_owned(),
-                _ => text,
             };
             let glob = Glob::new(&text)?;
             out.push(Pattern { text, exception, glob });

@@ -22,7 +22,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use glob::PatternError;
-pub use matcher::{clean_path, IncludeMatch, IncludeMatcher, PatternMatcher};
+pub use matcher::{clean_path, normalize_pattern, IncludeMatch, IncludeMatcher, PatternMatcher};
 
 /// The largest `.dockerignore` read (bytes).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -94,14 +94,22 @@ impl Dockerignore {
                 cleaned.remove(0);
             }
             let shown: String = raw.trim().chars().take(200).collect();
-            glob::Glob::new(&cleaned).map_err(|e| {
+            let read = if exception { format!("!{cleaned}") } else { cleaned };
+            let malformed = |e: PatternError| {
                 let reason = match e {
                     PatternError::Syntax { reason, .. } => reason,
                     PatternError::EmptyException => "`!` must be followed by a pattern",
                 };
                 (line, format!("pattern `{}` is malformed: {reason}", shown.escape_debug()))
-            })?;
-            out.patterns.push(if exception { format!("!{cleaned}") } else { cleaned });
+            };
+            // What the matcher will match (Docker's matcher trims and cleans again): checked
+            // here so that an error names its line and `lines` stays aligned with the
+            // matcher's patterns when cleaning leaves only whitespace (`x/../ /`).
+            let Some((_, body)) = normalize_pattern(&read).map_err(malformed)? else {
+                continue;
+            };
+            glob::Glob::new(&body).map_err(malformed)?;
+            out.patterns.push(read);
             out.lines.push(line);
         }
         out.matcher = PatternMatcher::new(&out.patterns).map_err(|e| (0, e.to_string()))?;
@@ -169,6 +177,22 @@ mod tests {
         assert!(err.starts_with(&want), "{err}");
         assert!(err.contains("out of order"), "{err}");
         assert!(read(&dir.path().join("none")).unwrap().patterns.is_empty());
+    }
+
+    /// Found by `scripts/fuzz 600 dockerignore`: cleaning `*a\r…\r/` leaves `*a\r…\r`, which
+    /// Docker's matcher trims again to `*a`; the fuzz target's oracle read the untrimmed text.
+    #[test]
+    fn whitespace_exposed_by_cleaning_is_trimmed_as_docker_does() {
+        let d = Dockerignore::parse("*a\r\r\r\r\r\r\r\r/\n").unwrap();
+        assert_eq!(normalize_pattern(&d.patterns[0]).unwrap(), Some((false, "*a".to_owned())));
+        assert!(d.excludes("\0\0\rz\rdta/ata"));
+        assert!(d.excludes("xa"));
+        // A pattern that cleaning reduces to whitespace matches nothing, and the lines of
+        // the patterns after it stay right.
+        let d = Dockerignore::parse("x/../\r/\nsrc\n").unwrap();
+        assert_eq!(d.excluding_line("src/a.py"), Some(2));
+        // An exception with nothing left is an error on its line.
+        assert_eq!(Dockerignore::parse("a\n!x/../\r/\n").unwrap_err().0, 2);
     }
 
     #[test]

@@ -218,10 +218,133 @@ fn routes(spec: &SessionSpec, filesend: Arc<Mutex<FileSendReport>>) -> Routes {
     routes.prepare()
 }
 
+/// Receive window of each stream the engine opens in the session.
+///
+/// It bounds how many of the engine's REQ packets can wait unread. A cold transfer of 100,000
+/// files is 100,000 REQs of about 11 bytes, each its own HTTP/2 DATA frame, and h2 (0.4.20 and
+/// later) counts 256 − payload bytes of "framing overhead" for every small DATA frame
+/// received but not yet read by the service, closing the connection (GOAWAY
+/// `ENHANCE_YOUR_CALM`, "too_many_data_frames") past a budget of half the connection window.
+/// With hyper's defaults (1 MiB windows: a 512 KiB budget, about 2,100 unread REQs) a build of
+/// a 100,000-file context failed whenever the sender's reader fell behind the engine's burst.
+/// 256 KiB of 11-byte REQs is 23,800 frames, 5.8 MB of overhead.
+const SESSION_STREAM_WINDOW: u32 = 256 * 1024;
+
+/// Connection receive window: its half is h2's small-frame budget (32 MiB here, room for five
+/// streams full of REQs at once). What can be buffered is still bounded by the stream window
+/// times the streams open.
+const SESSION_CONNECTION_WINDOW: u32 = 64 * 1024 * 1024;
+
 /// Serves HTTP/2 gRPC on a stream whose other end is the engine's HTTP/2 client.
 async fn serve(io: BoxIo, routes: Routes) {
-    let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-        .timer(TokioTimer::new())
-        .serve_connection(TokioIo::new(io), TowerToHyperService::new(routes));
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder.initial_stream_window_size(SESSION_STREAM_WINDOW).initial_connection_window_size(SESSION_CONNECTION_WINDOW);
+    serve_with(builder, io, routes).await;
+}
+
+async fn serve_with(mut builder: hyper::server::conn::http2::Builder<TokioExecutor>, io: BoxIo, routes: Routes) {
+    let conn = builder.timer(TokioTimer::new()).serve_connection(TokioIo::new(io), TowerToHyperService::new(routes));
     let _ = conn.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buildkit::local::MemTree;
+    use bollard_buildkit_proto::fsutil::types::{packet::PacketType, Packet};
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, StreamBody};
+    use hyper::body::Frame;
+    use prost::Message;
+
+    fn grpc_frame(p: &Packet) -> Bytes {
+        let body = p.encode_to_vec();
+        let mut out = Vec::with_capacity(5 + body.len());
+        out.push(0);
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        out.extend_from_slice(&body);
+        out.into()
+    }
+
+    /// The engine asks for every file of a cold context at once, one small DATA frame per
+    /// REQ, faster than the sender reads them. Before the session set its windows, h2 closed
+    /// the connection ("too_many_data_frames") after about 2,100 unread REQs.
+    #[tokio::test]
+    async fn a_burst_of_requests_for_many_files_is_served() {
+        burst(None).await.expect("the session kept the connection open");
+    }
+
+    /// Why the windows are set: with hyper's default windows the same burst loses the
+    /// connection (h2 0.4.20's small-DATA-frame budget). Ignored because it tests h2, not us:
+    /// `cargo test --lib hypers_default_windows -- --ignored`.
+    #[tokio::test]
+    #[ignore = "documents a dependency's limit"]
+    async fn hypers_default_windows_fail_the_burst() {
+        // The client sees the connection go ("stream closed because of a broken pipe").
+        let result = burst(Some(hyper::server::conn::http2::Builder::new(TokioExecutor::new()))).await;
+        assert!(result.is_err(), "hyper's defaults survived the burst: the session's windows may no longer be needed");
+    }
+
+    /// 30,000 one-byte files requested at once; `builder`: the server's HTTP/2 settings
+    /// (`None`: the session's own).
+    async fn burst(builder: Option<hyper::server::conn::http2::Builder<TokioExecutor>>) -> Result<(), String> {
+        const FILES: u32 = 30_000;
+        let mut tree = MemTree::new();
+        for i in 0..FILES {
+            tree.insert(&format!("f{i:05}"), "x", 0o644).unwrap();
+        }
+        let spec = SessionSpec {
+            id: "test".into(),
+            name: "test".into(),
+            shared_key: "test".into(),
+            locals: [("context".to_owned(), LocalSource::memory(tree))].into(),
+            secrets: BTreeMap::new(),
+            export_dest: None,
+            registry_auth: None,
+        };
+        let routes = routes(&spec, Arc::new(Mutex::new(FileSendReport::default())));
+        let (engine_end, our_end) = tokio::io::duplex(1 << 20);
+        let server = match builder {
+            None => tokio::spawn(serve(Box::new(our_end), routes)),
+            Some(b) => tokio::spawn(serve_with(b, Box::new(our_end), routes)),
+        };
+        let (mut client, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(engine_end)).await.unwrap();
+        tokio::spawn(conn);
+
+        // IDs 0..FILES are the files (all at the root). Every REQ is its own DATA frame, as
+        // the engine's gRPC client writes them, then FIN.
+        let mut frames: Vec<Result<Frame<Bytes>, std::convert::Infallible>> = (0..FILES)
+            .map(|id| Ok(Frame::data(grpc_frame(&Packet { r#type: PacketType::PacketReq as i32, id, ..Default::default() }))))
+            .collect();
+        frames.push(Ok(Frame::data(grpc_frame(&Packet { r#type: PacketType::PacketFin as i32, ..Default::default() }))));
+        let req = hyper::Request::post("http://session/moby.filesync.v1.FileSync/DiffCopy")
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .header("dir-name", "context")
+            .body(StreamBody::new(futures::stream::iter(frames)))
+            .unwrap();
+        let resp = client.send_request(req).await.map_err(|e| format!("{e:?}"))?;
+        assert_eq!(resp.status(), 200);
+        let body = resp.into_body().collect().await.map_err(|e| format!("{e:?}"))?;
+        let status = body.trailers().and_then(|t| t.get("grpc-status")).map(|v| v.to_str().unwrap().to_owned());
+        let bytes = body.to_bytes();
+        // STATs, end of stats, a DATA and an EOF per file, FIN.
+        let mut packets = 0usize;
+        let mut data = 0usize;
+        let mut rest = &bytes[..];
+        while rest.len() >= 5 {
+            let len = u32::from_be_bytes(rest[1..5].try_into().unwrap()) as usize;
+            let p = Packet::decode(&rest[5..5 + len]).unwrap();
+            packets += 1;
+            if p.r#type == PacketType::PacketData as i32 {
+                data += 1;
+            }
+            rest = &rest[5 + len..];
+        }
+        server.abort();
+        assert_eq!(status.as_deref(), Some("0"));
+        assert_eq!(data, 2 * FILES as usize, "{packets} packets");
+        Ok(())
+    }
 }
