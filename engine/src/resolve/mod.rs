@@ -239,6 +239,24 @@ pub struct Resolved {
     pub constraints: Vec<Applied>,
 }
 
+impl Resolved {
+    /// The `base_image` value: the image row's name, its table row as the source, and its
+    /// origin (`local`, `registry`) as the variant.
+    pub(crate) fn base_image(image: &BaseImage, reason: String) -> Self {
+        Resolved {
+            version: image.name.clone(),
+            source: Source::from(&image.at),
+            reason,
+            requested: None,
+            variant: Some(image.origin.to_string()),
+            index_url: None,
+            package: None,
+            constraints: Vec::new(),
+            wheels: Vec::new(),
+        }
+    }
+}
+
 /// A constraint that applied to a resolved value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Applied {

@@ -68,20 +68,8 @@ pub(crate) fn build(
         _ => None,
     };
     let image = base_image(t, &python_v, image_cuda, &mut out.warnings)?;
-    out.values.insert(
-        "base_image".to_string(),
-        Resolved {
-            version: image.name.clone(),
-            source: Source::from(&image.at),
-            reason: image_reason(&image, &python_v, image_cuda, supply.as_ref()),
-            requested: None,
-            variant: Some(image.origin.to_string()),
-            index_url: None,
-            package: None,
-            constraints: Vec::new(),
-            wheels: Vec::new(),
-        },
-    );
+    let reason = image_reason(&image, &python_v, image_cuda, supply.as_ref());
+    out.values.insert("base_image".to_string(), Resolved::base_image(&image, reason));
 
     let rewritten_requirements = if let Some(file) = &input.requirements {
         Some(rewrite(file, &out.plan))
@@ -133,7 +121,7 @@ pub(crate) fn cuda_supply<'t>(c: &Collected, ch: &Choice<'t>, row: &'t CudaRow) 
         );
         (row.version.clone(), cudnn.clone(), wheels, reason, None)
     } else {
-        let (first, p) = &from[0];
+        let (_, p) = &from[0];
         let mut pins: BTreeMap<String, String> = BTreeMap::new();
         for (_, w) in &from {
             if !(w.cuda == p.cuda && w.cudnn.major() == p.cudnn.major()) {
@@ -155,7 +143,6 @@ pub(crate) fn cuda_supply<'t>(c: &Collected, ch: &Choice<'t>, row: &'t CudaRow) 
             p.cudnn,
             p.at
         );
-        let _ = first;
         (p.cuda.clone(), p.cudnn.clone(), pins.into_values().collect(), reason, Some(Source::from(&p.at)))
     };
     let fits = c.of(Target::Cuda).all(|k| k.spec.contains_cog(&cuda))

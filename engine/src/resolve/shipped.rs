@@ -123,17 +123,7 @@ pub(crate) fn resolve(deps: &[&Dependency], tables: &CompatTables) -> Result<Res
     let what: Vec<String> = names.iter().map(|n| format!("{n} {}", image.ships[*n])).collect();
     values.insert(
         "base_image".to_string(),
-        Resolved {
-            version: image.name.clone(),
-            source: Source::from(&image.at),
-            reason: format!("{} image that ships {} ({})", image.origin, what.join(", "), image.at),
-            requested: None,
-            variant: Some(image.origin.to_string()),
-            index_url: None,
-            package: None,
-            constraints: Vec::new(),
-            wheels: Vec::new(),
-        },
+        Resolved::base_image(&image, format!("{} image that ships {} ({})", image.origin, what.join(", "), image.at)),
     );
     Ok(Resolution { gpu: false, values, base_image: image.clone(), rewritten_requirements: None, warnings: Vec::new() })
 }
