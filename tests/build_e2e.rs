@@ -225,7 +225,7 @@ async fn a_failing_detached_stage_fails_the_build_naming_its_block() {
     std::fs::create_dir_all(&blocks).unwrap();
     // A project-local override of the built-in pip-freeze block whose side step fails.
     let manifest = std::fs::read_to_string(repo().join("blocks.d/pip-freeze.toml")).unwrap();
-    let broken = manifest.replace("python -m pip freeze", "echo side-step-output && exit 7 && python -m pip freeze");
+    let broken = manifest.replace("mkdir -p /cogpack && ", "echo side-step-output && exit 7 && ");
     assert_ne!(broken, manifest);
     std::fs::write(blocks.join("pip-freeze.toml"), broken).unwrap();
 
@@ -238,7 +238,7 @@ async fn a_failing_detached_stage_fails_the_build_naming_its_block() {
 
     // A side step that succeeds but writes no file: the error says which block and label.
     let quiet = manifest.replace(
-        "python -m pip freeze --disable-pip-version-check > \" + shell_quote(params.target)",
+        "mkdir -p /cogpack && /opt/uv-tool/uv pip freeze --python \\\"$(command -v python)\\\" > \" + shell_quote(params.target)",
         "true\"",
     );
     assert_ne!(quiet, manifest);

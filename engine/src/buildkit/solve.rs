@@ -389,17 +389,28 @@ async fn gateway(
     imports: &[frontend::CacheOptionsEntry],
 ) -> Result<(), tonic::Status> {
     let bridge = client.bridge.clone();
-    let solved = gateway_solve(&bridge, build_ref, definition, false, imports).await;
+    // Detached stages are solved at the same time as the image (their files go into the
+    // image config, so they must finish before the export): both run now, in parallel, rather
+    // than the image's steps waiting for the export.
+    let side_defs: &[pb::Definition] = match (&finish, &image_config) {
+        (Some(hook), Some(_)) => &hook.sides,
+        _ => &[],
+    };
+    let evaluate_main = !side_defs.is_empty();
+    let (solved, sides) = futures::future::join(
+        gateway_solve(&bridge, build_ref, definition, evaluate_main, imports),
+        futures::future::join_all(
+            side_defs.iter().map(|side| gateway_solve(&bridge, build_ref, side.clone(), true, imports)),
+        ),
+    )
+    .await;
     let ret = match solved {
         Ok(result) => {
             if let (Some(hook), Some(cfg)) = (&finish, image_config.as_mut()) {
-                let mut sides = Vec::new();
-                for side in &hook.sides {
-                    match gateway_solve(&bridge, build_ref, side.clone(), true, imports).await {
-                        Ok(r) => sides.push(r),
-                        Err(s) => return fail(&bridge, build_ref, s).await,
-                    }
-                }
+                let sides = match sides.into_iter().collect::<Result<Vec<_>, _>>() {
+                    Ok(sides) => sides,
+                    Err(s) => return fail(&bridge, build_ref, s).await,
+                };
                 let mut files = Vec::new();
                 for read in &hook.reads {
                     let from = match read.from {
