@@ -10,12 +10,16 @@ use toml::Spanned;
 use super::raw;
 use super::tables::*;
 use super::Problem;
+use crate::diagnostics::SourceFile;
 use crate::resolve::version::Version;
 
 /// One file being checked: its label, text, and the problems found so far.
 pub(crate) struct Checker<'a> {
     label: &'a str,
     text: &'a str,
+    /// Every row is located (`at`): its line comes from the file's line index, not from
+    /// counting the newlines before it.
+    source: std::sync::Arc<SourceFile>,
     pub problems: Vec<Problem>,
 }
 
@@ -24,8 +28,15 @@ impl<'a> Checker<'a> {
         Self {
             label,
             text,
+            source: SourceFile::new(label, text),
             problems: Vec::new(),
         }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    fn line_col(&self, offset: usize) -> (u32, u32) {
+        let at = self.source.line_col(offset);
+        (at.line as u32, at.col as u32)
     }
 
     /// Parses the whole file into its raw type; a TOML or schema error becomes one problem.
@@ -35,7 +46,7 @@ impl<'a> Checker<'a> {
             Err(e) => {
                 let (line, col) = e
                     .span()
-                    .map(|s| line_col(self.text, s.start))
+                    .map(|s| self.line_col(s.start))
                     .unwrap_or((1, 1));
                 let message = e.message().trim().to_string();
                 let help = if message.contains("unknown field") {
@@ -58,12 +69,12 @@ impl<'a> Checker<'a> {
     fn at(&self, span: Range<usize>) -> TableRef {
         TableRef {
             file: self.label.to_string(),
-            line: line_col(self.text, span.start).0,
+            line: self.line_col(span.start).0,
         }
     }
 
     fn problem(&mut self, span: Range<usize>, message: impl Into<String>, help: Option<&str>) {
-        let (line, col) = line_col(self.text, span.start);
+        let (line, col) = self.line_col(span.start);
         self.problems.push(Problem {
             file: self.label.to_string(),
             line,
@@ -254,15 +265,6 @@ impl<'a> Checker<'a> {
         }
         Some(CudaLibraries { wheels, cudnn, at, cite })
     }
-}
-
-/// 1-based line and column of a byte offset.
-pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() as u32 + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
-    (line, col)
 }
 
 pub(crate) fn python(c: &mut Checker<'_>) -> Vec<PythonRow> {

@@ -494,6 +494,12 @@ pub fn explain_block(registry: &Registry, block: &Block, project: Arc<Project>) 
 
 /// Loads manifests for a project directory and composes its plan: the whole `cogpack plan`.
 pub fn plan_dir(dir: &std::path::Path, extra_dirs: &[std::path::PathBuf], indexes: &PackageIndexes) -> Result<Composition, PlanDirError> {
+    // The compat tables (checked once per process) are needed only when versions resolve,
+    // after the manifests load: check them meanwhile on another core. A failure is kept in
+    // the table's cell and reported where resolution asks for it.
+    std::thread::spawn(|| {
+        let _ = crate::compat::CompatTables::builtin();
+    });
     let project = Project::open(dir).map_err(|e| PlanDirError::Compose(ComposeError::Project(e.to_string())))?;
     let registry = Registry::load(&crate::manifest::Sources::from_env(extra_dirs, Some(dir))).map_err(PlanDirError::Load)?;
     compose_with(&registry, Arc::new(project), indexes).map_err(PlanDirError::Compose)

@@ -103,6 +103,10 @@ fn build() -> Engine {
     e.on_print(|_| {});
     e.on_debug(|_, _, _| {});
     e.set_strict_variables(true);
+    // Scripts are small and most run once per process: optimising an AST costs more than
+    // it saves (every manifest's scripts compile on each `cogpack plan`).
+    e.set_optimization_level(rhai::OptimizationLevel::None);
+    e.set_max_strings_interned(0);
     e.set_max_operations(MAX_OPERATIONS);
     e.set_max_call_levels(MAX_CALL_LEVELS);
     e.set_max_expr_depths(64, 32);
