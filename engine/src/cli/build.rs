@@ -8,8 +8,8 @@ use tokio::sync::mpsc;
 
 use super::progress::{self, ProgressMode};
 use super::{Format, GlobalArgs};
-use super::registry::RegistryArgs;
-use crate::build::{self, BuildNote, BuildOptions, BuildOutcome, CacheSpec, OutputSpec, SecretSpec};
+use super::registry::{CacheArgs, RegistryArgs};
+use crate::build::{self, BuildNote, BuildOptions, BuildOutcome, OutputSpec, SecretSpec};
 use crate::compose::plan_dir;
 
 /// Build a Cog project into an image.
@@ -66,14 +66,8 @@ pub struct BuildArgs {
     /// the registry already has are not sent again)
     #[arg(long)]
     pub push: bool,
-    /// Export the build cache to a registry: `type=registry,ref=IMAGE[,mode=max]`; mode=max
-    /// keeps every step's cache (dependency installs too), so another machine skips them
-    #[arg(long, value_name = "SPEC", value_parser = CacheSpec::parse_to)]
-    pub cache_to: Vec<CacheSpec>,
-    /// Import build cache from a registry: `type=registry,ref=IMAGE` or just IMAGE
-    /// (repeatable); a reference that does not exist yet is a note, not an error
-    #[arg(long, value_name = "SPEC", value_parser = CacheSpec::parse_from)]
-    pub cache_from: Vec<CacheSpec>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// Print the result as text (stderr) or JSON (stdout)
@@ -103,8 +97,8 @@ pub fn run(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         chained_layers: args.layers == Layers::Chained,
         push: args.push,
         insecure_registry: args.registry.insecure_registry,
-        cache_to: args.cache_to.clone(),
-        cache_from: args.cache_from.clone(),
+        cache_to: args.cache.cache_to.clone(),
+        cache_from: args.cache.cache_from.clone(),
         mirror: match args.registry.mirror() {
             Ok(m) => m,
             Err(e) => {
@@ -113,16 +107,7 @@ pub fn run(args: BuildArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             }
         },
     };
-    match build_dir(&dir, &options, args.progress, global)? {
-        Ok(outcome) => {
-            match args.format {
-                Format::Json => println!("{}", outcome_json(&outcome)),
-                Format::Text => {}
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(code) => Ok(ExitCode::from(code)),
-    }
+    build_and_report(&dir, &options, args.progress, args.format, global)
 }
 
 /// The name `cogpack build` gives an image when no `-t` is given: `cogpack-<dir>:latest`.
@@ -138,6 +123,26 @@ pub fn default_tag(dir: &Path) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })
         .collect();
     format!("cogpack-{}:latest", clean.trim_matches(|c| c == '-' || c == '.'))
+}
+
+/// [`build_dir`], then the outcome as JSON on stdout when asked: what `build` and `push` (of
+/// a project) end with.
+pub fn build_and_report(
+    dir: &Path,
+    options: &BuildOptions,
+    mode: ProgressMode,
+    format: Format,
+    global: &GlobalArgs,
+) -> anyhow::Result<ExitCode> {
+    Ok(match build_dir(dir, options, mode, global)? {
+        Ok(outcome) => {
+            if format == Format::Json {
+                println!("{}", outcome_json(&outcome));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(code) => ExitCode::from(code),
+    })
 }
 
 /// Plans and builds `dir`, rendering progress and notes on stderr. `Err(code)` means the

@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::build::{build_dir, outcome_json};
+use super::build::build_and_report;
 use super::progress::ProgressMode;
-use super::registry::RegistryArgs;
+use super::registry::{CacheArgs, RegistryArgs};
 use super::{Format, GlobalArgs};
-use crate::build::{BuildOptions, CacheSpec};
+use crate::build::BuildOptions;
 use crate::registry::{self, DockerConfig, Reference};
 
 /// Push a model image to an OCI registry.
@@ -25,7 +25,8 @@ use crate::registry::{self, DockerConfig, Reference};
     cogpack push fixtures/string-project 127.0.0.1:5000/string:1\n  \
     cogpack push cogpack-string-project:latest registry.example.com/team/string:1\n\n\
 A registry with a private CA: put the CA at /etc/docker/certs.d/HOST:PORT/ca.crt on the\n\
-engine's machine. Plain HTTP: only to loopback, or with --insecure-registry.")]
+engine's machine. Plain HTTP: only to loopback, or with --insecure-registry.\n\
+--cache-to/--cache-from apply when what is pushed is a project directory (it is built).")]
 pub struct PushArgs {
     /// `[DIR|IMAGE] REF`: what to push (a project directory, or an image in the engine's
     /// store; default `.`), then where: REGISTRY/REPOSITORY[:TAG]
@@ -34,12 +35,8 @@ pub struct PushArgs {
     /// Engine address (default: discovered)
     #[arg(long, value_name = "ADDR")]
     pub engine: Option<String>,
-    /// Export the build cache too: `type=registry,ref=IMAGE[,mode=max]` (projects only)
-    #[arg(long, value_name = "SPEC", value_parser = CacheSpec::parse_to)]
-    pub cache_to: Vec<CacheSpec>,
-    /// Import build cache: `type=registry,ref=IMAGE` or IMAGE (projects only)
-    #[arg(long, value_name = "SPEC", value_parser = CacheSpec::parse_from)]
-    pub cache_from: Vec<CacheSpec>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// How to show build progress
@@ -79,22 +76,14 @@ pub fn run(args: PushArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             engine: args.engine.clone(),
             push: true,
             insecure_registry: args.registry.insecure_registry,
-            cache_to: args.cache_to.clone(),
-            cache_from: args.cache_from.clone(),
+            cache_to: args.cache.cache_to.clone(),
+            cache_from: args.cache.cache_from.clone(),
             mirror,
             ..Default::default()
         };
-        return Ok(match build_dir(&dir, &options, args.progress, global)? {
-            Ok(outcome) => {
-                if args.format == Format::Json {
-                    println!("{}", outcome_json(&outcome));
-                }
-                ExitCode::SUCCESS
-            }
-            Err(code) => ExitCode::from(code),
-        });
+        return build_and_report(&dir, &options, args.progress, args.format, global);
     }
-    if !args.cache_to.is_empty() || !args.cache_from.is_empty() {
+    if !args.cache.cache_to.is_empty() || !args.cache.cache_from.is_empty() {
         eprintln!("error: --cache-to/--cache-from apply to projects; `{source}` is not a directory");
         return Ok(ExitCode::from(super::exit::USAGE));
     }

@@ -1,5 +1,6 @@
 //! Registry flags shared by `build`, `push`, `images` and `predict`.
 
+use crate::build::CacheSpec;
 use crate::registry::{CogpackConfig, ConfigError, Mirror};
 
 /// How to reach registries.
@@ -28,4 +29,17 @@ impl RegistryArgs {
             None => Ok(CogpackConfig::load()?.mirror),
         }
     }
+}
+
+/// Build cache in a registry: `build` and `push` (of a project).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CacheArgs {
+    /// Export the build cache to a registry: `type=registry,ref=IMAGE[,mode=max]`; mode=max
+    /// keeps every step's cache (dependency installs too), so another machine skips them
+    #[arg(long, value_name = "SPEC", value_parser = CacheSpec::parse_to)]
+    pub cache_to: Vec<CacheSpec>,
+    /// Import build cache from a registry: `type=registry,ref=IMAGE` or just IMAGE
+    /// (repeatable); a reference that does not exist yet is a note, not an error
+    #[arg(long, value_name = "SPEC", value_parser = CacheSpec::parse_from)]
+    pub cache_from: Vec<CacheSpec>,
 }
