@@ -162,6 +162,20 @@ fn broken_manifests_exit_3_with_file_line_col() {
     }
 }
 
+/// `plan` compiles the plan scripts of the blocks that fire, when they run; `blocks list`
+/// compiles every script, so a block that never fires is still checked there.
+#[test]
+fn a_broken_plan_script_of_a_block_that_does_not_fire_is_found_by_blocks_list() {
+    let dir = "tests/manifests/rhai-syntax-unused";
+    let out = cogpack(&["plan", "tests/projects/string-project", "--blocks", dir], &repo());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("✗ unused-bad-script"), "{}", stdout(&out));
+    let out = cogpack(&["blocks", "list", "--blocks", dir], &repo());
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unused-bad-script.toml:11:9"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not compile"), "{}", stderr(&out));
+}
+
 #[test]
 fn an_endless_detect_script_stops_within_5s_naming_the_block() {
     let start = Instant::now();

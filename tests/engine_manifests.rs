@@ -17,7 +17,7 @@ fn repo() -> PathBuf {
 
 /// Loads the case as a `--blocks` dir and plans string-project; returns the rendered error.
 fn failure(case: &Path) -> String {
-    let sources = Sources { builtin: true, blocks_path: vec![], flags: vec![case.to_path_buf()], project: None };
+    let sources = Sources { builtin: true, blocks_path: vec![], flags: vec![case.to_path_buf()], project: None, compile_on_use: false };
     match Registry::load(&sources) {
         Err(e) => render(&e.diagnostics(), RenderStyle::Plain),
         Ok(registry) => {

@@ -53,13 +53,13 @@ fn open(dir: &Path) -> Project {
 /// Composes with the built-ins, extra `--blocks` dirs and the project's own `.cogpack/`
 /// (never `COGPACK_BLOCKS_PATH`, so the developer's environment cannot leak in).
 fn plan(dir: &Path, extra: &[PathBuf]) -> Result<Composition, String> {
-    let sources = Sources { builtin: true, blocks_path: vec![], flags: extra.to_vec(), project: Some(dir.to_path_buf()) };
+    let sources = Sources { builtin: true, blocks_path: vec![], flags: extra.to_vec(), project: Some(dir.to_path_buf()), compile_on_use: false };
     let registry = Registry::load(&sources).map_err(|e| render(&e.diagnostics(), RenderStyle::Plain))?;
     compose(&registry, Arc::new(open(dir))).map_err(|e| format!("exit {}\n{}", e.exit_code(), e.render(false)))
 }
 
 fn compose_err(dir: &Path, extra: &[PathBuf]) -> ComposeError {
-    let sources = Sources { builtin: true, blocks_path: vec![], flags: extra.to_vec(), project: Some(dir.to_path_buf()) };
+    let sources = Sources { builtin: true, blocks_path: vec![], flags: extra.to_vec(), project: Some(dir.to_path_buf()), compile_on_use: false };
     let registry = Registry::load(&sources).unwrap();
     compose(&registry, Arc::new(open(dir))).unwrap_err()
 }

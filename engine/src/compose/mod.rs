@@ -501,7 +501,9 @@ pub fn plan_dir(dir: &std::path::Path, extra_dirs: &[std::path::PathBuf], indexe
         let _ = crate::compat::CompatTables::builtin();
     });
     let project = Project::open(dir).map_err(|e| PlanDirError::Compose(ComposeError::Project(e.to_string())))?;
-    let registry = Registry::load(&crate::manifest::Sources::from_env(extra_dirs, Some(dir))).map_err(PlanDirError::Load)?;
+    // Only the blocks that fire run their plan scripts: the others need not compile.
+    let sources = crate::manifest::Sources { compile_on_use: true, ..crate::manifest::Sources::from_env(extra_dirs, Some(dir)) };
+    let registry = Registry::load(&sources).map_err(PlanDirError::Load)?;
     compose_with(&registry, Arc::new(project), indexes).map_err(PlanDirError::Compose)
 }
 

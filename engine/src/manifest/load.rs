@@ -28,6 +28,11 @@ pub struct Sources {
     pub flags: Vec<PathBuf>,
     /// The project directory whose `.cogpack/` is read.
     pub project: Option<PathBuf>,
+    /// Compile plan and dependencies scripts when they first run, not at load: for
+    /// composing a plan, which runs those of the blocks that fire only. Detect scripts (all
+    /// of them run) always compile at load. Off: every script compiles at load, and a syntax
+    /// error anywhere is a load error (`cogpack blocks`, the manifest tests).
+    pub compile_on_use: bool,
 }
 
 impl Sources {
@@ -37,7 +42,7 @@ impl Sources {
         let blocks_path = std::env::var_os(BLOCKS_PATH_ENV)
             .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
             .unwrap_or_default();
-        Sources { builtin: true, blocks_path, flags: flags.to_vec(), project: project.map(Path::to_path_buf) }
+        Sources { builtin: true, blocks_path, flags: flags.to_vec(), project: project.map(Path::to_path_buf), compile_on_use: false }
     }
 
     /// Only the built-ins.
@@ -83,7 +88,7 @@ impl Registry {
             };
             let source = Source { origin: raw.origin, path: raw.path.clone(), file: raw.file.clone() };
             match raw.kind {
-                Kind::Block => match parse_block(&id, source, &mut errors) {
+                Kind::Block => match parse_block(&id, source, sources.compile_on_use, &mut errors) {
                     Some(mut block) => {
                         if let Some(old) = registry.blocks.remove(&id) {
                             block.overrides = old.overrides;
@@ -294,7 +299,7 @@ pub fn check_manifest(block: bool, id: &str, path: &str, text: &str) -> Result<(
     let source = Source { origin: Origin::Project, path: PathBuf::from(path), file };
     let mut errors = Vec::new();
     if block {
-        parse_block(id, source, &mut errors);
+        parse_block(id, source, false, &mut errors);
     } else {
         parse_stack(id, source, &mut errors);
     }
@@ -328,7 +333,7 @@ fn id_refs(list: Vec<Spanned<String>>) -> Vec<IdRef> {
     list.into_iter().map(|s| IdRef { span: s.span(), id: s.into_inner() }).collect()
 }
 
-fn parse_block(id: &str, source: Source, errors: &mut Vec<ManifestError>) -> Option<Block> {
+fn parse_block(id: &str, source: Source, compile_on_use: bool, errors: &mut Vec<ManifestError>) -> Option<Block> {
     let file = source.file.clone();
     let raw: BlockManifest = match toml::from_str(file.text()) {
         Ok(raw) => raw,
@@ -363,8 +368,17 @@ fn parse_block(id: &str, source: Source, errors: &mut Vec<ManifestError>) -> Opt
         }
         dependencies.push(DependencySpec { name: dep.name, constraint });
     }
-    let dependencies_script = raw.dependencies.script.and_then(|s| compile(ScriptKind::Dependencies, s, &file, &owner, errors));
-    let plan = raw.plan.and_then(|p| compile(ScriptKind::Plan, p.script, &file, &owner, errors));
+    let later = |kind, text: Spanned<String>| {
+        script::compile_on_use(kind, text.get_ref(), ScriptOrigin::of_toml_string(&file, text.span()), &owner)
+    };
+    let (dependencies_script, plan) = if compile_on_use {
+        (raw.dependencies.script.map(|s| later(ScriptKind::Dependencies, s)), raw.plan.map(|p| later(ScriptKind::Plan, p.script)))
+    } else {
+        (
+            raw.dependencies.script.and_then(|s| compile(ScriptKind::Dependencies, s, &file, &owner, errors)),
+            raw.plan.and_then(|p| compile(ScriptKind::Plan, p.script, &file, &owner, errors)),
+        )
+    };
     let params = match serde_json::to_value(&raw.params) {
         Ok(serde_json::Value::Object(map)) => map.into_iter().collect(),
         _ => BTreeMap::new(),

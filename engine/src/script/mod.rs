@@ -9,7 +9,9 @@
 //! [`MAX_SCRIPT_MEMORY`] ([`memory`]). Time and memory are checked before every operation.
 //!
 //! Scripts are compiled when manifests load ([`compile`]), so a syntax error is a manifest
-//! diagnostic at the manifest's `file:line:col`. They never see the filesystem: they get a
+//! diagnostic at the manifest's `file:line:col`; when a plan is composed, plan and
+//! dependencies scripts compile on their first run instead ([`compile_on_use`]: only the
+//! blocks that fire run them), with the same diagnostic. They never see the filesystem: they get a
 //! read-only context ([`ScriptContext`]) with
 //!
 //! | variable       | what                                                          | scripts |
@@ -151,12 +153,20 @@ impl ScriptOrigin {
     }
 }
 
-/// A compiled script and where it came from.
+/// A script and where it came from, compiled at load ([`compile`]) or on its first run
+/// ([`compile_on_use`]).
 #[derive(Clone)]
 pub struct Script {
-    ast: Arc<AST>,
+    compiled: Arc<Compiled>,
     pub kind: ScriptKind,
     pub origin: ScriptOrigin,
+}
+
+/// A script's text and, once compiled, its AST or why it does not compile.
+struct Compiled {
+    text: String,
+    owner: String,
+    ast: std::sync::OnceLock<Result<AST, Diagnostic>>,
 }
 
 impl fmt::Debug for Script {
@@ -165,38 +175,59 @@ impl fmt::Debug for Script {
     }
 }
 
-/// Compiles a script against the variables of its kind. A syntax error, or a variable the
-/// kind does not provide, is a diagnostic at the manifest's line and column.
+impl Script {
+    /// The AST, compiling it now if this is the first use; a syntax error, or a variable the
+    /// kind does not provide, is a diagnostic at the manifest's line and column.
+    pub fn ast(&self) -> Result<&AST, Diagnostic> {
+        let c = &self.compiled;
+        c.ast.get_or_init(|| compile_ast(self.kind, &c.text, &self.origin, &c.owner)).as_ref().map_err(Clone::clone)
+    }
+}
+
+/// Compiles a script now (see [`Script::ast`] for the errors).
 pub fn compile(kind: ScriptKind, text: &str, origin: ScriptOrigin, owner: &str) -> Result<Script, Diagnostic> {
+    let script = compile_on_use(kind, text, origin, owner);
+    script.ast()?;
+    Ok(script)
+}
+
+/// A script compiled when it first runs: `cogpack plan` loads every manifest but runs only
+/// the plan scripts of the blocks that fire, and compiling the rest was a fifth of its time.
+pub fn compile_on_use(kind: ScriptKind, text: &str, origin: ScriptOrigin, owner: &str) -> Script {
+    let compiled = Compiled { text: text.to_owned(), owner: owner.to_owned(), ast: std::sync::OnceLock::new() };
+    Script { compiled: Arc::new(compiled), kind, origin }
+}
+
+fn compile_ast(kind: ScriptKind, text: &str, origin: &ScriptOrigin, owner: &str) -> Result<AST, Diagnostic> {
     let mut scope = Scope::new();
     for name in kind.variables() {
         scope.push_dynamic(*name, Dynamic::UNIT);
     }
-    match engine().compile_with_scope(&scope, text) {
-        Ok(ast) => Ok(Script { ast: Arc::new(ast), kind, origin }),
-        Err(err) => {
-            let span = origin.span_of(err.position());
-            let message = err.err_type().to_string();
-            let help = if message.contains("Undefined variable") || message.contains("Variable not found") {
-                Some(format!(
-                    "a {kind} script can use the variables {}; functions defined with `fn` see only their parameters",
-                    kind.variables().iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
-                ))
-            } else if message.contains("eval") {
-                Some("scripts cannot use `eval`".into())
-            } else {
-                None
-            };
-            Err(Diagnostic::error("script::compile", format!("the {kind} script of {owner} does not compile: {message}"))
-                .with_primary(&origin.file, span.into(), "here")
-                .with_help_opt(help))
-        }
-    }
+    engine().compile_with_scope(&scope, text).map_err(|err| {
+        let span = origin.span_of(err.position());
+        let message = err.err_type().to_string();
+        let help = if message.contains("Undefined variable") || message.contains("Variable not found") {
+            Some(format!(
+                "a {kind} script can use the variables {}; functions defined with `fn` see only their parameters",
+                kind.variables().iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+            ))
+        } else if message.contains("eval") {
+            Some("scripts cannot use `eval`".into())
+        } else {
+            None
+        };
+        Diagnostic::error("script::compile", format!("the {kind} script of {owner} does not compile: {message}"))
+            .with_primary(&origin.file, span.into(), "here")
+            .with_help_opt(help)
+    })
 }
 
 /// A failure while running a script.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ScriptError {
+    /// A script compiled on first use ([`compile_on_use`]) that does not compile.
+    #[error("{}", .0.message)]
+    Compile(Diagnostic),
     /// Stopped by a limit: too many operations, too long, too deep, too much data.
     #[error("the {kind} script of {owner} was stopped: {why}")]
     Runaway { owner: String, kind: ScriptKind, why: String, origin: ScriptOrigin, span: Range<usize> },
@@ -220,6 +251,7 @@ impl ScriptError {
     /// The error as a located diagnostic.
     pub fn to_diagnostic(&self) -> Diagnostic {
         match self {
+            ScriptError::Compile(d) => d.clone(),
             ScriptError::Runaway { origin, span, .. } => Diagnostic::error("script::runaway", self.to_string())
                 .with_primary(&origin.file, span.clone().into(), "stopped here")
                 .with_help(format!(
@@ -328,9 +360,8 @@ impl ScriptContext {
     fn eval(&self, script: &Script, owner: &str, scope: &mut Scope<'static>) -> Result<Dynamic, ScriptError> {
         let spent = *self.spent.lock().unwrap_or_else(|p| p.into_inner());
         let started = std::time::Instant::now();
-        let result = engine::with_limits(self.budget.saturating_sub(spent), || {
-            engine().eval_ast_with_scope::<Dynamic>(scope, &script.ast)
-        });
+        let ast = script.ast().map_err(ScriptError::Compile)?;
+        let result = engine::with_limits(self.budget.saturating_sub(spent), || engine().eval_ast_with_scope::<Dynamic>(scope, ast));
         *self.spent.lock().unwrap_or_else(|p| p.into_inner()) += started.elapsed();
         result.map_err(|err| classify(*err, script, owner, self.budget))
     }
