@@ -343,9 +343,17 @@ fn package_index_settings_reach_the_plan_with_their_source() {
     assert_eq!(p["resolved"]["torch"]["index_url"], "https://pypi.org/simple");
     assert!(requirements_txt(&p).lines().any(|l| l == "torch==2.5.1"), "{}", requirements_txt(&p));
     assert!(stderr.contains("PyPI's torch wheels for Linux are CUDA builds"), "{stderr}");
-    // Every install step reads the index from uv's config file, written once.
-    let plan_text = serde_json::to_string(&p).unwrap();
-    assert!(plan_text.contains("package index https://mirror.example/simple"), "no uv config step");
+    // Every install step reads the index from uv's config file, written once (a file op of
+    // the uv-tool stage).
+    let config = p["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["ops"].as_array().cloned().unwrap_or_default())
+        .find(|op| op["op"] == "mk-file" && op["path"] == "/opt/uv/bin/uv.toml")
+        .unwrap_or_else(|| panic!("no uv config step: {}", p["stages"]));
+    let contents = config["contents"].as_str().unwrap();
+    assert!(contents.contains("url = \"https://mirror.example/simple\""), "{contents}");
 
     let out = cogpack(&["plan", path, "--index-url", "https://user:tok3n@mirror.example/simple"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
