@@ -368,17 +368,9 @@ fn parse_block(id: &str, source: Source, compile_on_use: bool, errors: &mut Vec<
         }
         dependencies.push(DependencySpec { name: dep.name, constraint });
     }
-    let later = |kind, text: Spanned<String>| {
-        script::compile_on_use(kind, text.get_ref(), ScriptOrigin::of_toml_string(&file, text.span()), &owner)
-    };
-    let (dependencies_script, plan) = if compile_on_use {
-        (raw.dependencies.script.map(|s| later(ScriptKind::Dependencies, s)), raw.plan.map(|p| later(ScriptKind::Plan, p.script)))
-    } else {
-        (
-            raw.dependencies.script.and_then(|s| compile(ScriptKind::Dependencies, s, &file, &owner, errors)),
-            raw.plan.and_then(|p| compile(ScriptKind::Plan, p.script, &file, &owner, errors)),
-        )
-    };
+    let dependencies_script =
+        raw.dependencies.script.and_then(|s| compile(ScriptKind::Dependencies, s, &file, &owner, compile_on_use, errors));
+    let plan = raw.plan.and_then(|p| compile(ScriptKind::Plan, p.script, &file, &owner, compile_on_use, errors));
     let params = match serde_json::to_value(&raw.params) {
         Ok(serde_json::Value::Object(map)) => map.into_iter().collect(),
         _ => BTreeMap::new(),
@@ -440,8 +432,19 @@ fn parse_stack(id: &str, source: Source, errors: &mut Vec<ManifestError>) -> Opt
     })
 }
 
-fn compile(kind: ScriptKind, text: Spanned<String>, file: &Arc<SourceFile>, owner: &str, errors: &mut Vec<ManifestError>) -> Option<script::Script> {
+/// A script of the manifest, compiled now, or on its first run when `on_use`.
+fn compile(
+    kind: ScriptKind,
+    text: Spanned<String>,
+    file: &Arc<SourceFile>,
+    owner: &str,
+    on_use: bool,
+    errors: &mut Vec<ManifestError>,
+) -> Option<script::Script> {
     let origin = ScriptOrigin::of_toml_string(file, text.span());
+    if on_use {
+        return Some(script::compile_on_use(kind, text.get_ref(), origin, owner));
+    }
     match script::compile(kind, text.get_ref(), origin, owner) {
         Ok(s) => Some(s),
         Err(d) => {
@@ -473,7 +476,7 @@ fn check_detect(raw: DetectManifest, file: &Arc<SourceFile>, owner: &str, errors
                 .with_help("write `always = true` for something that applies to every project"),
         ));
     }
-    let script = raw.script.and_then(|s| compile(ScriptKind::Detect, s, file, owner, errors));
+    let script = raw.script.and_then(|s| compile(ScriptKind::Detect, s, file, owner, false, errors));
     let config_equals = raw
         .config_equals
         .into_iter()
