@@ -16,9 +16,8 @@ use crate::resolve::version::Version;
 /// One file being checked: its label, text, and the problems found so far.
 pub(crate) struct Checker<'a> {
     label: &'a str,
-    text: &'a str,
-    /// Every row is located (`at`): its line comes from the file's line index, not from
-    /// counting the newlines before it.
+    /// The file's text and line index: every row is located (`at`), by a binary search of
+    /// the index rather than by counting the newlines before it.
     source: std::sync::Arc<SourceFile>,
     pub problems: Vec<Problem>,
 }
@@ -27,7 +26,6 @@ impl<'a> Checker<'a> {
     pub fn new(label: &'a str, text: &'a str) -> Self {
         Self {
             label,
-            text,
             source: SourceFile::new(label, text),
             problems: Vec::new(),
         }
@@ -41,7 +39,7 @@ impl<'a> Checker<'a> {
 
     /// Parses the whole file into its raw type; a TOML or schema error becomes one problem.
     pub fn parse<T: DeserializeOwned>(&mut self) -> Option<T> {
-        match toml::from_str::<T>(self.text) {
+        match toml::from_str::<T>(self.source.text()) {
             Ok(v) => Some(v),
             Err(e) => {
                 let (line, col) = e
