@@ -43,7 +43,7 @@ fn project(cog_yaml: &str, requirements: Option<&str>) -> ResolveInput {
 }
 
 fn tables() -> &'static CompatTables {
-    CompatTables::builtin().unwrap_or_else(|e| panic!("{e}"))
+    CompatTables::builtin()
 }
 
 fn ok(cog_yaml: &str, requirements: Option<&str>) -> Resolution {

@@ -8,7 +8,7 @@ use cogpack::requirements::RequirementsFile;
 use cogpack::resolve::{render, resolve, Dependency, Pin, Resolution, ResolveInput, Source};
 
 fn tables() -> &'static CompatTables {
-    CompatTables::builtin().unwrap_or_else(|e| panic!("{e}"))
+    CompatTables::builtin()
 }
 
 fn gpu() -> Option<Pin<bool>> {

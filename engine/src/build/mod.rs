@@ -424,13 +424,10 @@ async fn ensure_base_images(
     auth: &DockerConfig,
     note: &(dyn Fn(BuildNote) + Send + Sync),
 ) -> Result<(), BuildError> {
-    let tables = match CompatTables::builtin() {
-        Ok(t) => t,
-        Err(_) => return Ok(()), // a broken table is reported by planning, not here
-    };
+    let tables = CompatTables::builtin();
     let wanted: Vec<_> = plan_images(plan)
         .into_iter()
-        .filter_map(|name| tables.base_images.iter().find(|row| row.name == name))
+        .filter_map(|name| tables.base_images().iter().find(|row| row.name == name))
         .collect();
     let Some(docker) = docker else { return Ok(()) };
     for row in wanted {

@@ -285,8 +285,7 @@ async fn pull(name: String, registry: RegistryArgs, engine: Option<String>) -> a
         Ok(v) => v,
         Err(code) => return Ok(code),
     };
-    let tables = crate::compat::CompatTables::builtin().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let Some(row) = tables.base_images.iter().find(|r| r.name == name || r.name.rsplit(':').next() == Some(name.as_str())) else {
+    let Some(row) = crate::compat::CompatTables::builtin().base_images().iter().find(|r| r.name == name || r.name.rsplit(':').next() == Some(name.as_str())) else {
         eprintln!("error: `{name}` is not a base image of compat/base-images.toml\nhelp: `cogpack images list` shows the local ones");
         return Ok(ExitCode::from(exit::USAGE));
     };

@@ -10,10 +10,10 @@
 //! | `compat/cog.toml` | Cog runtime release | its `Requires-Dist` and `Requires-Python`, its server, the default |
 //!
 //! Every row cites the page its facts come from and the date they were read. The files are
-//! embedded at compile time ([`CompatTables::builtin`]) and checked on load like manifests:
-//! raw rows ([`raw`], `deny_unknown_fields`, [`toml::Spanned`] values) become checked rows
-//! ([`tables`]); a malformed row is a [`CompatError`] at file:line:col. `docs/compat-data.md`
-//! says how to update them.
+//! embedded at compile time ([`CompatTables::builtin`]; each table is checked when first
+//! read) and checked like manifests: raw rows ([`raw`], `deny_unknown_fields`,
+//! [`toml::Spanned`] values) become checked rows ([`tables`]); a malformed row is a
+//! [`CompatError`] at file:line:col. `docs/compat-data.md` says how to update them.
 
 mod check;
 pub(crate) mod raw;
@@ -184,91 +184,104 @@ impl CompatSources {
 }
 
 /// The checked compat tables. Rows are sorted oldest first.
+///
+/// Each table is checked when first asked for: a CPU project's plan never reads the torch,
+/// CUDA, TensorFlow or JAX tables, and parsing them was a third of `cogpack plan`'s time.
+/// [`CompatTables::parse`] checks every table and the references between them at once;
+/// the built-in tables pass that check in `builtin_tables_are_valid`.
 #[derive(Debug, Clone)]
 pub struct CompatTables {
-    /// Supported Python versions.
-    pub python: Vec<PythonRow>,
-    /// CUDA/cuDNN pairs with images.
-    pub cuda: Vec<CudaRow>,
-    /// The torch matrix.
-    pub torch: Vec<TorchRow>,
-    /// The TensorFlow matrix.
-    pub tensorflow: Vec<TensorflowRow>,
-    /// Cogpack base images, in file order.
-    pub base_images: Vec<BaseImage>,
-    /// Releases of the Cog runtime.
-    pub cog: Vec<CogRow>,
-    /// JAX releases whose CUDA extra brings CUDA from PyPI.
-    pub jax: Vec<JaxRow>,
+    sources: CompatSources,
+    python: OnceLock<Vec<PythonRow>>,
+    cuda: OnceLock<Vec<CudaRow>>,
+    torch: OnceLock<Vec<TorchRow>>,
+    tensorflow: OnceLock<Vec<TensorflowRow>>,
+    base_images: OnceLock<Vec<BaseImage>>,
+    cog: OnceLock<Vec<CogRow>>,
+    jax: OnceLock<Vec<JaxRow>>,
+}
+
+/// One table: its rows' type, the checker that makes them, the `[[...]]` name a file
+/// needs at least one of (none for a table that may be empty), and its cell and source.
+macro_rules! tables {
+    ($($name:ident: $row:ty = $check:path, $required:expr, $doc:literal;)*) => {
+        impl CompatTables {
+            fn unchecked(sources: CompatSources) -> Self {
+                Self { sources, $($name: OnceLock::new(),)* }
+            }
+
+            /// Checks every table, filling every cell; the problems of all tables together.
+            fn check_all(&self) -> Vec<Problem> {
+                let mut problems = Vec::new();
+                $(
+                    let (rows, mut found) = check_table(&self.sources.$name, $check, $required);
+                    problems.append(&mut found);
+                    let _ = self.$name.set(rows);
+                )*
+                problems
+            }
+
+            $(
+                #[doc = $doc]
+                pub fn $name(&self) -> &[$row] {
+                    self.$name.get_or_init(|| checked(&self.sources.$name, $check, $required))
+                }
+            )*
+        }
+    };
+}
+
+tables! {
+    cog: CogRow = check::cog, Some("[[cog]]"), "Releases of the Cog runtime.";
+    jax: JaxRow = check::jax, None, "JAX releases whose CUDA extra brings CUDA from PyPI.";
+    python: PythonRow = check::python, Some("[[python]]"), "Supported Python versions.";
+    cuda: CudaRow = check::cuda, Some("[[cuda]]"), "CUDA/cuDNN pairs with images.";
+    torch: TorchRow = check::torch, Some("[[torch]]"), "The torch matrix.";
+    tensorflow: TensorflowRow = check::tensorflow, Some("[[tensorflow]]"), "The TensorFlow matrix.";
+    base_images: BaseImage = check::base_images, Some("[[image]]"), "Cogpack base images, in file order.";
+}
+
+/// Checks one table file: its rows, and the problems found (a required table with no rows
+/// is one).
+fn check_table<R>(src: &TableSource, check: fn(&mut check::Checker<'_>) -> Vec<R>, required: Option<&str>) -> (Vec<R>, Vec<Problem>) {
+    let mut c = check::Checker::new(&src.label, &src.text);
+    let rows = check(&mut c);
+    let mut problems = c.problems;
+    if let (true, true, Some(table)) = (problems.is_empty(), rows.is_empty(), required) {
+        problems.push(Problem {
+            file: src.label.clone(),
+            line: 1,
+            col: 1,
+            message: format!("no `{table}` rows: the resolver needs at least one"),
+            help: None,
+        });
+    }
+    (rows, problems)
+}
+
+/// The rows of a table checked on first use. Only the built-in tables are checked this way
+/// ([`CompatTables::parse`] fills every cell up front), and they are embedded at compile time
+/// and checked whole by a test: a problem here is a bug in cogpack's data, not in a project.
+fn checked<R>(src: &TableSource, check: fn(&mut check::Checker<'_>) -> Vec<R>, required: Option<&str>) -> Vec<R> {
+    let (rows, problems) = check_table(src, check, required);
+    if !problems.is_empty() {
+        panic!("cogpack's built-in compat tables are invalid (a bug in cogpack; the test `builtin_tables_are_valid` shows it):\n{}", render_problems(&problems));
+    }
+    rows
 }
 
 impl CompatTables {
-    /// The embedded tables, checked once per process. An error here is a bug in cogpack's
-    /// data (a test guards it).
-    pub fn builtin() -> Result<&'static CompatTables, CompatError> {
-        static BUILTIN: OnceLock<Result<CompatTables, CompatError>> = OnceLock::new();
-        BUILTIN
-            .get_or_init(|| CompatTables::parse(&CompatSources::builtin()))
-            .as_ref()
-            .map_err(Clone::clone)
+    /// The embedded tables; each is checked on first use, once per process.
+    pub fn builtin() -> &'static CompatTables {
+        static BUILTIN: OnceLock<CompatTables> = OnceLock::new();
+        BUILTIN.get_or_init(|| CompatTables::unchecked(CompatSources::builtin()))
     }
 
-    /// Checks the five files and the references between them (every CUDA a torch variant,
+    /// Checks every table and the references between them (every CUDA a torch variant,
     /// a TensorFlow row or a GPU image names must have a `compat/cuda.toml` row).
     pub fn parse(sources: &CompatSources) -> Result<CompatTables, CompatError> {
-        let mut problems = Vec::new();
-        let mut run = |src: &TableSource, f: &mut dyn FnMut(&mut check::Checker<'_>)| {
-            let mut c = check::Checker::new(&src.label, &src.text);
-            f(&mut c);
-            problems.append(&mut c.problems);
-        };
-        let mut python = Vec::new();
-        let mut cuda = Vec::new();
-        let mut torch = Vec::new();
-        let mut tensorflow = Vec::new();
-        let mut base_images = Vec::new();
-        let mut cog = Vec::new();
-        let mut jax = Vec::new();
-        run(&sources.cog, &mut |c| cog = check::cog(c));
-        run(&sources.jax, &mut |c| jax = check::jax(c));
-        run(&sources.python, &mut |c| python = check::python(c));
-        run(&sources.cuda, &mut |c| cuda = check::cuda(c));
-        run(&sources.torch, &mut |c| torch = check::torch(c));
-        run(&sources.tensorflow, &mut |c| {
-            tensorflow = check::tensorflow(c)
-        });
-        run(&sources.base_images, &mut |c| {
-            base_images = check::base_images(c)
-        });
-        if problems.is_empty() {
-            for (src, empty, table) in [
-                (&sources.python, python.is_empty(), "[[python]]"),
-                (&sources.cuda, cuda.is_empty(), "[[cuda]]"),
-                (&sources.torch, torch.is_empty(), "[[torch]]"),
-                (&sources.tensorflow, tensorflow.is_empty(), "[[tensorflow]]"),
-                (&sources.base_images, base_images.is_empty(), "[[image]]"),
-                (&sources.cog, cog.is_empty(), "[[cog]]"),
-            ] {
-                if empty {
-                    problems.push(Problem {
-                        file: src.label.clone(),
-                        line: 1,
-                        col: 1,
-                        message: format!("no `{table}` rows: the resolver needs at least one"),
-                        help: None,
-                    });
-                }
-            }
-        }
-        let tables = CompatTables {
-            jax,
-            python,
-            cuda,
-            torch,
-            tensorflow,
-            base_images,
-            cog,
-        };
+        let tables = CompatTables::unchecked(sources.clone());
+        let mut problems = tables.check_all();
         if problems.is_empty() {
             problems.extend(tables.cross_check());
         }
@@ -290,7 +303,7 @@ impl CompatTables {
                 help: Some("add the CUDA release to compat/cuda.toml, or fix this row".into()),
             });
         };
-        for row in &self.torch {
+        for row in self.torch() {
             for v in &row.variants {
                 if let Some(c) = &v.cuda {
                     if self.cuda_row(c).is_none() {
@@ -299,7 +312,7 @@ impl CompatTables {
                 }
             }
         }
-        for row in &self.tensorflow {
+        for row in self.tensorflow() {
             if self.cuda_row(&row.cuda).is_none() {
                 missing(
                     &row.at,
@@ -310,7 +323,7 @@ impl CompatTables {
                 );
             }
         }
-        for img in &self.base_images {
+        for img in self.base_images() {
             if let (Some(c), Some(d)) = (&img.cuda, &img.cudnn) {
                 match self.cuda_row(c) {
                     Some(row) if row.cudnn.major() == d.major() => {}
@@ -329,46 +342,46 @@ impl CompatTables {
 
     /// The CUDA row for a `major.minor` (or longer) version.
     pub fn cuda_row(&self, version: &Version) -> Option<&CudaRow> {
-        self.cuda.iter().find(|r| r.version.cog_matches(version))
+        self.cuda().iter().find(|r| r.version.cog_matches(version))
     }
 
     /// The default Python row.
     pub fn default_python(&self) -> &PythonRow {
-        self.python
+        self.python()
             .iter()
             .find(|r| r.default)
-            .unwrap_or(&self.python[self.python.len() - 1])
+            .unwrap_or(&self.python()[self.python().len() - 1])
     }
 
     /// The lowest supported Python.
     pub fn min_python(&self) -> &PythonRow {
-        &self.python[0]
+        &self.python()[0]
     }
 
     /// The highest supported Python.
     pub fn max_python(&self) -> &PythonRow {
-        &self.python[self.python.len() - 1]
+        &self.python()[self.python().len() - 1]
     }
 
     /// The torch row for a version (local label ignored).
     pub fn torch_row(&self, version: &Version) -> Option<&TorchRow> {
         let v = version.without_local();
-        self.torch.iter().find(|r| r.torch == v)
+        self.torch().iter().find(|r| r.torch == v)
     }
 
     /// The Cog runtime row of a release.
     pub fn cog_row(&self, version: &Version) -> Option<&CogRow> {
-        self.cog.iter().find(|r| &r.version == version)
+        self.cog().iter().find(|r| &r.version == version)
     }
 
     /// The Cog runtime installed when nothing asks for another.
     pub fn default_cog(&self) -> &CogRow {
-        self.cog.iter().find(|r| r.default).unwrap_or(&self.cog[self.cog.len() - 1])
+        self.cog().iter().find(|r| r.default).unwrap_or(&self.cog()[self.cog().len() - 1])
     }
 
     /// The TensorFlow row covering a release.
     pub fn tensorflow_row(&self, version: &Version) -> Option<&TensorflowRow> {
-        self.tensorflow
+        self.tensorflow()
             .iter()
             .find(|r| r.versions.contains(version))
     }
@@ -394,7 +407,7 @@ mod tests {
 
     #[test]
     fn builtin_tables_are_valid() {
-        let t = CompatTables::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let t = CompatTables::parse(&CompatSources::builtin()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.min_python().version.to_string(), "3.10");
         assert_eq!(t.default_python().version.to_string(), "3.13");
         assert!(t
@@ -413,7 +426,7 @@ mod tests {
             ("11.8".into(), "8.6".into())
         );
         assert!(t
-            .base_images
+            .base_images()
             .iter()
             .any(|i| i.name == "cogpack/base:py3.11-bookworm" && i.origin == Origin::Local));
     }

@@ -1,7 +1,6 @@
 //! Composition errors.
 
 use crate::cog_yaml::CogYamlError;
-use crate::compat::CompatError;
 use crate::diagnostics::{exit, Diagnostic, HasDiagnostics, RenderStyle};
 use crate::manifest::ManifestError;
 use crate::plan::Violation;
@@ -47,9 +46,6 @@ pub enum ComposeError {
     /// A fired block requires a capability no fired block provides.
     #[error("{0}")]
     MissingCapability(Diagnostic),
-    /// cogpack's compat tables do not load (a bug in cogpack's data).
-    #[error(transparent)]
-    Compat(Box<CompatError>),
     /// Versions could not be resolved: a conflict, missing compat data, or an invalid value.
     /// [`crate::resolve::render`] gives the derivation.
     #[error(transparent)]
@@ -83,8 +79,7 @@ impl ComposeError {
             ComposeError::Script(e) if e.is_project_error() => exit::PROJECT,
             ComposeError::Resolve(e) => e.exit_code(),
             ComposeError::Tool { conflict: true, .. } => exit::RESOLVE_CONFLICT,
-            ComposeError::Compat(_)
-            | ComposeError::Tool { conflict: false, .. }
+            ComposeError::Tool { conflict: false, .. }
             | ComposeError::Detect(_)
             | ComposeError::Script(_)
             | ComposeError::BadScriptResult(_)
@@ -121,8 +116,6 @@ impl ComposeError {
                 out
             }
             ComposeError::Requirements(e) => vec![Diagnostic::error("requirements::invalid", e.to_string())],
-            ComposeError::Compat(e) => vec![Diagnostic::error("compat::invalid", e.to_string())
-                .with_help("the compat tables are cogpack's data (compat/*.toml); see docs/compat-data.md")],
             ComposeError::Resolve(e) => vec![Diagnostic::error("resolve::failed", crate::resolve::render(e))],
             ComposeError::Detect(d) | ComposeError::BadScriptResult(d) | ComposeError::MissingCapability(d) => {
                 vec![d.clone()]

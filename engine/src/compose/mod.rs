@@ -494,11 +494,12 @@ pub fn explain_block(registry: &Registry, block: &Block, project: Arc<Project>) 
 
 /// Loads manifests for a project directory and composes its plan: the whole `cogpack plan`.
 pub fn plan_dir(dir: &std::path::Path, extra_dirs: &[std::path::PathBuf], indexes: &PackageIndexes) -> Result<Composition, PlanDirError> {
-    // The compat tables (checked once per process) are needed only when versions resolve,
-    // after the manifests load: check them meanwhile on another core. A failure is kept in
-    // the table's cell and reported where resolution asks for it.
+    // Resolution reads the compat tables after the manifests load: meanwhile, check on
+    // another core the ones every plan reads (each table is checked on first use; a CPU
+    // project never reads the framework tables).
     std::thread::spawn(|| {
-        let _ = crate::compat::CompatTables::builtin();
+        let tables = crate::compat::CompatTables::builtin();
+        let _ = (tables.base_images(), tables.python(), tables.cog());
     });
     let project = Project::open(dir).map_err(|e| PlanDirError::Compose(ComposeError::Project(e.to_string())))?;
     // Only the blocks that fire run their plan scripts: the others need not compile.

@@ -66,7 +66,7 @@ pub fn resolve_versions(
     deps: &[Dependency],
     indexes: &resolve::PackageIndexes,
 ) -> Result<Versions, ComposeError> {
-    let tables = CompatTables::builtin().map_err(|e| ComposeError::Compat(Box::new(e)))?;
+    let tables = CompatTables::builtin();
     let mut input = resolve_input(inputs, deps);
     input.indexes = indexes.clone();
     let resolution = resolve::resolve(&input, tables).map_err(|e| ComposeError::Resolve(Box::new(e)))?;

@@ -112,12 +112,8 @@ impl BaseImageRecipe {
 /// The base images cogpack can build locally: the `origin = "local"` rows of the compat
 /// table `compat/base-images.toml` (one source of truth for the resolver and the builder).
 pub fn builtin_recipes() -> Vec<BaseImageRecipe> {
-    let Ok(tables) = crate::compat::CompatTables::builtin() else {
-        // The embedded tables are checked by tests; a broken build has no recipes.
-        return Vec::new();
-    };
-    tables
-        .base_images
+    crate::compat::CompatTables::builtin()
+        .base_images()
         .iter()
         .filter(|row| row.origin == crate::compat::Origin::Local)
         .map(recipe_for)

@@ -404,7 +404,7 @@ fn check_python(
 ) -> Result<(), ResolveError> {
     let min = t.min_python();
     let max = t.max_python();
-    if t.python.iter().any(|r| r.version.cog_matches(v)) {
+    if t.python().iter().any(|r| r.version.cog_matches(v)) {
         return Ok(());
     }
     if v.cog_cmp(&min.version).is_lt() {
@@ -468,7 +468,7 @@ fn check_cuda(
             vec!["use CUDA 11.8 (Cog's default) or newer".into()],
         ));
     }
-    let newest = &t.cuda[t.cuda.len() - 1];
+    let newest = &t.cuda()[t.cuda().len() - 1];
     if v.cog_cmp(&newest.version).is_gt() {
         return Err(missing(
             format!("cogpack's compat data has no CUDA {written}"),
@@ -499,7 +499,7 @@ fn check_cudnn(
     source: &Source,
 ) -> Result<(), ResolveError> {
     let newest = t
-        .cuda
+        .cuda()
         .iter()
         .max_by(|a, b| a.cudnn.cmp(&b.cudnn))
         .expect("cuda table is not empty");
@@ -564,7 +564,7 @@ fn jax_cuda(c: &mut Collected, t: &CompatTables) {
             source: source.clone(),
             constraint_file: false,
         });
-        let row = t.jax.iter().rev().find(|r| extra.starts_with(&r.extra) && spec.contains(&r.jax));
+        let row = t.jax().iter().rev().find(|r| extra.starts_with(&r.extra) && spec.contains(&r.jax));
         match row {
             Some(r) => {
                 c.jax = Some(JaxCuda { version: r.jax.clone(), extra: r.extra.clone(), wheels: r.pypi.clone() });
@@ -689,21 +689,19 @@ fn scan_file(
 /// Rejects framework versions newer than anything the tables know (missing data); drops
 /// unknown TensorFlow versions on CPU builds (nothing to look up) with a warning.
 fn check_frameworks(c: &mut Collected, t: &CompatTables) -> Result<(), ResolveError> {
-    let torch_versions: Vec<&Version> = t.torch.iter().map(|r| &r.torch).collect();
-    let tv_versions: Vec<&Version> = t.torch.iter().map(|r| &r.torchvision).collect();
-    let ta_versions: Vec<&Version> = t.torch.iter().map(|r| &r.torchaudio).collect();
-    let tf_versions: Vec<&Version> = t
-        .tensorflow
-        .iter()
-        .flat_map(|r| r.versions.iter())
-        .collect();
+    // The framework tables are read only when a constraint names a framework.
+    let torch = |of: fn(&crate::compat::TorchRow) -> &Version| t.torch().iter().map(of).collect::<Vec<&Version>>();
     let mut drop_tf = false;
     for k in &c.constraints {
         let (known, file, name) = match k.target {
-            Target::Torch => (&torch_versions, "compat/torch.toml", "torch"),
-            Target::Torchvision => (&tv_versions, "compat/torch.toml", "torchvision"),
-            Target::Torchaudio => (&ta_versions, "compat/torch.toml", "torchaudio"),
-            Target::Tensorflow => (&tf_versions, "compat/tensorflow.toml", "tensorflow"),
+            Target::Torch => (torch(|r| &r.torch), "compat/torch.toml", "torch"),
+            Target::Torchvision => (torch(|r| &r.torchvision), "compat/torch.toml", "torchvision"),
+            Target::Torchaudio => (torch(|r| &r.torchaudio), "compat/torch.toml", "torchaudio"),
+            Target::Tensorflow => (
+                t.tensorflow().iter().flat_map(|r| r.versions.iter()).collect(),
+                "compat/tensorflow.toml",
+                "tensorflow",
+            ),
             _ => continue,
         };
         // Matching without the local label: the build is checked later, against the variants.
@@ -737,8 +735,8 @@ fn check_frameworks(c: &mut Collected, t: &CompatTables) -> Result<(), ResolveEr
         sorted.dedup();
         let oldest = sorted[0];
         let newest_row = match k.target {
-            Target::Tensorflow => Source::from(&t.tensorflow[t.tensorflow.len() - 1].at),
-            _ => Source::from(&t.torch[t.torch.len() - 1].at),
+            Target::Tensorflow => Source::from(&t.tensorflow()[t.tensorflow().len() - 1].at),
+            _ => Source::from(&t.torch()[t.torch().len() - 1].at),
         };
         let version = k.written.trim_start_matches("==");
         let unknown = if k.target == Target::Tensorflow {
@@ -795,7 +793,7 @@ fn unversioned_torch(t: &CompatTables, c: &Collected, src: &Source) -> ResolveEr
         .of(Target::Python)
         .find_map(|k| k.spec.exact().cloned())
         .unwrap_or_else(|| t.default_python().version.clone());
-    let suggestion = t.torch.iter().rev().find(|r| {
+    let suggestion = t.torch().iter().rev().find(|r| {
         r.pythons.iter().any(|p| p.cog_matches(&python))
             && r.variants.iter().any(|v| v.cuda.is_some())
     });
@@ -806,7 +804,7 @@ fn unversioned_torch(t: &CompatTables, c: &Collected, src: &Source) -> ResolveEr
         .find_map(|k| {
             let v = k.spec.exact()?.without_local();
             let row = t
-                .torch
+                .torch()
                 .iter()
                 .find(|r| r.torchvision == v || r.torchaudio == v)?;
             Some((k, row))

@@ -452,7 +452,7 @@ fn base_image(
 ) -> Result<BaseImage, ResolveError> {
     // An image that ships another runtime (`ships`) is that runtime's, not a bare image.
     let fits: Vec<&BaseImage> = t
-        .base_images
+        .base_images()
         .iter()
         .filter(|i| image_fits_cuda(i, cuda) && i.ships.is_empty())
         .collect();
@@ -507,7 +507,7 @@ fn base_image(
         None => "no CUDA".to_string(),
     };
     let near: Vec<String> = t
-        .base_images
+        .base_images()
         .iter()
         .filter(|i| i.python.as_ref().is_some_and(|p| p.cog_matches(python)))
         .map(|i| i.name.clone())

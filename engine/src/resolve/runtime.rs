@@ -280,7 +280,7 @@ fn loosen_hints(clashes: &[Clash<'_>]) -> Vec<String> {
 /// The newest release (no newer than `limit`) that accepts every pin.
 fn newest_fitting<'a>(tables: &'a CompatTables, pins: &[UserPin], python: Option<&Version>, limit: Option<&Version>) -> Option<&'a CogRow> {
     tables
-        .cog
+        .cog()
         .iter()
         .rev()
         .filter(|r| limit.is_none_or(|l| r.version <= *l))

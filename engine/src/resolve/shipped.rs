@@ -19,7 +19,7 @@ use crate::compat::{BaseImage, CompatTables, Origin};
 
 /// The names some base image ships (`ships` keys), sorted.
 pub fn shipped_names(tables: &CompatTables) -> Vec<&str> {
-    let mut names: Vec<&str> = tables.base_images.iter().flat_map(|i| i.ships.keys().map(String::as_str)).collect();
+    let mut names: Vec<&str> = tables.base_images().iter().flat_map(|i| i.ships.keys().map(String::as_str)).collect();
     names.sort_unstable();
     names.dedup();
     names
@@ -53,7 +53,7 @@ pub(crate) fn resolve(deps: &[&Dependency], tables: &CompatTables) -> Result<Res
     let version_of = |img: &BaseImage, name: &str| -> Option<Release> { img.ships.get(name).and_then(|v| parse_release(v).ok()) };
     let mut fits: Vec<&BaseImage> = Vec::new();
     let mut tried: Vec<Tried> = Vec::new();
-    for img in &tables.base_images {
+    for img in tables.base_images() {
         let missing: Vec<&str> = names.iter().copied().filter(|n| version_of(img, n).is_none()).collect();
         if missing.len() == names.len() {
             continue;
@@ -147,7 +147,7 @@ fn no_image(names: &[&str], wanted: &[Wanted<'_>], tried: Vec<Tried>, tables: &C
         )))
         .collect();
     let newest: Option<Release> = tables
-        .base_images
+        .base_images()
         .iter()
         .filter_map(|i| i.ships.get(names[0]).and_then(|v| parse_release(v).ok()))
         .max();
@@ -188,7 +188,7 @@ mod tests {
 
     /// Names of the runtime the built-in rows ship (the test stays free of any one ecosystem).
     fn runtime() -> String {
-        super::shipped_names(CompatTables::builtin().unwrap())[0].to_string()
+        super::shipped_names(CompatTables::builtin())[0].to_string()
     }
 
     fn input(constraint: &str) -> ResolveInput {
@@ -203,15 +203,15 @@ mod tests {
     }
 
     fn shipped(constraint: &str) -> Result<(String, String), ResolveError> {
-        let r = resolve(&input(constraint), CompatTables::builtin().unwrap())?;
+        let r = resolve(&input(constraint), CompatTables::builtin())?;
         Ok((r.values[&runtime()].version.clone(), r.base_image.name.clone()))
     }
 
     #[test]
     fn the_newest_row_that_fits_wins_and_is_the_base_image() {
-        let tables = CompatTables::builtin().unwrap();
+        let tables = CompatTables::builtin();
         let mut versions: Vec<(String, String)> = tables
-            .base_images
+            .base_images()
             .iter()
             .filter_map(|i| i.ships.get(&runtime()).map(|v| (v.clone(), i.name.clone())))
             .collect();
@@ -246,7 +246,7 @@ mod tests {
     fn a_project_that_also_needs_python_is_refused() {
         let mut both = input("*");
         both.python_version = Some(Pin::cog_yaml("3.11".into(), "build.python_version", 2, 19));
-        let err = resolve(&both, CompatTables::builtin().unwrap()).unwrap_err();
+        let err = resolve(&both, CompatTables::builtin()).unwrap_err();
         assert!(matches!(err, ResolveError::Invalid(_)), "{err}");
         assert!(err.to_string().contains("cannot both choose the base image"), "{err}");
     }

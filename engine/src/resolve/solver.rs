@@ -390,10 +390,10 @@ fn is_not(k: &Constraint) -> String {
 impl<'t> Solver<'_, 't> {
     fn initial(&self) -> State<'t> {
         let t = self.t;
-        let python = Dom::new(t.python.iter().collect());
+        let python = Dom::new(t.python().iter().collect());
         let torch = self.c.torch_wanted().then(|| {
             Dom::new(
-                t.torch
+                t.torch()
                     .iter()
                     .flat_map(|row| {
                         row.variants
@@ -405,13 +405,13 @@ impl<'t> Solver<'_, 't> {
         });
         let tf = self.c.tensorflow.as_ref().map(|_| {
             Dom::new(
-                t.tensorflow
+                t.tensorflow()
                     .iter()
                     .flat_map(|row| row.versions.iter().map(move |version| TfC { row, version }))
                     .collect(),
             )
         });
-        let cuda = self.c.gpu.then(|| Dom::new(t.cuda.iter().collect()));
+        let cuda = self.c.gpu.then(|| Dom::new(t.cuda().iter().collect()));
         State {
             python,
             torch,
@@ -880,7 +880,7 @@ impl<'t> Solver<'_, 't> {
                     } else {
                         let near: Vec<&Version> = self
                             .t
-                            .torch
+                            .torch()
                             .iter()
                             .map(|r| &r.torch)
                             .filter(|v| same_series(v))
@@ -898,7 +898,7 @@ impl<'t> Solver<'_, 't> {
                 Target::Tensorflow => {
                     let near: Vec<&Version> = self
                         .t
-                        .tensorflow
+                        .tensorflow()
                         .iter()
                         .flat_map(|r| r.versions.iter())
                         .filter(|v| same_series(v))
@@ -915,11 +915,11 @@ impl<'t> Solver<'_, 't> {
                 Target::Cuda => {
                     let below = self
                         .t
-                        .cuda
+                        .cuda()
                         .iter()
                         .rev()
                         .find(|r| r.version.cog_cmp(want).is_lt());
-                    let above = self.t.cuda.iter().find(|r| r.version.cog_cmp(want).is_gt());
+                    let above = self.t.cuda().iter().find(|r| r.version.cog_cmp(want).is_gt());
                     let near: Vec<String> = below
                         .into_iter()
                         .chain(above)
@@ -1017,7 +1017,7 @@ impl<'t> Solver<'_, 't> {
     }
 
     fn has_python_image(&self, s: &State<'t>, p: &Version, local_only: bool) -> bool {
-        self.t.base_images.iter().any(|img| {
+        self.t.base_images().iter().any(|img| {
             if local_only && img.origin != crate::compat::Origin::Local {
                 return false;
             }
