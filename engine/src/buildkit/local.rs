@@ -271,7 +271,6 @@ pub(crate) struct Entry {
 
 impl Entry {
     /// Whether the receiver may request data for this entry.
-    #[cfg(test)]
     pub fn has_data(&self) -> bool {
         !matches!(self.content, Content::None)
     }
@@ -290,43 +289,29 @@ struct Node {
 /// How often (in entries) a walk checks whether it was cancelled.
 const CANCEL_CHECK_EVERY: usize = 256;
 
-/// Walks a source into sorted, filtered entries: [`walk`], collected.
-#[cfg(test)]
+/// Walks a source into sorted, filtered entries (depth-first, names in byte order, parents
+/// before children, parents of included entries always present). Directories a filter
+/// excludes are not entered unless an exception may re-include something below them. The
+/// walk stops with an error soon after `cancelled` becomes true.
 pub(crate) fn collect(source: &LocalSource, extra: Filter, cancelled: &AtomicBool) -> Result<Vec<Entry>, String> {
+    let filter = source.filter.and(extra);
     let mut out = Vec::new();
-    walk(source, extra, cancelled, &mut |e| {
-        out.push(e);
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Whether the source's root can be walked (a directory source's root is a directory):
-/// checked before a transfer starts, so that failure is the request's answer.
-pub(crate) fn check_root(source: &LocalSource) -> Result<(), String> {
-    if let SourceTree::Dir(root) = &source.tree {
-        let md = std::fs::metadata(root).map_err(|e| format!("cannot open {}: {e}", root.display()))?;
-        if !md.is_dir() {
-            return Err(format!("{} is not a directory", root.display()));
+    let mut walk = Walk { filter: &filter, cancelled, seen: 0, pending: Vec::new(), out: &mut out };
+    match &source.tree {
+        SourceTree::Dir(root) => {
+            let md = std::fs::metadata(root).map_err(|e| format!("cannot open {}: {e}", root.display()))?;
+            if !md.is_dir() {
+                return Err(format!("{} is not a directory", root.display()));
+            }
+            let tree = DiskTree { root: root.clone() };
+            walk.dir(&tree, "")?;
+        }
+        SourceTree::Memory(mem) => {
+            let tree = MemIndex::new(mem);
+            walk.dir(&tree, "")?;
         }
     }
-    Ok(())
-}
-
-/// Walks a source, handing each entry to `emit` as soon as it is known: depth-first, names
-/// in byte order, parents before children, parents of included entries always present.
-/// Directories a filter excludes are not entered unless an exception may re-include
-/// something below them. The first path of a multiply-linked file is sent whole, later
-/// ones as hardlinks to it. The walk stops with an error soon after `cancelled` becomes
-/// true, or when `emit` fails.
-pub(crate) fn walk(source: &LocalSource, extra: Filter, cancelled: &AtomicBool, emit: &mut dyn FnMut(Entry) -> Result<(), String>) -> Result<(), String> {
-    check_root(source)?;
-    let filter = source.filter.and(extra);
-    let mut walk = Walk { filter: &filter, cancelled, seen: 0, pending: Vec::new(), first_link: HashMap::new(), emit };
-    match &source.tree {
-        SourceTree::Dir(root) => walk.dir(&DiskTree { root: root.clone() }, ""),
-        SourceTree::Memory(mem) => walk.dir(&MemIndex::new(mem), ""),
-    }
+    Ok(resolve_hardlinks(&mut out))
 }
 
 trait Tree {
@@ -344,9 +329,7 @@ struct Walk<'a> {
     seen: usize,
     /// Excluded (or include-parent) directories, sent only if something below them is.
     pending: Vec<Entry>,
-    /// The first path seen of each multiply-linked file, by (device, inode).
-    first_link: HashMap<(u64, u64), String>,
-    emit: &'a mut dyn FnMut(Entry) -> Result<(), String>,
+    out: &'a mut Vec<(Entry, Option<(u64, u64)>)>,
 }
 
 impl Walk<'_> {
@@ -377,37 +360,37 @@ impl Walk<'_> {
                 if excluded || class == IncludeMatch::Parent {
                     self.pending.push(entry);
                 } else {
-                    self.send(entry, None)?;
+                    self.out.extend(self.pending.drain(..).map(|e| (e, None)));
+                    self.out.push((entry, None));
                 }
                 self.dir(tree, &path)?;
                 self.pending.truncate(depth);
             } else {
-                self.send(entry, node.link_key)?;
+                self.out.extend(self.pending.drain(..).map(|e| (e, None)));
+                self.out.push((entry, node.link_key));
             }
         }
         Ok(())
     }
+}
 
-    /// Emits the directories waiting for something below them, then `entry` (as a hardlink
-    /// when its file was already sent under another path).
-    fn send(&mut self, mut entry: Entry, link_key: Option<(u64, u64)>) -> Result<(), String> {
-        for parent in self.pending.drain(..) {
-            (self.emit)(parent)?;
-        }
-        if let Some(key) = link_key {
-            match self.first_link.get(&key) {
-                Some(target) => {
-                    entry.stat.linkname = target.clone();
-                    entry.stat.size = 0;
-                    entry.content = Content::None;
-                }
-                None => {
-                    self.first_link.insert(key, entry.stat.path.clone());
-                }
+/// The first occurrence of a multiply-linked file is sent whole; later ones as hardlinks to it.
+fn resolve_hardlinks(entries: &mut Vec<(Entry, Option<(u64, u64)>)>) -> Vec<Entry> {
+    let mut first: HashMap<(u64, u64), String> = HashMap::new();
+    for (entry, key) in entries.iter_mut() {
+        let Some(key) = key else { continue };
+        match first.get(key) {
+            Some(target) => {
+                entry.stat.linkname = target.clone();
+                entry.stat.size = 0;
+                entry.content = Content::None;
+            }
+            None => {
+                first.insert(*key, entry.stat.path.clone());
             }
         }
-        (self.emit)(entry)
     }
+    std::mem::take(entries).into_iter().map(|(e, _)| e).collect()
 }
 
 struct DiskTree {

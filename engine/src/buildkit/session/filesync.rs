@@ -5,10 +5,6 @@
 //! in answer to the receiver's FIN. Reading requests runs concurrently with sending stats, so
 //! HTTP/2 flow control cannot deadlock the exchange.
 //!
-//! STATs stream while the walk goes on (as fsutil's sender does): the walk runs on a
-//! blocking thread and hands entries over in batches, so the engine compares and requests
-//! files while later directories are still being read.
-//!
 //! Speed on many small files: requested files are read by one blocking thread with plain
 //! `std::fs` calls (open, read, close: no hand-off to another thread per call, which is what
 //! `tokio::fs` does), and packets reach the gRPC encoder in batches — 512 STATs, or the DATA
@@ -43,8 +39,6 @@ const BATCH_BYTES: usize = 1024 * 1024;
 /// Packets travel to the encoder in batches: one channel hand-off per batch, not per packet.
 type Batch = Vec<Result<Packet, Status>>;
 type BatchSender = mpsc::Sender<Batch>;
-/// Entries from the walk, in batches; an error ends the walk.
-type Walked = Result<Vec<Entry>, String>;
 
 /// Serves named local sources.
 pub(crate) struct FileSyncService {
@@ -116,34 +110,19 @@ impl FileSync for FileSyncService {
         }
         let requested = Filter::new(&includes, &excludes)
             .map_err(|e| Status::invalid_argument(format!("local source `{name}`: {e}")))?;
-        local::check_root(&source).map_err(|e| Status::failed_precondition(format!("local source `{name}`: {e}")))?;
-        // Ending the exchange (done, failed, or the build cancelled) stops the walk.
+        let walk_source = source.clone();
+        // Dropping this request (the build was cancelled) stops the walk.
         let cancel = CancelOnDrop::default();
         let cancelled = cancel.0.clone();
-        let (walked_tx, walked) = mpsc::channel::<Walked>(BATCH_QUEUE);
-        tokio::task::spawn_blocking(move || {
-            let mut batch = Vec::with_capacity(STATS_PER_BATCH);
-            let gone = || "the exchange ended".to_owned();
-            let result = local::walk(&source, requested, &cancelled, &mut |entry| {
-                batch.push(entry);
-                if batch.len() == STATS_PER_BATCH {
-                    walked_tx.blocking_send(Ok(std::mem::take(&mut batch))).map_err(|_| gone())?;
-                }
-                Ok(())
-            });
-            let last = match result {
-                Ok(()) => Ok(batch),
-                Err(e) => Err(format!("local source `{name}`: {e}")),
-            };
-            let _ = walked_tx.blocking_send(last);
-        });
+        let entries = tokio::task::spawn_blocking(move || local::collect(&walk_source, requested, &cancelled))
+            .await
+            .map_err(|e| Status::internal(format!("walking local source `{name}`: {e}")))?
+            .map_err(|e| Status::failed_precondition(format!("local source `{name}`: {e}")))?;
+        drop(cancel);
 
         let (tx, rx) = mpsc::channel::<Batch>(BATCH_QUEUE);
         let inbound = request.into_inner();
-        tokio::spawn(async move {
-            run_sender(walked, inbound, tx).await;
-            drop(cancel);
-        });
+        tokio::spawn(run_sender(Arc::new(entries), inbound, tx));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx).flat_map(futures::stream::iter))))
     }
 
@@ -183,36 +162,26 @@ fn follow_targets(source: &LocalSource, follow: &[String]) -> Vec<String> {
     out
 }
 
-/// Runs one DiffCopy exchange until the receiver's FIN (or an error): STATs for the walk's
-/// entries as they arrive, DATA for every request.
-async fn run_sender<S>(mut walked: mpsc::Receiver<Walked>, mut inbound: S, tx: BatchSender)
+/// Runs one DiffCopy exchange until the receiver's FIN (or an error).
+async fn run_sender<S>(entries: Arc<Vec<Entry>>, mut inbound: S, tx: BatchSender)
 where
     S: Stream<Item = Result<Packet, Status>> + Unpin,
 {
     let (req_tx, mut req_rx) = mpsc::unbounded_channel::<u32>();
-    // What the reader needs of each entry (by ID), handed over before its STAT is sent: a
-    // request can only name an entry the reader already has.
-    let (files_tx, mut files_rx) = mpsc::unbounded_channel::<Vec<FileData>>();
 
     let stats = {
         let tx = tx.clone();
+        let entries = entries.clone();
         async move {
-            while let Some(walk) = walked.recv().await {
-                let entries = walk?;
-                let mut files = Vec::with_capacity(entries.len());
-                let batch: Batch = entries
-                    .into_iter()
-                    .map(|e| {
-                        files.push(FileData { size: e.stat.size, content: e.content });
-                        Ok(Packet { r#type: PacketType::PacketStat as i32, stat: Some(e.stat), ..Default::default() })
-                    })
+            for chunk in entries.chunks(STATS_PER_BATCH) {
+                let batch: Batch = chunk
+                    .iter()
+                    .map(|e| Ok(Packet { r#type: PacketType::PacketStat as i32, stat: Some(e.stat.clone()), ..Default::default() }))
                     .collect();
-                let _ = files_tx.send(files);
                 if tx.send(batch).await.is_err() {
                     return Err("receiver went away while stats were sent".to_owned());
                 }
             }
-            drop(files_tx);
             tx.send(vec![Ok(packet(PacketType::PacketStat))])
                 .await
                 .map_err(|_| "receiver went away before the end of stats".to_owned())
@@ -223,23 +192,15 @@ where
     // requests already waiting are answered in one batch.
     let data = {
         let tx = tx.clone();
+        let entries = entries.clone();
         let reader = tokio::task::spawn_blocking(move || {
             let gone = || "receiver went away during a file transfer".to_owned();
-            let mut files: Vec<FileData> = Vec::new();
             let mut batch = Batch::new();
             let mut bytes = 0usize;
             while let Some(id) = req_rx.blocking_recv() {
                 let mut next = Some(id);
                 while let Some(id) = next {
-                    while files.len() <= id as usize {
-                        match files_rx.blocking_recv() {
-                            Some(mut more) => files.append(&mut more),
-                            None => break,
-                        }
-                    }
-                    let file = files.get(id as usize).filter(|f| !matches!(f.content, Content::None));
-                    let file = file.ok_or_else(|| format!("the engine requested unknown file id {id}"))?;
-                    send_file(file, id, &mut |p: Packet| {
+                    send_file(&entries[id as usize], id, &mut |p: Packet| {
                         bytes += p.data.len();
                         batch.push(Ok(p));
                         if bytes >= BATCH_BYTES {
@@ -260,31 +221,38 @@ where
         async move { reader.await.map_err(|e| format!("reading requested files: {e}"))? }
     };
 
-    let recv = async move {
-        loop {
-            let msg = inbound.next().await.transpose().map_err(|s| format!("receiving from the engine: {}", s.message()))?;
-            let Some(p) = msg else {
-                return Err("the engine closed the stream before FIN".to_owned());
-            };
-            match PacketType::try_from(p.r#type) {
-                Ok(PacketType::PacketReq) => {
-                    let _ = req_tx.send(p.id);
+    let recv = {
+        let entries = entries.clone();
+        async move {
+            loop {
+                let msg = inbound.next().await.transpose().map_err(|s| format!("receiving from the engine: {}", s.message()))?;
+                let Some(p) = msg else {
+                    return Err("the engine closed the stream before FIN".to_owned());
+                };
+                match PacketType::try_from(p.r#type) {
+                    Ok(PacketType::PacketReq) => {
+                        let ok = entries.get(p.id as usize).is_some_and(Entry::has_data);
+                        if !ok {
+                            return Err(format!("the engine requested unknown file id {}", p.id));
+                        }
+                        let _ = req_tx.send(p.id);
+                    }
+                    Ok(PacketType::PacketFin) => {
+                        drop(req_tx);
+                        return Ok(());
+                    }
+                    Ok(PacketType::PacketErr) => {
+                        return Err(format!("error from receiver: {}", String::from_utf8_lossy(&p.data)));
+                    }
+                    other => return Err(format!("unexpected packet from receiver: {other:?}")),
                 }
-                Ok(PacketType::PacketFin) => {
-                    drop(req_tx);
-                    return Ok(());
-                }
-                Ok(PacketType::PacketErr) => {
-                    return Err(format!("error from receiver: {}", String::from_utf8_lossy(&p.data)));
-                }
-                other => return Err(format!("unexpected packet from receiver: {other:?}")),
             }
         }
     };
 
-    // The first failure ends the exchange (a bad request must not wait for a FIN).
-    match tokio::try_join!(stats, data, recv) {
-        Ok(_) => {
+    let (s, d, r) = tokio::join!(stats, data, recv);
+    match s.and(r).and(d) {
+        Ok(()) => {
             let _ = tx.send(vec![Ok(packet(PacketType::PacketFin))]).await;
         }
         Err(msg) => {
@@ -294,14 +262,8 @@ where
     }
 }
 
-/// What the reader needs of an entry: where its bytes are, and its size from the walk.
-struct FileData {
-    size: i64,
-    content: Content,
-}
-
 /// One file's DATA packets, read with plain blocking calls, handed to `emit` in order.
-fn send_file(entry: &FileData, id: u32, emit: &mut dyn FnMut(Packet) -> Result<(), String>) -> Result<(), String> {
+fn send_file(entry: &Entry, id: u32, emit: &mut dyn FnMut(Packet) -> Result<(), String>) -> Result<(), String> {
     use std::io::Read;
     let data_packet = |data: Vec<u8>| Packet { r#type: PacketType::PacketData as i32, id, data, ..Default::default() };
     match &entry.content {
@@ -315,7 +277,7 @@ fn send_file(entry: &FileData, id: u32, emit: &mut dyn FnMut(Packet) -> Result<(
             let mut f = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
             // Small files (most of a source tree) take one read into a buffer of their size
             // (known from the stat); one more read sees the end.
-            let size = usize::try_from(entry.size).unwrap_or(CHUNK).clamp(1, CHUNK);
+            let size = usize::try_from(entry.stat.size).unwrap_or(CHUNK).clamp(1, CHUNK);
             loop {
                 let mut buf = vec![0u8; size];
                 let n = f.read(&mut buf).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -335,23 +297,14 @@ mod tests {
     use super::*;
     use crate::buildkit::local::MemTree;
 
-    /// The walk's entries as the sender receives them, in one batch.
-    fn walked(entries: Vec<Entry>) -> mpsc::Receiver<Walked> {
-        let (tx, rx) = mpsc::channel(1);
-        tx.try_send(Ok(entries)).unwrap();
-        rx
-    }
-
     fn req(id: u32) -> Result<Packet, Status> {
         Ok(Packet { r#type: PacketType::PacketReq as i32, id, ..Default::default() })
     }
 
-    /// The sender's packets for an engine that sends `inbound` and then stays connected.
     async fn exchange(tree: MemTree, inbound: Vec<Result<Packet, Status>>) -> Vec<Result<Packet, Status>> {
         let entries = local::collect(&LocalSource::memory(tree), Filter::default(), &AtomicBool::new(false)).unwrap();
         let (tx, mut rx) = mpsc::channel(2);
-        let inbound = futures::stream::iter(inbound).chain(futures::stream::pending());
-        let task = tokio::spawn(run_sender(walked(entries), inbound, tx));
+        let task = tokio::spawn(run_sender(Arc::new(entries), futures::stream::iter(inbound), tx));
         let mut out = Vec::new();
         while let Some(batch) = rx.recv().await {
             out.extend(batch);
@@ -382,32 +335,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn stats_are_sent_while_the_walk_goes_on_and_a_failing_walk_ends_the_exchange() {
-        let tree = MemTree::new().with_file("a.txt", "x", 0o644).unwrap();
-        let first = local::collect(&LocalSource::memory(tree), Filter::default(), &AtomicBool::new(false)).unwrap();
-        let (walk_tx, walk_rx) = mpsc::channel(4);
-        walk_tx.send(Ok(first)).await.unwrap();
-        let (tx, mut rx) = mpsc::channel(4);
-        let task = tokio::spawn(run_sender(walk_rx, futures::stream::pending(), tx));
-        let batch = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await.expect("a batch before the walk ends").unwrap();
-        let paths: Vec<Option<String>> = batch.iter().map(|p| p.as_ref().unwrap().stat.as_ref().map(|s| s.path.clone())).collect();
-        assert_eq!(paths, vec![Some("a.txt".to_owned())], "the first entries' STATs, and no end-of-stats marker yet");
-
-        walk_tx.send(Err("local source `context`: cannot read data: permission denied".to_owned())).await.unwrap();
-        let mut rest = Vec::new();
-        while let Some(batch) = rx.recv().await {
-            rest.extend(batch);
-        }
-        task.await.unwrap();
-        let err = rest.iter().find_map(|p| p.as_ref().ok().filter(|p| p.r#type == PacketType::PacketErr as i32).cloned());
-        assert!(String::from_utf8_lossy(&err.expect("an error packet").data).contains("cannot read data: permission denied"));
-        assert!(rest.last().unwrap().is_err(), "the stream ends with the error");
-    }
-
-    #[tokio::test]
     async fn bad_requests_abort_with_an_error_packet() {
         let tree = MemTree::new().with_file("d/f", "x", 0o644).unwrap();
-        // ID 0 is the directory `d`, which has no data; the engine waits, the sender ends.
+        // ID 0 is the directory `d`, which has no data.
         let out = exchange(tree, vec![req(0)]).await;
         let err = out.iter().find_map(|p| p.as_ref().ok().filter(|p| p.r#type == PacketType::PacketErr as i32).cloned());
         assert!(String::from_utf8_lossy(&err.unwrap().data).contains("unknown file id 0"));
@@ -423,19 +353,19 @@ mod tests {
         let dir = std::env::var("COGPACK_SENDER_BENCH_DIR").expect("COGPACK_SENDER_BENCH_DIR");
         let started = std::time::Instant::now();
         let entries = local::collect(&LocalSource::dir(&dir), Filter::default(), &AtomicBool::new(false)).unwrap();
-        let walk_time = started.elapsed();
+        let walked = started.elapsed();
         let mut inbound: Vec<Result<Packet, Status>> =
             (0..entries.len() as u32).filter(|i| entries[*i as usize].has_data()).map(req).collect();
         let files = inbound.len();
         inbound.push(Ok(packet(PacketType::PacketFin)));
         let (tx, mut rx) = mpsc::channel(BATCH_QUEUE);
-        let task = tokio::spawn(run_sender(walked(entries), futures::stream::iter(inbound), tx));
+        let task = tokio::spawn(run_sender(Arc::new(entries), futures::stream::iter(inbound), tx));
         let mut packets = 0usize;
         while let Some(batch) = rx.recv().await {
             packets += batch.len();
         }
         task.await.unwrap();
-        eprintln!("{files} files: walk {walk_time:?}, all packets ({packets}) {:?}", started.elapsed());
+        eprintln!("{files} files: walk {walked:?}, all packets ({packets}) {:?}", started.elapsed());
     }
 
     #[test]
